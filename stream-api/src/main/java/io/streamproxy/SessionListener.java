@@ -1,0 +1,53 @@
+package io.streamproxy;
+
+import java.net.SocketAddress;
+
+/**
+ * Receives a server's session events, for metrics and audit logs. Every method has an empty default, is called on a
+ * transport thread, and must return quickly and not throw (an exception is logged and ignored). For each opened
+ * session exactly one {@link #sessionClosed} follows.
+ */
+public interface SessionListener {
+
+    /** A listener that ignores every event. */
+    SessionListener NONE = new SessionListener() {
+    };
+
+    /**
+     * A session was accepted and its destination dialled; relaying starts now.
+     *
+     * @param session the session
+     */
+    default void sessionOpened(SessionInfo session) {
+    }
+
+    /**
+     * A session that was opened has ended and its sockets are closed.
+     *
+     * @param session              the session
+     * @param bytesToDestination   payload bytes relayed from the client to the destination
+     * @param bytesFromDestination payload bytes relayed from the destination to the client
+     */
+    default void sessionClosed(SessionInfo session, long bytesToDestination, long bytesFromDestination) {
+    }
+
+    /**
+     * A connection or session was refused before relaying anything.
+     *
+     * @param protocol TCP or UDP
+     * @param client   the client's remote address
+     * @param reason   why
+     * @param detail   a human-readable detail, never null
+     */
+    default void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
+    }
+
+    /**
+     * A client sent a valid health-probe header and was closed quietly, as the protocol asks.
+     *
+     * @param protocol TCP or UDP
+     * @param client   the client's remote address
+     */
+    default void healthProbe(Protocol protocol, SocketAddress client) {
+    }
+}

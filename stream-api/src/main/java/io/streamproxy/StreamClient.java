@@ -1,0 +1,128 @@
+package io.streamproxy;
+
+import io.streamproxy.spi.TcpClientTransport;
+import io.streamproxy.spi.TransportRegistry;
+import java.io.Closeable;
+import java.io.IOException;
+import java.time.Duration;
+
+/**
+ * Opens tunnels through one stream server. It picks a transport per protocol through the {@link TransportRegistry}
+ * on first use and keeps it (and its TLS context) until {@link #close()}, which also closes tunnels still open.
+ *
+ * <pre>{@code
+ * try (StreamClient client = StreamClient.create(StreamClientOptions.builder(serverAddress, credentials).build());
+ *      TcpTunnel tunnel = client.openTcp("example.com", 443)) {
+ *     tunnel.output().write(request);
+ *     tunnel.shutdownOutput();
+ *     byte[] reply = tunnel.input().readAllBytes();
+ * }
+ * }</pre>
+ */
+public final class StreamClient implements Closeable {
+    private final StreamClientOptions options;
+    private final TransportRegistry registry;
+    private TcpClientTransport tcp;
+    private boolean closed;
+
+    private StreamClient(StreamClientOptions options, TransportRegistry registry) {
+        this.options = options;
+        this.registry = registry;
+    }
+
+    /**
+     * Creates a client with the default registry; nothing is connected yet.
+     *
+     * @param options the settings
+     * @return the client
+     */
+    public static StreamClient create(StreamClientOptions options) {
+        return new StreamClient(options, TransportRegistry.getDefault());
+    }
+
+    /**
+     * Creates a client with the transports of a given registry.
+     *
+     * @param options  the settings
+     * @param registry where to find transports
+     * @return the client
+     */
+    public static StreamClient create(StreamClientOptions options, TransportRegistry registry) {
+        return new StreamClient(options, registry);
+    }
+
+    /**
+     * Opens a TCP tunnel to host:port through the server.
+     *
+     * @param host the destination host or IP literal (IPv6 without brackets)
+     * @param port the destination port
+     * @return the open tunnel
+     * @throws IOException if the connection or handshake fails or no transport offers TCP
+     */
+    public TcpTunnel openTcp(String host, int port) throws IOException {
+        return openTcp(Destination.of(host, port));
+    }
+
+    /**
+     * Opens a TCP tunnel to a destination through the server.
+     *
+     * @param destination where the server should dial
+     * @return the open tunnel
+     * @throws IOException if the connection or handshake fails or no transport offers TCP
+     */
+    public TcpTunnel openTcp(Destination destination) throws IOException {
+        return tcp().open(destination);
+    }
+
+    /**
+     * Runs a TCP health probe bounded by the handshake timeout.
+     *
+     * @return how long the probe took
+     * @throws IOException if it failed: a {@link HealthProbeException} says why, a
+     *                     {@link TransportNotFoundException} that no transport offers TCP
+     */
+    public Duration probeTcp() throws IOException {
+        return probeTcp(options.handshakeTimeout());
+    }
+
+    /**
+     * Runs a TCP health probe: connect, handshake, send the probe header and wait for the server's quiet close.
+     * Unlike the original agent it fails when the server rejects the client certificate after a TLS 1.3 handshake.
+     *
+     * @param timeout bounds the whole probe
+     * @return how long the probe took
+     * @throws IOException if it failed: a {@link HealthProbeException} says why, a
+     *                     {@link TransportNotFoundException} that no transport offers TCP
+     */
+    public Duration probeTcp(Duration timeout) throws IOException {
+        return tcp().probe(timeout);
+    }
+
+    /**
+     * Returns the settings of this client.
+     *
+     * @return the options
+     */
+    public StreamClientOptions options() {
+        return options;
+    }
+
+    private synchronized TcpClientTransport tcp() throws IOException {
+        if (closed) {
+            throw new IOException("client is closed");
+        }
+        if (tcp == null) {
+            tcp = registry.select(Protocol.TCP, options.transport()).newTcpClient(options);
+        }
+        return tcp;
+    }
+
+    /** Closes the transports and every tunnel still open; idempotent. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        if (tcp != null) {
+            tcp.close();
+        }
+    }
+}

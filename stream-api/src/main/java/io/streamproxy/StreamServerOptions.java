@@ -1,0 +1,326 @@
+package io.streamproxy;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The immutable settings of a {@link StreamServer}: its credentials, the addresses to bind for TCP and UDP (either
+ * may be absent, not both), timeouts, capacity limits, the destination policy and the session listener. Build one
+ * with {@link #builder(TlsCredentials)}; every setting but the credentials has a default that matches the original
+ * agent where it had one, and a bounded value where it had none.
+ */
+public final class StreamServerOptions {
+    /** Default bound on the handshake plus the header: 10 s. */
+    public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+    /** Default bound on dialling the destination: 10 s. */
+    public static final Duration DEFAULT_DIAL_TIMEOUT = Duration.ofSeconds(10);
+    /** Default time a UDP session may pass with no datagram either way before it is reaped: 5 minutes. */
+    public static final Duration DEFAULT_UDP_IDLE_TIMEOUT = Duration.ofMinutes(5);
+    /** Default limit of concurrent sessions per protocol. */
+    public static final int DEFAULT_MAX_SESSIONS = 4096;
+    /** Default limit of concurrent handshakes (connections that have not yet sent a header) per protocol. */
+    public static final int DEFAULT_MAX_HANDSHAKES = 256;
+    /** Default path MTU that DTLS handshake flights are sized for. */
+    public static final int DEFAULT_DTLS_MTU = 1200;
+
+    private final TlsCredentials credentials;
+    private final String transport;
+    private final InetSocketAddress tcpAddress;
+    private final InetSocketAddress udpAddress;
+    private final Duration headerTimeout;
+    private final Duration dialTimeout;
+    private final Duration udpIdleTimeout;
+    private final int maxSessions;
+    private final int maxHandshakes;
+    private final int dtlsMtu;
+    private final DestinationPolicy policy;
+    private final SessionListener listener;
+
+    private StreamServerOptions(Builder b) {
+        this.credentials = b.credentials;
+        this.transport = b.transport;
+        this.tcpAddress = b.tcpAddress;
+        this.udpAddress = b.udpAddress;
+        this.headerTimeout = b.headerTimeout;
+        this.dialTimeout = b.dialTimeout;
+        this.udpIdleTimeout = b.udpIdleTimeout;
+        this.maxSessions = b.maxSessions;
+        this.maxHandshakes = b.maxHandshakes;
+        this.dtlsMtu = b.dtlsMtu;
+        this.policy = b.policy;
+        this.listener = b.listener;
+    }
+
+    /**
+     * Starts a builder.
+     *
+     * @param credentials the server's certificate and key, and the CA that signs client certificates
+     * @return a builder
+     */
+    public static Builder builder(TlsCredentials credentials) {
+        return new Builder(credentials);
+    }
+
+    /** @return the server's credentials */
+    public TlsCredentials credentials() {
+        return credentials;
+    }
+
+    /** @return the transport name asked for, or null to let the registry choose */
+    public String transport() {
+        return transport;
+    }
+
+    /** @return the TCP bind address, or null for no TCP listener */
+    public InetSocketAddress tcpAddress() {
+        return tcpAddress;
+    }
+
+    /** @return the UDP bind address, or null for no UDP listener */
+    public InetSocketAddress udpAddress() {
+        return udpAddress;
+    }
+
+    /** @return the bound on handshake plus header */
+    public Duration headerTimeout() {
+        return headerTimeout;
+    }
+
+    /** @return the bound on dialling a destination */
+    public Duration dialTimeout() {
+        return dialTimeout;
+    }
+
+    /** @return how long a UDP session may be idle before it is reaped */
+    public Duration udpIdleTimeout() {
+        return udpIdleTimeout;
+    }
+
+    /** @return the limit of concurrent sessions per protocol */
+    public int maxSessions() {
+        return maxSessions;
+    }
+
+    /** @return the limit of concurrent handshakes per protocol */
+    public int maxHandshakes() {
+        return maxHandshakes;
+    }
+
+    /** @return the path MTU DTLS handshake flights are sized for */
+    public int dtlsMtu() {
+        return dtlsMtu;
+    }
+
+    /** @return the destination policy */
+    public DestinationPolicy policy() {
+        return policy;
+    }
+
+    /** @return the session listener */
+    public SessionListener listener() {
+        return listener;
+    }
+
+    /**
+     * Returns a builder that starts from these settings.
+     *
+     * @return a builder
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder(credentials);
+        b.transport = transport;
+        b.tcpAddress = tcpAddress;
+        b.udpAddress = udpAddress;
+        b.headerTimeout = headerTimeout;
+        b.dialTimeout = dialTimeout;
+        b.udpIdleTimeout = udpIdleTimeout;
+        b.maxSessions = maxSessions;
+        b.maxHandshakes = maxHandshakes;
+        b.dtlsMtu = dtlsMtu;
+        b.policy = policy;
+        b.listener = listener;
+        return b;
+    }
+
+    @Override
+    public String toString() {
+        return "StreamServerOptions{transport=" + (transport == null ? "auto" : transport) + ", tcp=" + tcpAddress
+                + ", udp=" + udpAddress + ", headerTimeout=" + headerTimeout + ", dialTimeout=" + dialTimeout
+                + ", udpIdleTimeout=" + udpIdleTimeout + ", maxSessions=" + maxSessions + ", maxHandshakes="
+                + maxHandshakes + ", dtlsMtu=" + dtlsMtu + ", credentials=" + credentials + "}";
+    }
+
+    /** Collects the settings of a {@link StreamServerOptions}. */
+    public static final class Builder {
+        private final TlsCredentials credentials;
+        private String transport;
+        private InetSocketAddress tcpAddress;
+        private InetSocketAddress udpAddress;
+        private Duration headerTimeout = DEFAULT_HEADER_TIMEOUT;
+        private Duration dialTimeout = DEFAULT_DIAL_TIMEOUT;
+        private Duration udpIdleTimeout = DEFAULT_UDP_IDLE_TIMEOUT;
+        private int maxSessions = DEFAULT_MAX_SESSIONS;
+        private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
+        private int dtlsMtu = DEFAULT_DTLS_MTU;
+        private DestinationPolicy policy = DestinationPolicy.allowAll();
+        private SessionListener listener = SessionListener.NONE;
+
+        private Builder(TlsCredentials credentials) {
+            this.credentials = Objects.requireNonNull(credentials, "credentials");
+        }
+
+        /**
+         * Picks a transport by name ({@code jdk}, {@code netty}, {@code bc}); null lets the registry choose.
+         *
+         * @param name the transport name, or null
+         * @return this builder
+         */
+        public Builder transport(String name) {
+            this.transport = name;
+            return this;
+        }
+
+        /**
+         * Listens for TCP-over-TLS tunnels on this address (port 0 picks a free port); null for none.
+         *
+         * @param address the bind address, or null
+         * @return this builder
+         */
+        public Builder tcp(InetSocketAddress address) {
+            this.tcpAddress = address;
+            return this;
+        }
+
+        /**
+         * Listens for UDP-over-DTLS tunnels on this address (port 0 picks a free port); null for none.
+         *
+         * @param address the bind address, or null
+         * @return this builder
+         */
+        public Builder udp(InetSocketAddress address) {
+            this.udpAddress = address;
+            return this;
+        }
+
+        /**
+         * Bounds the TLS/DTLS handshake plus the header read, counted from accept.
+         *
+         * @param timeout a positive duration
+         * @return this builder
+         */
+        public Builder headerTimeout(Duration timeout) {
+            this.headerTimeout = positive(timeout, "headerTimeout");
+            return this;
+        }
+
+        /**
+         * Bounds dialling the destination.
+         *
+         * @param timeout a positive duration
+         * @return this builder
+         */
+        public Builder dialTimeout(Duration timeout) {
+            this.dialTimeout = positive(timeout, "dialTimeout");
+            return this;
+        }
+
+        /**
+         * Reaps a UDP session after this long with no datagram in either direction.
+         *
+         * @param timeout a positive duration
+         * @return this builder
+         */
+        public Builder udpIdleTimeout(Duration timeout) {
+            this.udpIdleTimeout = positive(timeout, "udpIdleTimeout");
+            return this;
+        }
+
+        /**
+         * Limits concurrent sessions per protocol; connections beyond it are refused with
+         * {@link RefusalReason#CAPACITY}.
+         *
+         * @param max at least 1
+         * @return this builder
+         */
+        public Builder maxSessions(int max) {
+            this.maxSessions = atLeastOne(max, "maxSessions");
+            return this;
+        }
+
+        /**
+         * Limits concurrent handshakes (accepted, no header yet) per protocol.
+         *
+         * @param max at least 1
+         * @return this builder
+         */
+        public Builder maxHandshakes(int max) {
+            this.maxHandshakes = atLeastOne(max, "maxHandshakes");
+            return this;
+        }
+
+        /**
+         * Sizes DTLS handshake flights for this path MTU; application datagrams are never split by it.
+         *
+         * @param mtu 256..65507 bytes
+         * @return this builder
+         */
+        public Builder dtlsMtu(int mtu) {
+            if (mtu < 256 || mtu > 65507) {
+                throw new IllegalArgumentException("dtlsMtu " + mtu + " is outside 256..65507");
+            }
+            this.dtlsMtu = mtu;
+            return this;
+        }
+
+        /**
+         * Sets which destinations may be dialled (default: all).
+         *
+         * @param policy the policy
+         * @return this builder
+         */
+        public Builder policy(DestinationPolicy policy) {
+            this.policy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /**
+         * Sets the listener of session events.
+         *
+         * @param listener the listener
+         * @return this builder
+         */
+        public Builder listener(SessionListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Builds the options.
+         *
+         * @return the options
+         * @throws IllegalStateException if neither a TCP nor a UDP address is set
+         */
+        public StreamServerOptions build() {
+            if (tcpAddress == null && udpAddress == null) {
+                throw new IllegalStateException("set a TCP address, a UDP address, or both");
+            }
+            return new StreamServerOptions(this);
+        }
+    }
+
+    static Duration positive(Duration d, String name) {
+        Objects.requireNonNull(d, name);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive, was " + d);
+        }
+        return d;
+    }
+
+    static int atLeastOne(int v, String name) {
+        if (v < 1) {
+            throw new IllegalArgumentException(name + " must be at least 1, was " + v);
+        }
+        return v;
+    }
+}

@@ -1,0 +1,57 @@
+package io.streamproxy;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.SocketAddress;
+
+/**
+ * An open TCP tunnel: a byte stream to the destination through the server. Closing the output with
+ * {@link #shutdownOutput()} reaches the destination as end of stream while its reply keeps flowing back; end of
+ * stream on {@link #input()} means the destination (or the server) finished sending. Because the protocol has no
+ * status reply, a refused destination shows up as end of stream or an exception on the first read.
+ */
+public interface TcpTunnel extends Closeable {
+
+    /**
+     * Returns the stream of bytes from the destination.
+     *
+     * @return the input stream; reading blocks until data, end of stream or failure
+     */
+    InputStream input();
+
+    /**
+     * Returns the stream of bytes to the destination.
+     *
+     * @return the output stream
+     */
+    OutputStream output();
+
+    /**
+     * Ends the client-to-destination direction: the destination reads end of stream, the other direction stays open.
+     *
+     * @throws IOException if the tunnel failed
+     */
+    void shutdownOutput() throws IOException;
+
+    /**
+     * Returns the destination this tunnel was opened to.
+     *
+     * @return the destination
+     */
+    Destination destination();
+
+    /**
+     * Returns the local address of the connection to the server.
+     *
+     * @return the local socket address
+     */
+    SocketAddress localAddress();
+
+    /**
+     * Closes both directions and releases the connection; idempotent.
+     */
+    @Override
+    void close() throws IOException;
+}

@@ -1,0 +1,38 @@
+package io.streamproxy.spi;
+
+import io.streamproxy.Destination;
+import io.streamproxy.HealthProbeException;
+import io.streamproxy.TcpTunnel;
+import java.io.Closeable;
+import java.io.IOException;
+import java.time.Duration;
+
+/**
+ * A transport's TCP-over-TLS client, bound to one {@link io.streamproxy.StreamClientOptions}. It may hold shared
+ * resources (an SSL context, an event loop), released by {@link #close()}; tunnels opened from it stay usable until
+ * they are closed themselves or the client is closed.
+ */
+public interface TcpClientTransport extends Closeable {
+
+    /**
+     * Connects, handshakes (bounded by the connect and handshake timeouts) and sends the header for destination.
+     *
+     * @param destination where the server should dial
+     * @return the open tunnel
+     * @throws IOException if the connection or handshake fails
+     */
+    TcpTunnel open(Destination destination) throws IOException;
+
+    /**
+     * Runs a health probe: handshake, probe header, then waits for the server's quiet close.
+     *
+     * @param timeout bounds the whole probe
+     * @return how long the probe took
+     * @throws HealthProbeException if the probe failed, classified
+     */
+    Duration probe(Duration timeout) throws HealthProbeException;
+
+    /** Releases shared resources and closes the tunnels still open; idempotent. */
+    @Override
+    void close();
+}
