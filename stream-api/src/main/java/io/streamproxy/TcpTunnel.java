@@ -36,6 +36,15 @@ public interface TcpTunnel extends Closeable {
     void shutdownOutput() throws IOException;
 
     /**
+     * Bounds every later read on {@link #input()}: a read that waits longer throws
+     * {@link java.net.SocketTimeoutException} and leaves the tunnel usable. Zero means no bound (the default).
+     *
+     * @param timeout the bound, or {@link java.time.Duration#ZERO}
+     * @throws IOException if the tunnel is closed
+     */
+    void setReadTimeout(java.time.Duration timeout) throws IOException;
+
+    /**
      * Returns the destination this tunnel was opened to.
      *
      * @return the destination

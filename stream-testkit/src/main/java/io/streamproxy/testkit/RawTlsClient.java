@@ -1,0 +1,68 @@
+package io.streamproxy.testkit;
+
+import io.streamproxy.TlsCredentials;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * A TLS client that does only what a test tells it, for the cases the real client refuses to produce: no client
+ * certificate, another ALPN id, header bytes written by hand.
+ */
+public final class RawTlsClient {
+    private RawTlsClient() {
+    }
+
+    /**
+     * Connects and handshakes.
+     *
+     * @param server      the server
+     * @param credentials client credentials, or null to trust {@code trust} and present no certificate
+     * @param trust       credentials whose CAs to trust when {@code credentials} is null
+     * @param alpn        ALPN ids to offer; empty for none
+     * @param timeout     bounds connect, handshake and every later read
+     * @return a handshaken socket
+     * @throws IOException if connecting or the handshake fails
+     */
+    public static SSLSocket connect(InetSocketAddress server, TlsCredentials credentials, TlsCredentials trust,
+                                    String[] alpn, Duration timeout) throws IOException {
+        SSLContext context;
+        try {
+            if (credentials != null) {
+                context = credentials.newSslContext("TLS");
+            } else {
+                TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+                tmf.init(trust.trustStore());
+                context = SSLContext.getInstance("TLS");
+                context.init(null, tmf.getTrustManagers(), new SecureRandom());
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IOException(e);
+        }
+        Socket raw = new Socket();
+        raw.connect(server, (int) timeout.toMillis());
+        raw.setSoTimeout((int) timeout.toMillis());
+        SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(raw, "godoxy.agent", server.getPort(),
+                true);
+        SSLParameters p = s.getSSLParameters();
+        p.setApplicationProtocols(alpn);
+        p.setServerNames(java.util.List.of(new SNIHostName("godoxy.agent")));
+        p.setEndpointIdentificationAlgorithm("HTTPS");
+        s.setSSLParameters(p);
+        try {
+            s.startHandshake();
+        } catch (IOException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+}

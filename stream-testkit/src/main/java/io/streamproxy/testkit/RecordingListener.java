@@ -1,0 +1,119 @@
+package io.streamproxy.testkit;
+
+import io.streamproxy.Protocol;
+import io.streamproxy.RefusalReason;
+import io.streamproxy.SessionInfo;
+import io.streamproxy.SessionListener;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A {@link SessionListener} that queues events so that a test can wait for them with a bound. */
+public final class RecordingListener implements SessionListener {
+    /** A refusal. */
+    public record Refusal(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
+    }
+
+    /** A closed session with its byte counts. */
+    public record Closed(SessionInfo session, long bytesToDestination, long bytesFromDestination) {
+    }
+
+    private final BlockingQueue<SessionInfo> opened = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Closed> closed = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Refusal> refusals = new LinkedBlockingQueue<>();
+    private final BlockingQueue<SocketAddress> probes = new LinkedBlockingQueue<>();
+    private final AtomicInteger openedCount = new AtomicInteger();
+    private final AtomicInteger refusedCount = new AtomicInteger();
+
+    @Override
+    public void sessionOpened(SessionInfo session) {
+        openedCount.incrementAndGet();
+        opened.add(session);
+    }
+
+    @Override
+    public void sessionClosed(SessionInfo session, long bytesToDestination, long bytesFromDestination) {
+        closed.add(new Closed(session, bytesToDestination, bytesFromDestination));
+    }
+
+    @Override
+    public void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
+        refusedCount.incrementAndGet();
+        refusals.add(new Refusal(protocol, client, reason, detail));
+    }
+
+    @Override
+    public void healthProbe(Protocol protocol, SocketAddress client) {
+        probes.add(client);
+    }
+
+    /**
+     * Waits for the next refusal.
+     *
+     * @param timeout the bound
+     * @return the refusal
+     * @throws AssertionError if none comes in time
+     */
+    public Refusal awaitRefusal(Duration timeout) {
+        return take(refusals, timeout, "refusal");
+    }
+
+    /**
+     * Waits for the next closed session.
+     *
+     * @param timeout the bound
+     * @return the event
+     * @throws AssertionError if none comes in time
+     */
+    public Closed awaitClosed(Duration timeout) {
+        return take(closed, timeout, "closed session");
+    }
+
+    /**
+     * Waits for the next opened session.
+     *
+     * @param timeout the bound
+     * @return the session
+     * @throws AssertionError if none comes in time
+     */
+    public SessionInfo awaitOpened(Duration timeout) {
+        return take(opened, timeout, "opened session");
+    }
+
+    /**
+     * Waits for the next health probe.
+     *
+     * @param timeout the bound
+     * @return the prober's address
+     * @throws AssertionError if none comes in time
+     */
+    public SocketAddress awaitProbe(Duration timeout) {
+        return take(probes, timeout, "health probe");
+    }
+
+    /** @return sessions opened so far */
+    public int openedCount() {
+        return openedCount.get();
+    }
+
+    /** @return refusals so far */
+    public int refusedCount() {
+        return refusedCount.get();
+    }
+
+    private static <T> T take(BlockingQueue<T> queue, Duration timeout, String what) {
+        try {
+            T t = queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            if (t == null) {
+                throw new AssertionError("no " + what + " reported within " + timeout);
+            }
+            return t;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted waiting for a " + what, e);
+        }
+    }
+}

@@ -1,0 +1,217 @@
+package io.streamproxy.transport.jdk;
+
+import io.streamproxy.Destination;
+import io.streamproxy.HealthProbeException;
+import io.streamproxy.StreamClientOptions;
+import io.streamproxy.TcpTunnel;
+import io.streamproxy.protocol.HeaderCodec;
+import io.streamproxy.protocol.StreamProtocol;
+import io.streamproxy.spi.TcpClientTransport;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+
+/**
+ * The JDK transport's TCP-over-TLS client: connect within the connect timeout, handshake (client certificate, the
+ * stream ALPN id, server name verified) within the handshake timeout, then send the header as its own write.
+ */
+final class JdkTcpClient implements TcpClientTransport {
+    private final StreamClientOptions options;
+    private final SSLSocketFactory tls;
+    private final ScheduledThreadPoolExecutor timer;
+    private final Set<SSLSocket> open = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    JdkTcpClient(StreamClientOptions options) throws IOException {
+        this.options = options;
+        try {
+            this.tls = options.credentials().newSslContext("TLS").getSocketFactory();
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
+        }
+        this.timer = new ScheduledThreadPoolExecutor(1, new NamedThreads("stream-proxy-jdk-client-timer"));
+        timer.setKeepAliveTime(1, TimeUnit.SECONDS);
+        timer.allowCoreThreadTimeOut(true);
+        timer.setRemoveOnCancelPolicy(true);
+    }
+
+    @Override
+    public TcpTunnel open(Destination destination) throws IOException {
+        byte[] header = HeaderCodec.encode(destination);
+        long deadline = System.nanoTime() + options.connectTimeout().plus(options.handshakeTimeout()).toNanos();
+        SSLSocket socket = connect(deadline, options.handshakeTimeout());
+        try {
+            OutputStream out = socket.getOutputStream();
+            out.write(header);
+            out.flush();
+            return new JdkTcpTunnel(socket, destination, () -> open.remove(socket));
+        } catch (IOException | RuntimeException e) {
+            close(socket);
+            throw e;
+        }
+    }
+
+    @Override
+    public Duration probe(Duration timeout) throws HealthProbeException {
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        SSLSocket socket = null;
+        try {
+            socket = connect(deadline, timeout);
+            socket.getOutputStream().write(HeaderCodec.healthProbe());
+            socket.getOutputStream().flush();
+            int left = remainingMillis(deadline);
+            if (left <= 0) {
+                throw new SocketTimeoutException("probe timeout " + timeout + " passed");
+            }
+            socket.setSoTimeout(left);
+            int b = socket.getInputStream().read();
+            if (b >= 0) {
+                throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
+                        "server sent data in answer to a health probe instead of closing", null);
+            }
+            return Duration.ofNanos(System.nanoTime() - start);
+        } catch (HealthProbeException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw classify(e, timeout);
+        } finally {
+            if (socket != null) {
+                close(socket);
+            }
+        }
+    }
+
+    private static HealthProbeException classify(Exception e, Duration timeout) {
+        String what = e.getMessage() == null ? e.toString() : e.getMessage();
+        if (e instanceof SocketTimeoutException || e instanceof HandshakeTimeoutException) {
+            return new HealthProbeException(HealthProbeException.Failure.TIMEOUT,
+                    "no answer within " + timeout + ": " + what, e);
+        }
+        if (e instanceof ConnectException || e instanceof NoRouteToHostException
+                || e instanceof UnknownHostException) {
+            return new HealthProbeException(HealthProbeException.Failure.CONNECTION_REFUSED,
+                    "cannot connect: " + what, e);
+        }
+        if (e instanceof SSLException) {
+            String m = what.toLowerCase(java.util.Locale.ROOT);
+            if (m.contains("certificate") || m.contains("pkix") || m.contains("unknown_ca")
+                    || m.contains("access_denied") || m.contains("no subject alternative")) {
+                return new HealthProbeException(HealthProbeException.Failure.CERTIFICATE_REFUSED,
+                        "certificate refused: " + what, e);
+            }
+            return new HealthProbeException(HealthProbeException.Failure.HANDSHAKE_FAILED,
+                    "TLS failed: " + what, e);
+        }
+        return new HealthProbeException(HealthProbeException.Failure.HANDSHAKE_FAILED,
+                "connection failed: " + what, e);
+    }
+
+    /** Connects and handshakes; the TCP connect is bounded by the connect timeout, the whole by {@code deadline}. */
+    private SSLSocket connect(long deadline, Duration what) throws IOException {
+        if (closed) {
+            throw new IOException("client is closed");
+        }
+        InetSocketAddress server = options.server();
+        if (server.isUnresolved()) {
+            server = new InetSocketAddress(server.getHostString(), server.getPort());
+            if (server.isUnresolved()) {
+                throw new UnknownHostException("cannot resolve server " + server.getHostString());
+            }
+        }
+        Socket raw = new Socket();
+        SSLSocket socket = null;
+        AtomicBoolean expired = new AtomicBoolean();
+        ScheduledFuture<?> timeout = null;
+        try {
+            raw.setTcpNoDelay(true);
+            int connectMillis = (int) Math.min(options.connectTimeout().toMillis(), remainingMillis(deadline));
+            if (connectMillis <= 0) {
+                throw new SocketTimeoutException("timeout " + what + " passed before connecting");
+            }
+            raw.connect(server, connectMillis);
+            long handshakeNanos = Math.min(options.handshakeTimeout().toNanos(), deadline - System.nanoTime());
+            if (handshakeNanos <= 0) {
+                throw new SocketTimeoutException("timeout " + what + " passed before the handshake");
+            }
+            timeout = timer.schedule(() -> {
+                expired.set(true);
+                TcpRelay.closeQuietly(raw);
+            }, handshakeNanos, TimeUnit.NANOSECONDS);
+            socket = (SSLSocket) tls.createSocket(raw, options.serverName(), server.getPort(), true);
+            TlsParameters.configureClient(socket, options.serverName());
+            open.add(socket);
+            if (closed) {
+                throw new IOException("client is closed");
+            }
+            socket.startHandshake();
+            String alpn = socket.getApplicationProtocol();
+            if (alpn != null && !alpn.isEmpty() && !alpn.equals(StreamProtocol.ALPN)) {
+                throw new SSLHandshakeException("server negotiated ALPN '" + alpn + "', not " + StreamProtocol.ALPN);
+            }
+            if (!timeout.cancel(false) || expired.get()) {
+                throw new HandshakeTimeoutException("TLS handshake took longer than " + options.handshakeTimeout());
+            }
+            return socket;
+        } catch (IOException | RuntimeException e) {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            if (socket != null) {
+                close(socket);
+            } else {
+                TcpRelay.closeQuietly(raw);
+            }
+            if (expired.get()) {
+                throw new HandshakeTimeoutException("TLS handshake with " + server + " took longer than "
+                        + options.handshakeTimeout());
+            }
+            throw e;
+        }
+    }
+
+    private void close(SSLSocket socket) {
+        open.remove(socket);
+        TcpRelay.closeQuietly(socket);
+    }
+
+    private static int remainingMillis(long deadline) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        return (int) Math.max(0, Math.min(Integer.MAX_VALUE, left));
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (SSLSocket s : open) {
+            close(s);
+        }
+        timer.shutdownNow();
+    }
+
+    /** The handshake did not finish within its timeout. */
+    static final class HandshakeTimeoutException extends SocketTimeoutException {
+        private static final long serialVersionUID = 1L;
+
+        HandshakeTimeoutException(String message) {
+            super(message);
+        }
+    }
+}

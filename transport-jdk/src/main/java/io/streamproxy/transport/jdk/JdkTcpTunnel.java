@@ -1,0 +1,74 @@
+package io.streamproxy.transport.jdk;
+
+import io.streamproxy.Destination;
+import io.streamproxy.TcpTunnel;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.SocketAddress;
+import javax.net.ssl.SSLSocket;
+
+/** A TCP tunnel on a client-mode {@link SSLSocket} whose header has been sent. */
+final class JdkTcpTunnel implements TcpTunnel {
+    private final SSLSocket socket;
+    private final Destination destination;
+    private final InputStream input;
+    private final OutputStream output;
+    private final Runnable onClose;
+
+    JdkTcpTunnel(SSLSocket socket, Destination destination, Runnable onClose) throws IOException {
+        this.socket = socket;
+        this.destination = destination;
+        this.input = socket.getInputStream();
+        this.output = socket.getOutputStream();
+        this.onClose = onClose;
+    }
+
+    @Override
+    public InputStream input() {
+        return input;
+    }
+
+    @Override
+    public OutputStream output() {
+        return output;
+    }
+
+    @Override
+    public void shutdownOutput() throws IOException {
+        socket.shutdownOutput();
+    }
+
+    @Override
+    public void setReadTimeout(java.time.Duration timeout) throws IOException {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("negative read timeout " + timeout);
+        }
+        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    }
+
+    @Override
+    public Destination destination() {
+        return destination;
+    }
+
+    @Override
+    public SocketAddress localAddress() {
+        return socket.getLocalSocketAddress();
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            socket.close();
+        } finally {
+            onClose.run();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TcpTunnel{" + socket.getLocalSocketAddress() + " -> " + socket.getRemoteSocketAddress() + " -> "
+                + destination + "}";
+    }
+}

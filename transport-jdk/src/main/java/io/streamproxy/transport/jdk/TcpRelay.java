@@ -1,0 +1,143 @@
+package io.streamproxy.transport.jdk;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Relays bytes between the client's TLS socket and the destination socket, one blocking pump per direction. End of
+ * stream on one side is passed on as a half-close of the other ({@code shutdownOutput}), so each direction ends on
+ * its own; both sockets are closed when both directions have ended, or at once when either side fails.
+ */
+final class TcpRelay {
+    private static final Logger LOG = LoggerFactory.getLogger(TcpRelay.class);
+    private static final int BUFFER_SIZE = 64 * 1024;
+
+    private final Socket client;
+    private final Socket destination;
+    private final AtomicInteger directionsLeft = new AtomicInteger(2);
+    private volatile long bytesToDestination;
+    private volatile long bytesFromDestination;
+    private volatile boolean failed;
+
+    TcpRelay(Socket client, Socket destination) {
+        this.client = client;
+        this.destination = destination;
+    }
+
+    /**
+     * Runs the relay: the client-to-destination pump on {@code executor}, the other on the calling thread; returns
+     * when both have ended and both sockets are closed.
+     */
+    void run(Executor executor) {
+        Object done = new Object();
+        boolean[] upstreamDone = {false};
+        try {
+            executor.execute(() -> {
+                try {
+                    pumpToDestination();
+                } finally {
+                    synchronized (done) {
+                        upstreamDone[0] = true;
+                        done.notifyAll();
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            closeBoth();
+            return;
+        }
+        pumpFromDestination();
+        synchronized (done) {
+            while (!upstreamDone[0]) {
+                try {
+                    done.wait();
+                } catch (InterruptedException e) {
+                    closeBoth();
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    long bytesToDestination() {
+        return bytesToDestination;
+    }
+
+    long bytesFromDestination() {
+        return bytesFromDestination;
+    }
+
+    boolean failed() {
+        return failed;
+    }
+
+    private void pumpToDestination() {
+        byte[] buffer = new byte[BUFFER_SIZE];
+        try {
+            InputStream in = client.getInputStream();
+            OutputStream out = destination.getOutputStream();
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                out.write(buffer, 0, n);
+                bytesToDestination += n;
+            }
+            destination.shutdownOutput();
+            directionEnded();
+        } catch (IOException e) {
+            fail("client to destination", e);
+        }
+    }
+
+    private void pumpFromDestination() {
+        byte[] buffer = new byte[BUFFER_SIZE];
+        try {
+            InputStream in = destination.getInputStream();
+            OutputStream out = client.getOutputStream();
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                out.write(buffer, 0, n);
+                bytesFromDestination += n;
+            }
+            client.shutdownOutput();
+            directionEnded();
+        } catch (IOException e) {
+            fail("destination to client", e);
+        }
+    }
+
+    private void directionEnded() {
+        if (directionsLeft.decrementAndGet() == 0) {
+            closeBoth();
+        }
+    }
+
+    private void fail(String direction, IOException e) {
+        if (!failed && directionsLeft.get() > 0) {
+            LOG.debug("relay {} ended: {}", direction, e.toString());
+        }
+        failed = true;
+        directionsLeft.set(0);
+        closeBoth();
+    }
+
+    void closeBoth() {
+        closeQuietly(client);
+        closeQuietly(destination);
+    }
+
+    static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException | RuntimeException e) {
+            // closing: nothing left to do
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package io.streamproxy.transport.jdk;
+
+import io.streamproxy.protocol.StreamProtocol;
+import java.util.List;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+
+/** The TLS settings both ends of a stream tunnel use on the JDK: TLS 1.2+, the stream ALPN id, mutual auth. */
+final class TlsParameters {
+    static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+
+    private TlsParameters() {
+    }
+
+    static void configureServer(SSLSocket socket) {
+        SSLParameters p = socket.getSSLParameters();
+        p.setProtocols(PROTOCOLS);
+        p.setNeedClientAuth(true);
+        p.setApplicationProtocols(new String[] {StreamProtocol.ALPN});
+        socket.setSSLParameters(p);
+        socket.setUseClientMode(false);
+    }
+
+    static void configureClient(SSLSocket socket, String serverName) {
+        SSLParameters p = socket.getSSLParameters();
+        p.setProtocols(PROTOCOLS);
+        p.setApplicationProtocols(new String[] {StreamProtocol.ALPN});
+        p.setEndpointIdentificationAlgorithm("HTTPS");
+        if (isDnsName(serverName)) {
+            p.setServerNames(List.of(new SNIHostName(serverName)));
+        }
+        socket.setSSLParameters(p);
+        socket.setUseClientMode(true);
+    }
+
+    private static boolean isDnsName(String name) {
+        if (name.indexOf(':') >= 0) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!(c >= '0' && c <= '9') && c != '.') {
+                return true;
+            }
+        }
+        return false;
+    }
+}
