@@ -23,7 +23,8 @@ final class BouncyCastlePem {
             Object o;
             while ((o = parser.readObject()) != null) {
                 if (o instanceof PEMKeyPair) {
-                    return converter.getKeyPair((PEMKeyPair) o).getPrivate();
+                    // SEC1 keys may omit the public key, so convert the private part alone
+                    return converter.getPrivateKey(((PEMKeyPair) o).getPrivateKeyInfo());
                 }
                 if (o instanceof PrivateKeyInfo) {
                     return converter.getPrivateKey((PrivateKeyInfo) o);

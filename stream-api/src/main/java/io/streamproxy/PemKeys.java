@@ -37,8 +37,13 @@ final class PemKeys {
     }
 
     static PrivateKey read(Path file) throws IOException {
+        return read(file, BOUNCY_CASTLE);
+    }
+
+    /** Reads a key, using Bouncy Castle only when told it is present (tests pass false to see the JDK path). */
+    static PrivateKey read(Path file, boolean bouncyCastle) throws IOException {
         String text = new String(Files.readAllBytes(file), StandardCharsets.US_ASCII);
-        if (BOUNCY_CASTLE) {
+        if (bouncyCastle) {
             return BouncyCastlePem.readPrivateKey(file, text);
         }
         Matcher m = BLOCK.matcher(text);

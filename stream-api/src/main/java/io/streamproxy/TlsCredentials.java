@@ -214,6 +214,11 @@ public final class TlsCredentials {
 
     private static List<X509Certificate> readCertificates(Path file) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
+        String text = new String(bytes, StandardCharsets.US_ASCII);
+        if (text.contains("-----BEGIN") && !text.contains("-----BEGIN CERTIFICATE-----")) {
+            throw new IOException(file + ": holds no PEM certificate"
+                    + (text.contains("PRIVATE KEY-----") ? " (it looks like a private key)" : ""));
+        }
         List<X509Certificate> out = new ArrayList<>();
         try (InputStream in = new ByteArrayInputStream(bytes)) {
             for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
@@ -223,9 +228,7 @@ public final class TlsCredentials {
             throw new IOException(file + ": not a PEM certificate file: " + e.getMessage(), e);
         }
         if (out.isEmpty()) {
-            String head = new String(bytes, 0, Math.min(bytes.length, 64), StandardCharsets.US_ASCII);
-            throw new IOException(file + ": holds no certificate"
-                    + (head.contains("PRIVATE KEY") ? " (it looks like a private key)" : ""));
+            throw new IOException(file + ": holds no certificate");
         }
         return out;
     }

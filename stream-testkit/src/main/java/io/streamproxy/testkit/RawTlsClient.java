@@ -34,6 +34,23 @@ public final class RawTlsClient {
      */
     public static SSLSocket connect(InetSocketAddress server, TlsCredentials credentials, TlsCredentials trust,
                                     String[] alpn, Duration timeout) throws IOException {
+        return connect(server, credentials, trust, alpn, new String[] {"TLSv1.3", "TLSv1.2"}, timeout);
+    }
+
+    /**
+     * Connects and handshakes with only the given TLS versions enabled.
+     *
+     * @param server      the server
+     * @param credentials client credentials, or null to trust {@code trust} and present no certificate
+     * @param trust       credentials whose CAs to trust when {@code credentials} is null
+     * @param alpn        ALPN ids to offer; empty for none
+     * @param protocols   the TLS versions to enable, such as {@code TLSv1.2}
+     * @param timeout     bounds connect, handshake and every later read
+     * @return a handshaken socket
+     * @throws IOException if connecting or the handshake fails
+     */
+    public static SSLSocket connect(InetSocketAddress server, TlsCredentials credentials, TlsCredentials trust,
+                                    String[] alpn, String[] protocols, Duration timeout) throws IOException {
         SSLContext context;
         try {
             if (credentials != null) {
@@ -54,6 +71,7 @@ public final class RawTlsClient {
                 true);
         SSLParameters p = s.getSSLParameters();
         p.setApplicationProtocols(alpn);
+        p.setProtocols(protocols);
         p.setServerNames(java.util.List.of(new SNIHostName("godoxy.agent")));
         p.setEndpointIdentificationAlgorithm("HTTPS");
         s.setSSLParameters(p);

@@ -21,7 +21,10 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.sec.ECPrivateKey;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
@@ -38,6 +41,7 @@ import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.util.io.pem.PemObject;
 
 /**
  * A throw-away PKI for tests, made with Bouncy Castle like the Go agent's: ECDSA P-256 keys, a CA, a server
@@ -264,8 +268,14 @@ public final class TestPki {
         writePem(file, new JcaPKCS8Generator(issued.key(), null));
     }
 
+    /** Writes SEC1 as Go's x509.MarshalECPrivateKey does: named curve parameters and the public key included. */
     private void writeSec1(String file, Issued issued) throws IOException {
-        writePem(file, issued.key());
+        PrivateKeyInfo info = PrivateKeyInfo.getInstance(issued.key().getEncoded());
+        SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(
+                issued.certificate().getPublicKey().getEncoded());
+        ECPrivateKey sec1 = new ECPrivateKey(256, ((java.security.interfaces.ECPrivateKey) issued.key()).getS(),
+                spki.getPublicKeyData(), info.getPrivateKeyAlgorithm().getParameters());
+        writePem(file, new PemObject("EC PRIVATE KEY", sec1.getEncoded()));
     }
 
     private void writePem(String file, Object object) throws IOException {

@@ -1,0 +1,4 @@
+/**
+ * The stream-proxy command line.
+ */
+package io.streamproxy.cli;
