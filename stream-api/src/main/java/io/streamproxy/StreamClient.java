@@ -2,6 +2,7 @@ package io.streamproxy;
 
 import io.streamproxy.spi.TcpClientTransport;
 import io.streamproxy.spi.TransportRegistry;
+import io.streamproxy.spi.UdpClientTransport;
 import java.io.Closeable;
 import java.io.IOException;
 import java.time.Duration;
@@ -23,6 +24,7 @@ public final class StreamClient implements Closeable {
     private final StreamClientOptions options;
     private final TransportRegistry registry;
     private TcpClientTransport tcp;
+    private UdpClientTransport udp;
     private boolean closed;
 
     private StreamClient(StreamClientOptions options, TransportRegistry registry) {
@@ -99,6 +101,41 @@ public final class StreamClient implements Closeable {
     }
 
     /**
+     * Opens a UDP tunnel to host:port through the server (DTLS 1.2 to the server's UDP port, which is
+     * {@link StreamClientOptions#server()}'s port).
+     *
+     * @param host the destination host or IP literal (IPv6 without brackets)
+     * @param port the destination port
+     * @return the open tunnel
+     * @throws IOException if the handshake fails or times out, or no transport offers UDP
+     */
+    public DatagramTunnel openUdp(String host, int port) throws IOException {
+        return udp().open(Destination.of(host, port));
+    }
+
+    /**
+     * Runs a UDP health probe bounded by the handshake timeout.
+     *
+     * @return how long the probe took
+     * @throws IOException if it failed: a {@link HealthProbeException} says why
+     */
+    public Duration probeUdp() throws IOException {
+        return probeUdp(options.handshakeTimeout());
+    }
+
+    /**
+     * Runs a UDP health probe: DTLS handshake, probe header, then waits for the server's close_notify. A rejected
+     * certificate or a silent server is a failure within the timeout.
+     *
+     * @param timeout bounds the whole probe
+     * @return how long the probe took
+     * @throws IOException if it failed: a {@link HealthProbeException} says why
+     */
+    public Duration probeUdp(Duration timeout) throws IOException {
+        return udp().probe(timeout);
+    }
+
+    /**
      * Returns the settings of this client.
      *
      * @return the options
@@ -117,12 +154,25 @@ public final class StreamClient implements Closeable {
         return tcp;
     }
 
+    private synchronized UdpClientTransport udp() throws IOException {
+        if (closed) {
+            throw new IOException("client is closed");
+        }
+        if (udp == null) {
+            udp = registry.select(Protocol.UDP, options.transport()).newUdpClient(options);
+        }
+        return udp;
+    }
+
     /** Closes the transports and every tunnel still open; idempotent. */
     @Override
     public synchronized void close() {
         closed = true;
         if (tcp != null) {
             tcp.close();
+        }
+        if (udp != null) {
+            udp.close();
         }
     }
 }

@@ -89,4 +89,15 @@ public interface TransportProvider {
     default TcpClientTransport newTcpClient(StreamClientOptions options) throws IOException {
         throw new UnsupportedOperationException("transport '" + name() + "' does not offer TCP");
     }
+
+    /**
+     * Creates a UDP-over-DTLS client.
+     *
+     * @param options the client settings
+     * @return the client
+     * @throws IOException if the credentials cannot be turned into a DTLS context
+     */
+    default UdpClientTransport newUdpClient(StreamClientOptions options) throws IOException {
+        throw new UnsupportedOperationException("transport '" + name() + "' does not offer UDP");
+    }
 }

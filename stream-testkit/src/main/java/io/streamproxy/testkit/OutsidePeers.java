@@ -109,6 +109,24 @@ public final class OutsidePeers {
         return run(cmd, payload, -1, timeout, true);
     }
 
+    /**
+     * Starts {@code openssl s_client -dtls1_2} against a DTLS server, offering only
+     * ECDHE-ECDSA-AES128-GCM-SHA256 and the PKI's client certificate. Each {@link PeerProcess#write} that the peer
+     * reads at once becomes one DTLS record; what the server sends comes out of its standard output.
+     *
+     * @param server the server
+     * @param pki    the PKI whose files to use
+     * @return the running peer
+     */
+    public static PeerProcess opensslDtls(InetSocketAddress server, TestPki pki) {
+        Path openssl = require("openssl");
+        return PeerProcess.start(List.of(openssl.toString(), "s_client", "-dtls1_2", "-connect", hostPort(server),
+                "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-servername", "godoxy.agent",
+                "-cert", pki.clientCertFile().toString(), "-key", pki.clientKeyFile().toString(),
+                "-CAfile", pki.caFile().toString(), "-verify_return_error", "-verify_hostname", "godoxy.agent",
+                "-quiet"));
+    }
+
     private static String hostPort(InetSocketAddress a) {
         String host = a.getAddress().getHostAddress();
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();

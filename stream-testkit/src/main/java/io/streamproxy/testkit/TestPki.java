@@ -197,6 +197,11 @@ public final class TestPki {
         return server;
     }
 
+    /** @return the client certificate and key from the foreign CA */
+    public Issued foreignClient() {
+        return foreignClient;
+    }
+
     /** @return the good client certificate and key */
     public Issued client() {
         return client;

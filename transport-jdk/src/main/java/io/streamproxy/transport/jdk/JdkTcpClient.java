@@ -99,7 +99,7 @@ final class JdkTcpClient implements TcpClientTransport {
         }
     }
 
-    private static HealthProbeException classify(Exception e, Duration timeout) {
+    static HealthProbeException classify(Exception e, Duration timeout) {
         String what = e.getMessage() == null ? e.toString() : e.getMessage();
         if (e instanceof SocketTimeoutException || e instanceof HandshakeTimeoutException) {
             return new HealthProbeException(HealthProbeException.Failure.TIMEOUT,

@@ -27,11 +27,16 @@ final class TlsParameters {
         p.setProtocols(PROTOCOLS);
         p.setApplicationProtocols(new String[] {StreamProtocol.ALPN});
         p.setEndpointIdentificationAlgorithm("HTTPS");
+        setServerName(p, serverName);
+        socket.setSSLParameters(p);
+        socket.setUseClientMode(true);
+    }
+
+    /** Sends the server name as SNI when it is a DNS name (SNI cannot carry an IP literal). */
+    static void setServerName(SSLParameters p, String serverName) {
         if (isDnsName(serverName)) {
             p.setServerNames(List.of(new SNIHostName(serverName)));
         }
-        socket.setSSLParameters(p);
-        socket.setUseClientMode(true);
     }
 
     private static boolean isDnsName(String name) {

@@ -1,0 +1,406 @@
+package io.streamproxy.protocol.dtls;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLEngineResult.HandshakeStatus;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+
+/**
+ * Drives one DTLS 1.2 {@link SSLEngine} without doing I/O. The owner feeds each received datagram to
+ * {@link #receive}, sends application datagrams with {@link #send}, calls {@link #onTimer} when
+ * {@link #timerDeadline()} passes, and gets datagrams to transmit, application records and the end of the
+ * connection through {@link Output}. Not thread-safe, with one exception: once the handshake is done, one thread
+ * may {@link #send} while another {@link #receive}s, each with its own {@link DtlsScratch} (the engine serialises
+ * its own state).
+ *
+ * <p>What it handles, per the JDK's DTLS behaviour: handshake flights are cut for the configured path MTU while the
+ * session accepts and sends records up to the 16 KiB plaintext limit (one datagram, one record); several records in
+ * one datagram (peers that pack a flight) are all processed; lost flights are resent with back-off from 1 s;
+ * {@code NEED_UNWRAP_AGAIN}, and {@code NEED_WRAP} after the handshake (a peer repeating its last flight), are
+ * answered; a fatal error is followed by one more wrap so that the alert reaches the peer.
+ */
+public final class DtlsDriver {
+    /** The largest application datagram a record carries. */
+    public static final int MAX_DATAGRAM = 16384;
+
+    private static final long FIRST_RETRANSMIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long MAX_RETRANSMIT_NANOS = TimeUnit.SECONDS.toNanos(8);
+    private static final int MAX_STEPS = 64;
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0).asReadOnlyBuffer();
+
+    /** Where the driver's results go. Called on the caller's thread, inside driver calls. */
+    public interface Output {
+        /**
+         * Transmit one datagram to the peer (a handshake flight part, a record, an alert).
+         *
+         * @param datagram the bytes; only valid during the call
+         * @throws IOException if sending failed (the driver passes it on)
+         */
+        void transmit(ByteBuffer datagram) throws IOException;
+
+        /**
+         * One application record arrived.
+         *
+         * @param plaintext the record's data; only valid during the call
+         * @throws IOException if handling it failed (the driver passes it on)
+         */
+        void record(ByteBuffer plaintext) throws IOException;
+
+        /** The handshake completed; application data may now be sent. */
+        default void handshakeFinished() {
+        }
+    }
+
+    private final SSLEngine engine;
+    private final Output output;
+    private final int defaultPacketSize;
+    private boolean begun;
+    private volatile boolean handshakeDone;
+    private volatile boolean closed;
+    private long timerDeadline = Long.MAX_VALUE;
+    private long retransmitInterval = FIRST_RETRANSMIT_NANOS;
+
+    /**
+     * Wraps an engine already set to client or server mode and DTLS 1.2, and sizes its handshake flights for a path
+     * MTU without lowering the record size the session accepts (see DTLS-NOTES).
+     *
+     * @param engine the engine, before its handshake
+     * @param mtu    the path MTU handshake flights must fit
+     * @param output where results go
+     */
+    public DtlsDriver(SSLEngine engine, int mtu, Output output) {
+        this.engine = engine;
+        this.output = output;
+        SSLParameters p = engine.getSSLParameters();
+        this.defaultPacketSize = p.getMaximumPacketSize();
+        p.setMaximumPacketSize(mtu);
+        engine.setSSLParameters(p);
+        // a zero keeps the outgoing flights at the MTU while the session takes the engine's default
+        // incoming limit; without it a peer's full-size record fails with "Input record too big"
+        p = engine.getSSLParameters();
+        p.setMaximumPacketSize(0);
+        engine.setSSLParameters(p);
+    }
+
+    /** @return the engine */
+    public SSLEngine engine() {
+        return engine;
+    }
+
+    /** @return true once the handshake has completed */
+    public boolean isHandshakeDone() {
+        return handshakeDone;
+    }
+
+    /** @return true once the connection has ended (close_notify either way, or a fatal error) */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** @return true if the peer sent close_notify */
+    public boolean isInboundDone() {
+        return engine.isInboundDone();
+    }
+
+    /**
+     * Returns when {@link #onTimer} should be called next (a retransmission during the handshake), in
+     * {@link System#nanoTime()} terms.
+     *
+     * @return the deadline, or {@link Long#MAX_VALUE} for none
+     */
+    public long timerDeadline() {
+        return timerDeadline;
+    }
+
+    /**
+     * Starts the handshake; a client transmits its ClientHello now. A server need not call it: its first
+     * {@link #receive} starts the handshake.
+     *
+     * @param scratch working buffers
+     * @param now     {@link System#nanoTime()}
+     * @throws IOException if the engine or the output fails
+     */
+    public void begin(DtlsScratch scratch, long now) throws IOException {
+        begun = true;
+        engine.beginHandshake();
+        step(null, scratch, now);
+    }
+
+    /**
+     * Feeds one received datagram (one or more records).
+     *
+     * @param datagram the datagram; consumed
+     * @param scratch  working buffers
+     * @param now      {@link System#nanoTime()}
+     * @throws IOException if the engine fails (the alert is sent first) or the output fails
+     */
+    public void receive(ByteBuffer datagram, DtlsScratch scratch, long now) throws IOException {
+        if (closed) {
+            datagram.position(datagram.limit());
+            return;
+        }
+        if (!begun) {
+            begun = true; // a server starts with the client's first datagram
+            engine.beginHandshake();
+        }
+        step(datagram, scratch, now);
+    }
+
+    /**
+     * Sends one application datagram as one record.
+     *
+     * @param datagram at most {@value #MAX_DATAGRAM} bytes; consumed
+     * @param scratch  working buffers
+     * @throws IOException if the handshake is not done, the datagram is too large, or sending fails
+     */
+    public void send(ByteBuffer datagram, DtlsScratch scratch) throws IOException {
+        if (closed) {
+            throw new IOException("DTLS connection is closed");
+        }
+        if (!handshakeDone) {
+            throw new IOException("DTLS handshake has not completed");
+        }
+        if (datagram.remaining() > MAX_DATAGRAM) {
+            throw new IOException("datagram of " + datagram.remaining() + " bytes is over the DTLS record limit of "
+                    + MAX_DATAGRAM);
+        }
+        ByteBuffer net = scratch.net;
+        net.clear();
+        SSLEngineResult r;
+        try {
+            r = engine.wrap(datagram, net);
+        } catch (SSLException e) {
+            fail(scratch);
+            throw e;
+        }
+        if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+            closed = true;
+            throw new IOException("DTLS connection is closed");
+        }
+        if (r.getStatus() != SSLEngineResult.Status.OK) {
+            throw new IOException("DTLS wrap failed: " + r.getStatus());
+        }
+        net.flip();
+        if (net.hasRemaining()) {
+            output.transmit(net);
+        }
+    }
+
+    /**
+     * Retransmits the last flight if the handshake is waiting for the peer and the deadline has passed, backing
+     * off for the next time.
+     *
+     * @param scratch working buffers
+     * @param now     {@link System#nanoTime()}
+     * @throws IOException if the engine or the output fails
+     */
+    public void onTimer(DtlsScratch scratch, long now) throws IOException {
+        if (closed || now < timerDeadline) {
+            return;
+        }
+        if (engine.getHandshakeStatus() == HandshakeStatus.NOT_HANDSHAKING) {
+            timerDeadline = Long.MAX_VALUE;
+            return;
+        }
+        retransmitInterval = Math.min(retransmitInterval * 2, MAX_RETRANSMIT_NANOS);
+        timerDeadline = now + retransmitInterval;
+        ByteBuffer net = scratch.net;
+        for (int i = 0; i < MAX_STEPS; i++) {
+            net.clear();
+            SSLEngineResult r;
+            try {
+                r = engine.wrap(EMPTY, net);
+            } catch (SSLException e) {
+                fail(scratch);
+                throw e;
+            }
+            net.flip();
+            if (net.hasRemaining()) {
+                output.transmit(net);
+            }
+            HandshakeStatus hs = runTasks(r.getHandshakeStatus());
+            if (hs != HandshakeStatus.NEED_WRAP) {
+                break;
+            }
+        }
+    }
+
+    /**
+     * Sends close_notify (once) and marks the connection closed.
+     *
+     * @param scratch working buffers
+     */
+    public void close(DtlsScratch scratch) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        timerDeadline = Long.MAX_VALUE;
+        engine.closeOutbound();
+        flushOutbound(scratch);
+    }
+
+    private void fail(DtlsScratch scratch) {
+        closed = true;
+        timerDeadline = Long.MAX_VALUE;
+        // one more wrap so that the fatal alert the engine has queued reaches the peer
+        flushOutbound(scratch);
+    }
+
+    private void flushOutbound(DtlsScratch scratch) {
+        ByteBuffer net = scratch.net;
+        for (int i = 0; i < 4 && !engine.isOutboundDone(); i++) {
+            net.clear();
+            try {
+                engine.wrap(EMPTY, net);
+                net.flip();
+                if (net.hasRemaining()) {
+                    output.transmit(net);
+                }
+            } catch (IOException | RuntimeException e) {
+                return;
+            }
+        }
+    }
+
+    private void step(ByteBuffer in, DtlsScratch scratch, long now) throws IOException {
+        try {
+            doStep(in, scratch, now);
+        } catch (SSLException e) {
+            fail(scratch);
+            throw e;
+        }
+    }
+
+    private void doStep(ByteBuffer in, DtlsScratch scratch, long now) throws IOException {
+        ByteBuffer net = scratch.net;
+        ByteBuffer app = scratch.app;
+        boolean sentFlight = false;
+        for (int steps = 0; steps < MAX_STEPS * 4; steps++) {
+            HandshakeStatus hs = engine.getHandshakeStatus();
+            switch (hs) {
+                case NEED_WRAP: {
+                    net.clear();
+                    SSLEngineResult r = engine.wrap(EMPTY, net);
+                    net.flip();
+                    if (net.hasRemaining()) {
+                        output.transmit(net);
+                        sentFlight = true;
+                    }
+                    if (r.getStatus() == SSLEngineResult.Status.CLOSED || engine.isOutboundDone()) {
+                        closed = true;
+                        timerDeadline = Long.MAX_VALUE;
+                        return;
+                    }
+                    afterHandshakeStep(r.getHandshakeStatus());
+                    break;
+                }
+                case NEED_UNWRAP_AGAIN: {
+                    app.clear();
+                    SSLEngineResult r = engine.unwrap(EMPTY, app);
+                    deliver(r, app);
+                    afterHandshakeStep(r.getHandshakeStatus());
+                    break;
+                }
+                case NEED_TASK:
+                    runTasks(hs);
+                    break;
+                case NEED_UNWRAP:
+                    if (in == null || !in.hasRemaining()) {
+                        if (sentFlight || timerDeadline == Long.MAX_VALUE) {
+                            retransmitInterval = FIRST_RETRANSMIT_NANOS;
+                            timerDeadline = now + retransmitInterval;
+                        }
+                        return;
+                    }
+                    if (!unwrapOne(in, scratch)) {
+                        return;
+                    }
+                    break;
+                default: // NOT_HANDSHAKING or FINISHED
+                    if (!handshakeDone && hs == HandshakeStatus.NOT_HANDSHAKING) {
+                        finishHandshake();
+                    }
+                    if (in == null || !in.hasRemaining() || closed) {
+                        return;
+                    }
+                    if (!unwrapOne(in, scratch)) {
+                        return;
+                    }
+            }
+        }
+        throw new SSLException("DTLS engine made no progress");
+    }
+
+    /** Unwraps one record; false when nothing more can be read from {@code in}. */
+    private boolean unwrapOne(ByteBuffer in, DtlsScratch scratch) throws IOException {
+        ByteBuffer app = scratch.app;
+        app.clear();
+        int before = in.position();
+        SSLEngineResult r = engine.unwrap(in, app);
+        deliver(r, app);
+        switch (r.getStatus()) {
+            case BUFFER_UNDERFLOW:
+                in.position(in.limit()); // a truncated record: DTLS drops it
+                return false;
+            case CLOSED:
+                if (engine.isInboundDone()) {
+                    close(scratch); // answer the peer's close_notify with ours
+                    in.position(in.limit());
+                    return false;
+                }
+                return in.hasRemaining();
+            default:
+                afterHandshakeStep(r.getHandshakeStatus());
+                if (in.position() == before && r.getHandshakeStatus() == HandshakeStatus.NEED_UNWRAP) {
+                    in.position(in.limit()); // nothing consumed: drop what is left
+                    return false;
+                }
+                return true;
+        }
+    }
+
+    private void deliver(SSLEngineResult r, ByteBuffer app) throws IOException {
+        if (r.bytesProduced() > 0) {
+            app.flip();
+            if (!handshakeDone && engine.getHandshakeStatus() == HandshakeStatus.NOT_HANDSHAKING) {
+                finishHandshake();
+            }
+            output.record(app);
+        }
+    }
+
+    private void afterHandshakeStep(HandshakeStatus hs) {
+        if (hs == HandshakeStatus.FINISHED) {
+            finishHandshake();
+        }
+    }
+
+    private void finishHandshake() {
+        if (handshakeDone) {
+            return;
+        }
+        handshakeDone = true;
+        timerDeadline = Long.MAX_VALUE;
+        // one datagram, one record: lift the outgoing size from the MTU back to the engine's default
+        SSLParameters p = engine.getSSLParameters();
+        p.setMaximumPacketSize(defaultPacketSize);
+        engine.setSSLParameters(p);
+        output.handshakeFinished();
+    }
+
+    private HandshakeStatus runTasks(HandshakeStatus hs) {
+        if (hs == HandshakeStatus.NEED_TASK) {
+            Runnable task;
+            while ((task = engine.getDelegatedTask()) != null) {
+                task.run();
+            }
+            return engine.getHandshakeStatus();
+        }
+        return hs;
+    }
+}
