@@ -111,7 +111,8 @@ final class JdkTcpServer implements ServerEndpoint {
             }
             deadline = sessions.deadline(raw, expired);
             raw.setTcpNoDelay(true);
-            socket = (SSLSocket) tls.createSocket(raw, null, true);
+            // not auto-closing: a refused connection is closed with a linger, so that the alert is not lost
+            socket = (SSLSocket) tls.createSocket(raw, null, false);
             TlsParameters.configureServer(socket);
             socket.startHandshake();
             handshaken = true;
@@ -128,13 +129,19 @@ final class JdkTcpServer implements ServerEndpoint {
                 if (deadline != null) {
                     deadline.cancel(false);
                 }
-                TcpRelay.closeQuietly(socket != null ? socket : raw);
+                if (socket != null) {
+                    TcpRelay.closeQuietly(socket);
+                }
+                if (expired.get() || sessions.isClosed()) {
+                    TcpRelay.closeQuietly(raw);
+                } else {
+                    sessions.lingerClose(raw);
+                }
                 sessions.untrack(raw);
             }
         }
         if (handshaken) {
-            sessions.untrack(raw);
-            sessions.serve(socket, deadline, expired);
+            sessions.serve(socket, deadline, expired, raw);
         }
     }
 

@@ -20,14 +20,21 @@ final class TcpRelay {
     private static final int BUFFER_SIZE = 64 * 1024;
 
     private final Socket client;
+    private final Socket clientTransport;
     private final Socket destination;
     private final AtomicInteger directionsLeft = new AtomicInteger(2);
     private volatile long bytesToDestination;
     private volatile long bytesFromDestination;
     private volatile boolean failed;
 
-    TcpRelay(Socket client, Socket destination) {
+    /**
+     * @param client          the client's TLS socket
+     * @param clientTransport the TCP socket under it when closing the TLS socket does not close it, else null
+     * @param destination     the destination socket
+     */
+    TcpRelay(Socket client, Socket clientTransport, Socket destination) {
         this.client = client;
+        this.clientTransport = clientTransport;
         this.destination = destination;
     }
 
@@ -130,6 +137,9 @@ final class TcpRelay {
 
     void closeBoth() {
         closeQuietly(client);
+        if (clientTransport != null) {
+            closeQuietly(clientTransport);
+        }
         closeQuietly(destination);
     }
 

@@ -43,6 +43,7 @@ import org.slf4j.LoggerFactory;
 final class TcpSessions {
     private static final Logger LOG = LoggerFactory.getLogger(TcpSessions.class);
     private static final long CLOSE_WAIT_MILLIS = 5000;
+    private static final long LINGER_MILLIS = 1000;
 
     private final StreamServerOptions options;
     private final SessionListener listener;
@@ -111,14 +112,41 @@ final class TcpSessions {
     }
 
     /**
-     * Serves one handshaken socket on the calling thread until its session ends; always closes it. The header read
-     * is bounded by {@code deadline} (already running) or, when null, by a new header timeout from now.
+     * Closes a connection the server refuses without turning the client's last bytes into a reset: half-close, read
+     * and drop what the client still sends for a short bounded time (or until it closes), then close. Without this
+     * the client's TCP stack may discard our alert or close_notify when our reset overtakes it.
      */
-    void serve(SSLSocket socket, ScheduledFuture<?> deadline, AtomicBoolean expired) {
+    void lingerClose(Socket raw) {
+        try {
+            if (!raw.isClosed()) {
+                raw.shutdownOutput();
+                raw.setSoTimeout((int) LINGER_MILLIS);
+                InputStream in = raw.getInputStream();
+                byte[] sink = new byte[4096];
+                long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MILLIS);
+                while (System.nanoTime() < end && in.read(sink) >= 0) {
+                    // drop
+                }
+            }
+        } catch (IOException e) {
+            // timed out or reset: close now
+        } finally {
+            TcpRelay.closeQuietly(raw);
+        }
+    }
+
+    /**
+     * Serves one handshaken socket on the calling thread until its session ends; always closes it. The header read
+     * is bounded by {@code deadline} (already running) or, when null, by a new header timeout from now. When the
+     * server owns the TCP socket under the TLS one ({@code raw}, not closed with it), a refused connection is
+     * closed with {@link #lingerClose}.
+     */
+    void serve(SSLSocket socket, ScheduledFuture<?> deadline, AtomicBoolean expired, Socket raw) {
         SocketAddress client = socket.getRemoteSocketAddress();
         if (!track(socket)) {
             return;
         }
+        boolean relayed = false;
         AtomicBoolean timedOut = expired != null ? expired : new AtomicBoolean();
         ScheduledFuture<?> timeout = deadline != null ? deadline : deadline(socket, timedOut);
         try {
@@ -158,16 +186,25 @@ final class TcpSessions {
                     refused(client, decision.reason(), decision.detail());
                     return;
                 default:
-                    relay(socket, client, decision.destination());
+                    relayed = true;
+                    relay(socket, raw, client, decision.destination());
             }
         } finally {
             timeout.cancel(false);
             TcpRelay.closeQuietly(socket);
             untrack(socket);
+            if (raw != null) {
+                if (relayed || timedOut.get() || closed) {
+                    TcpRelay.closeQuietly(raw);
+                } else {
+                    lingerClose(raw);
+                }
+                untrack(raw);
+            }
         }
     }
 
-    private void relay(SSLSocket socket, SocketAddress client, Destination destination) {
+    private void relay(SSLSocket socket, Socket raw, SocketAddress client, Destination destination) {
         if (activeSessions.incrementAndGet() > options.maxSessions()) {
             activeSessions.decrementAndGet();
             refused(client, RefusalReason.CAPACITY, "at the limit of " + options.maxSessions() + " sessions");
@@ -190,7 +227,7 @@ final class TcpSessions {
             } catch (RuntimeException e) {
                 LOG.warn("session listener failed", e);
             }
-            TcpRelay relay = new TcpRelay(socket, upstream);
+            TcpRelay relay = new TcpRelay(socket, raw, upstream);
             relay.run(workers);
             LOG.debug("TCP session {} closed: {} bytes up, {} bytes down", info.id(), relay.bytesToDestination(),
                     relay.bytesFromDestination());
