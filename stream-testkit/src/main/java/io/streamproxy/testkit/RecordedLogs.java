@@ -18,7 +18,8 @@ import org.slf4j.spi.SLF4JServiceProvider;
 /**
  * An SLF4J provider for test runs that records every event at INFO and above in memory (and prints WARN and ERROR
  * to standard error), so that a test can assert that something was not logged as an error. Tests select it with
- * {@code -Dslf4j.provider=io.streamproxy.testkit.RecordedLogs}; {@link #isActive()} tells whether it is in use.
+ * {@code -Dslf4j.provider=io.streamproxy.testkit.RecordedLogs} (it is deliberately not registered as a service, so
+ * that programs using the testkit keep their own SLF4J binding); {@link #isActive()} tells whether it is in use.
  */
 public final class RecordedLogs implements SLF4JServiceProvider {
     private static final List<Event> EVENTS = new CopyOnWriteArrayList<>();
