@@ -43,6 +43,17 @@ public interface SessionListener {
     }
 
     /**
+     * A datagram of a UDP session was dropped instead of relayed (for example one from the destination that is over
+     * the 16384-byte DTLS record limit, which is never truncated).
+     *
+     * @param session the session
+     * @param size    the datagram's size in bytes
+     * @param reason  why it was dropped
+     */
+    default void datagramDropped(SessionInfo session, int size, String reason) {
+    }
+
+    /**
      * A client sent a valid health-probe header and was closed quietly, as the protocol asks.
      *
      * @param protocol TCP or UDP

@@ -25,6 +25,7 @@ public final class RecordingListener implements SessionListener {
     private final BlockingQueue<Closed> closed = new LinkedBlockingQueue<>();
     private final BlockingQueue<Refusal> refusals = new LinkedBlockingQueue<>();
     private final BlockingQueue<SocketAddress> probes = new LinkedBlockingQueue<>();
+    private final BlockingQueue<String> drops = new LinkedBlockingQueue<>();
     private final AtomicInteger openedCount = new AtomicInteger();
     private final AtomicInteger refusedCount = new AtomicInteger();
 
@@ -43,6 +44,22 @@ public final class RecordingListener implements SessionListener {
     public void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
         refusedCount.incrementAndGet();
         refusals.add(new Refusal(protocol, client, reason, detail));
+    }
+
+    @Override
+    public void datagramDropped(SessionInfo session, int size, String reason) {
+        drops.add(size + " bytes: " + reason);
+    }
+
+    /**
+     * Waits for the next dropped datagram.
+     *
+     * @param timeout the bound
+     * @return its size and reason
+     * @throws AssertionError if none comes in time
+     */
+    public String awaitDrop(Duration timeout) {
+        return take(drops, timeout, "dropped datagram");
     }
 
     @Override

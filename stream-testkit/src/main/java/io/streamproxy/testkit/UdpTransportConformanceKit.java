@@ -215,6 +215,29 @@ public abstract class UdpTransportConformanceKit {
             dest.send(r.source(), "after".getBytes(StandardCharsets.US_ASCII));
             assertThat(new String(receive(t), StandardCharsets.US_ASCII)).isEqualTo("after");
         }
+        assertThat(events.awaitDrop(WAIT)).startsWith((DatagramTunnel.MAX_DATAGRAM + 1) + " bytes");
+    }
+
+    @Test
+    void firstClientHello_isAnsweredWithHelloVerifyRequest() throws Exception {
+        StreamServer server = startServer();
+        javax.net.ssl.SSLEngine engine = pki.clientCredentials().newSslContext("DTLSv1.2").createSSLEngine();
+        engine.setUseClientMode(true);
+        engine.beginHandshake();
+        ByteBuffer hello = ByteBuffer.allocate(65536);
+        engine.wrap(ByteBuffer.allocate(0), hello);
+        hello.flip();
+        try (DatagramChannel raw = DatagramChannel.open()) {
+            raw.connect(server.udpAddress());
+            raw.write(hello);
+            raw.socket().setSoTimeout((int) WAIT.toMillis());
+            java.net.DatagramPacket p = new java.net.DatagramPacket(new byte[2048], 2048);
+            raw.socket().receive(p);
+            byte[] reply = Arrays.copyOf(p.getData(), p.getLength());
+            assertThat(reply[0]).as("record type handshake").isEqualTo((byte) 22);
+            assertThat(reply[13]).as("handshake type hello_verify_request").isEqualTo((byte) 3);
+            assertThat(reply.length).isLessThan(200);
+        }
     }
 
     @Test

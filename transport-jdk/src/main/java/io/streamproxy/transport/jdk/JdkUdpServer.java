@@ -513,8 +513,11 @@ final class JdkUdpServer implements ServerEndpoint {
         void fromDestination(ByteBuffer data) {
             if (data.remaining() > DtlsDriver.MAX_DATAGRAM) {
                 oversizeDrops.incrementAndGet();
+                int size = data.remaining();
                 LOG.debug("UDP session {}: {}-byte datagram from {} is over the DTLS record limit; dropped", id,
-                        data.remaining(), destination);
+                        size, destination);
+                report(() -> listener.datagramDropped(info, size, "over the " + DtlsDriver.MAX_DATAGRAM
+                        + "-byte DTLS record limit"));
                 return;
             }
             lastActivity = System.nanoTime();
