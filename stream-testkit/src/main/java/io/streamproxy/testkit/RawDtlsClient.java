@@ -81,6 +81,35 @@ public final class RawDtlsClient implements Closeable, DtlsDriver.Output {
         driver.begin(scratch, System.nanoTime());
     }
 
+    /**
+     * Sends the ClientHello, answers a HelloVerifyRequest with the cookie, and stops there: a client that passed the
+     * anti-spoofing check and then went silent.
+     *
+     * @param timeout how long to wait for each answer
+     * @return true if the server answered the second ClientHello (it committed state to this client)
+     * @throws IOException if sending fails
+     */
+    public boolean sendClientHelloWithCookieOnly(Duration timeout) throws IOException {
+        driver.begin(scratch, System.nanoTime());
+        ByteBuffer verify;
+        try {
+            verify = receive(timeout.toNanos());
+        } catch (SocketTimeoutException e) {
+            return false;
+        }
+        int before = transmitted;
+        driver.receive(verify, scratch, System.nanoTime());
+        if (transmitted == before) {
+            return false; // not a HelloVerifyRequest the engine answered
+        }
+        try {
+            receive(timeout.toNanos());
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        }
+    }
+
     /** @return how many datagrams this client transmitted */
     public int transmitted() {
         return transmitted;

@@ -373,11 +373,11 @@ public abstract class UdpTransportConformanceKit {
     }
 
     @Test
-    void clientHelloOnly_isReapedAfterHeaderTimeout() throws Exception {
+    void clientThatStopsAfterTheCookie_isReapedAfterHeaderTimeout() throws Exception {
         StreamServer server = startServer();
         try (RawDtlsClient c = RawDtlsClient.create(server.udpAddress(), pki.clientCredentials(), null)) {
             long start = System.nanoTime();
-            c.sendClientHelloOnly();
+            assertThat(c.sendClientHelloWithCookieOnly(WAIT)).as("the server answers the cookie").isTrue();
             RecordingListener.Refusal r = events.awaitRefusal(WAIT);
             assertThat(r.reason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(
@@ -435,39 +435,27 @@ public abstract class UdpTransportConformanceKit {
 
     @Test
     void clientHelloFlood_isCappedAtMaxHandshakes() throws Exception {
-        StreamServer server = startServer(b -> b.maxHandshakes(4));
+        // a header timeout longer than the flood, so that no half-open handshake is reaped while it runs
+        StreamServer server = startServer(b -> b.maxHandshakes(4).headerTimeout(Duration.ofSeconds(30)));
         List<RawDtlsClient> flood = new ArrayList<>();
+        long before = ResourceSnapshot.openFileDescriptors();
+        int committed = 0;
         try {
             for (int i = 0; i < 20; i++) {
                 RawDtlsClient c = RawDtlsClient.create(server.udpAddress(), pki.clientCredentials(), null);
                 flood.add(c);
-                c.sendClientHelloOnly();
-            }
-            int answered = 0;
-            for (RawDtlsClient c : flood) {
-                try {
-                    c.receive(Duration.ofMillis(300));
-                } catch (IOException e) {
-                    // no application record is expected: what counts is whether the server answered at all
-                }
-                if (c.transmitted() > 1) {
-                    answered++; // it got a HelloVerifyRequest (or more) and went on
+                if (c.sendClientHelloWithCookieOnly(Duration.ofMillis(300))) {
+                    committed++; // the server went past the cookie and holds handshake state for it
                 }
             }
-            assertThat(answered).isEqualTo(4);
         } finally {
             for (RawDtlsClient c : flood) {
                 c.close();
             }
         }
-        // the caps do not stop a real client once the half-open ones are reaped
-        for (int i = 0; i < 4; i++) {
-            events.awaitRefusal(WAIT);
-        }
-        try (DatagramTunnel t = client(server).openUdp(echo.host(), echo.port())) {
-            t.send(ByteBuffer.wrap(new byte[] {5}));
-            assertThat(receive(t)).containsExactly(5);
-        }
+        assertThat(committed).isEqualTo(4);
+        assertThat(ResourceSnapshot.openFileDescriptors()).as("no socket per flooding source")
+                .isLessThanOrEqualTo(before + 4);
     }
 
     @Test
@@ -571,7 +559,7 @@ public abstract class UdpTransportConformanceKit {
             tunnels.add(t);
         }
         RawDtlsClient halfOpen = RawDtlsClient.create(server.udpAddress(), pki.clientCredentials(), null);
-        halfOpen.sendClientHelloOnly();
+        assertThat(halfOpen.sendClientHelloWithCookieOnly(WAIT)).isTrue();
         assertThat(server.activeSessions(Protocol.UDP)).isEqualTo(5);
 
         server.close();

@@ -1,4 +1,7 @@
 /**
- * The Bouncy Castle DTLS transport (UDP over DTLS 1.2). Arrives with its own issue; the module builds empty until then.
+ * The {@code bc} transport: UDP over DTLS 1.2 on Bouncy Castle's {@code org.bouncycastle.tls} DTLS protocol classes,
+ * with stateless cookies ({@code DTLSVerifier}), chain validation that Bouncy Castle leaves to the application, and a
+ * shared, bounded thread pool instead of a thread per idle session. Its public surface is
+ * {@link io.streamproxy.transport.bc.BcTransportProvider}.
  */
 package io.streamproxy.transport.bc;
