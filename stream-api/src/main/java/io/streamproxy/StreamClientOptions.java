@@ -2,6 +2,8 @@ package io.streamproxy;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -21,6 +23,7 @@ public final class StreamClientOptions {
     private final TlsCredentials credentials;
     private final String serverName;
     private final String transport;
+    private final Map<String, String> transportOptions;
     private final Duration connectTimeout;
     private final Duration handshakeTimeout;
     private final int dtlsMtu;
@@ -30,6 +33,7 @@ public final class StreamClientOptions {
         this.credentials = b.credentials;
         this.serverName = b.serverName;
         this.transport = b.transport;
+        this.transportOptions = Map.copyOf(b.transportOptions);
         this.connectTimeout = b.connectTimeout;
         this.handshakeTimeout = b.handshakeTimeout;
         this.dtlsMtu = b.dtlsMtu;
@@ -66,6 +70,16 @@ public final class StreamClientOptions {
         return transport;
     }
 
+    /**
+     * Returns settings for one transport, keyed by the transport's own prefix (for example {@code netty.io} =
+     * {@code epoll} or {@code nio}); transports ignore keys that are not theirs.
+     *
+     * @return an immutable map
+     */
+    public Map<String, String> transportOptions() {
+        return transportOptions;
+    }
+
     /** @return the bound on the TCP connect */
     public Duration connectTimeout() {
         return connectTimeout;
@@ -90,6 +104,7 @@ public final class StreamClientOptions {
         Builder b = new Builder(server, credentials);
         b.serverName = serverName;
         b.transport = transport;
+        b.transportOptions.putAll(transportOptions);
         b.connectTimeout = connectTimeout;
         b.handshakeTimeout = handshakeTimeout;
         b.dtlsMtu = dtlsMtu;
@@ -110,6 +125,7 @@ public final class StreamClientOptions {
         private final TlsCredentials credentials;
         private String serverName = DEFAULT_SERVER_NAME;
         private String transport;
+        private final Map<String, String> transportOptions = new LinkedHashMap<>();
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private int dtlsMtu = StreamServerOptions.DEFAULT_DTLS_MTU;
@@ -153,6 +169,18 @@ public final class StreamClientOptions {
          */
         public Builder transport(String name) {
             this.transport = name;
+            return this;
+        }
+
+        /**
+         * Sets a transport-specific option, such as {@code netty.io=nio} or {@code netty.ssl=jdk}.
+         *
+         * @param key   the option, prefixed with the transport's name
+         * @param value its value
+         * @return this builder
+         */
+        public Builder transportOption(String key, String value) {
+            transportOptions.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
             return this;
         }
 

@@ -106,6 +106,17 @@ public final class StreamServer implements Closeable {
     }
 
     /**
+     * Describes how the endpoint of a protocol runs (transport, I/O model, TLS provider), for logs and operators.
+     *
+     * @param protocol TCP or UDP
+     * @return the description, or null if the server does not listen for that protocol
+     */
+    public String description(Protocol protocol) {
+        ServerEndpoint e = protocol == Protocol.TCP ? tcp : udp;
+        return e == null ? null : (protocol == Protocol.TCP ? tcpTransport : udpTransport) + ": " + e.description();
+    }
+
+    /**
      * Returns the number of live sessions of a protocol.
      *
      * @param protocol TCP or UDP

@@ -2,6 +2,8 @@ package io.streamproxy;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -26,6 +28,7 @@ public final class StreamServerOptions {
 
     private final TlsCredentials credentials;
     private final String transport;
+    private final Map<String, String> transportOptions;
     private final InetSocketAddress tcpAddress;
     private final InetSocketAddress udpAddress;
     private final Duration headerTimeout;
@@ -40,6 +43,7 @@ public final class StreamServerOptions {
     private StreamServerOptions(Builder b) {
         this.credentials = b.credentials;
         this.transport = b.transport;
+        this.transportOptions = Map.copyOf(b.transportOptions);
         this.tcpAddress = b.tcpAddress;
         this.udpAddress = b.udpAddress;
         this.headerTimeout = b.headerTimeout;
@@ -70,6 +74,16 @@ public final class StreamServerOptions {
     /** @return the transport name asked for, or null to let the registry choose */
     public String transport() {
         return transport;
+    }
+
+    /**
+     * Returns settings for one transport, keyed by the transport's own prefix (for example {@code netty.io} =
+     * {@code epoll} or {@code nio}); transports ignore keys that are not theirs.
+     *
+     * @return an immutable map
+     */
+    public Map<String, String> transportOptions() {
+        return transportOptions;
     }
 
     /** @return the TCP bind address, or null for no TCP listener */
@@ -130,6 +144,7 @@ public final class StreamServerOptions {
     public Builder toBuilder() {
         Builder b = new Builder(credentials);
         b.transport = transport;
+        b.transportOptions.putAll(transportOptions);
         b.tcpAddress = tcpAddress;
         b.udpAddress = udpAddress;
         b.headerTimeout = headerTimeout;
@@ -145,7 +160,7 @@ public final class StreamServerOptions {
 
     @Override
     public String toString() {
-        return "StreamServerOptions{transport=" + (transport == null ? "auto" : transport) + ", tcp=" + tcpAddress
+        return "StreamServerOptions{transport=" + (transport == null ? "auto" : transport) + ", transportOptions=" + transportOptions + ", tcp=" + tcpAddress
                 + ", udp=" + udpAddress + ", headerTimeout=" + headerTimeout + ", dialTimeout=" + dialTimeout
                 + ", udpIdleTimeout=" + udpIdleTimeout + ", maxSessions=" + maxSessions + ", maxHandshakes="
                 + maxHandshakes + ", dtlsMtu=" + dtlsMtu + ", credentials=" + credentials + "}";
@@ -155,6 +170,7 @@ public final class StreamServerOptions {
     public static final class Builder {
         private final TlsCredentials credentials;
         private String transport;
+        private final Map<String, String> transportOptions = new LinkedHashMap<>();
         private InetSocketAddress tcpAddress;
         private InetSocketAddress udpAddress;
         private Duration headerTimeout = DEFAULT_HEADER_TIMEOUT;
@@ -178,6 +194,18 @@ public final class StreamServerOptions {
          */
         public Builder transport(String name) {
             this.transport = name;
+            return this;
+        }
+
+        /**
+         * Sets a transport-specific option, such as {@code netty.io=nio} or {@code netty.ssl=jdk}.
+         *
+         * @param key   the option, prefixed with the transport's name
+         * @param value its value
+         * @return this builder
+         */
+        public Builder transportOption(String key, String value) {
+            transportOptions.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
             return this;
         }
 

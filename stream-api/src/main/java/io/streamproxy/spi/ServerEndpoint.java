@@ -23,6 +23,15 @@ public interface ServerEndpoint extends Closeable {
      */
     int activeSessions();
 
+    /**
+     * Describes how this endpoint runs, for logs and the operator (for example {@code netty epoll, OpenSSL}).
+     *
+     * @return a short description
+     */
+    default String description() {
+        return getClass().getSimpleName();
+    }
+
     /** Stops the listener and ends every session; idempotent, never throws. */
     @Override
     void close();

@@ -1,0 +1,116 @@
+package io.streamproxy.transport.netty;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslProvider;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The choices a Netty endpoint runs with: epoll or NIO, and the JDK's TLS or OpenSSL (BoringSSL through
+ * netty-tcnative). The options {@code netty.io} ({@code auto}, {@code epoll}, {@code nio}), {@code netty.ssl}
+ * ({@code jdk}, {@code openssl}, {@code auto}) and {@code netty.threads} choose; asking for a native that does not
+ * load is an error that says why. I/O defaults to epoll when it loads. TLS defaults to the JDK engine, because
+ * Netty's OpenSSL engine closes both directions when it receives close_notify (netty/netty#6167), which breaks the
+ * half-close this protocol must relay; {@code openssl} (or {@code auto}, OpenSSL when it loads) trades that for
+ * speed.
+ */
+final class NettyRuntime {
+    final boolean epoll;
+    final SslProvider sslProvider;
+    final int threads;
+
+    private NettyRuntime(boolean epoll, SslProvider sslProvider, int threads) {
+        this.epoll = epoll;
+        this.sslProvider = sslProvider;
+        this.threads = threads;
+    }
+
+    static NettyRuntime from(Map<String, String> options) {
+        String io = options.getOrDefault("netty.io", "auto").toLowerCase(Locale.ROOT);
+        String ssl = options.getOrDefault("netty.ssl", "jdk").toLowerCase(Locale.ROOT);
+        int threads = Integer.parseInt(options.getOrDefault("netty.threads",
+                Integer.toString(Runtime.getRuntime().availableProcessors())));
+        boolean epoll;
+        switch (io) {
+            case "auto":
+                epoll = Epoll.isAvailable();
+                break;
+            case "epoll":
+                if (!Epoll.isAvailable()) {
+                    throw new IllegalArgumentException("netty.io=epoll, but epoll is unavailable: "
+                            + Epoll.unavailabilityCause());
+                }
+                epoll = true;
+                break;
+            case "nio":
+                epoll = false;
+                break;
+            default:
+                throw new IllegalArgumentException("netty.io must be auto, epoll or nio, not '" + io + "'");
+        }
+        SslProvider provider;
+        switch (ssl) {
+            case "auto":
+                provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+                break;
+            case "openssl":
+                if (!OpenSsl.isAvailable()) {
+                    throw new IllegalArgumentException("netty.ssl=openssl, but OpenSSL is unavailable: "
+                            + OpenSsl.unavailabilityCause());
+                }
+                provider = SslProvider.OPENSSL;
+                break;
+            case "jdk":
+                provider = SslProvider.JDK;
+                break;
+            default:
+                throw new IllegalArgumentException("netty.ssl must be jdk, openssl or auto, not '" + ssl + "'");
+        }
+        return new NettyRuntime(epoll, provider, Math.max(1, threads));
+    }
+
+    EventLoopGroup newGroup(String name) {
+        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        AtomicInteger counter = new AtomicInteger();
+        ThreadFactory threadsFactory = r -> {
+            Thread t = new Thread(r, name + "-" + counter.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        return new MultiThreadIoEventLoopGroup(threads, threadsFactory, factory);
+    }
+
+    Class<? extends ServerChannel> serverChannel() {
+        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    Class<? extends SocketChannel> socketChannel() {
+        return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    Class<? extends DatagramChannel> datagramChannel() {
+        return epoll ? EpollDatagramChannel.class : NioDatagramChannel.class;
+    }
+
+    String describe() {
+        return (epoll ? "epoll" : "nio") + ", " + (sslProvider == SslProvider.OPENSSL
+                ? "OpenSSL (" + OpenSsl.versionString() + ")" : "JDK TLS");
+    }
+}

@@ -1,0 +1,139 @@
+package io.streamproxy.transport.netty;
+
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.Future;
+import io.streamproxy.Destination;
+import io.streamproxy.HealthProbeException;
+import io.streamproxy.StreamClientOptions;
+import io.streamproxy.TcpTunnel;
+import io.streamproxy.spi.TcpClientTransport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+
+/** The {@code netty} transport's TCP client: tunnels on a small event loop group it owns, as blocking streams. */
+final class NettyTcpClient implements TcpClientTransport {
+    private final StreamClientOptions options;
+    private final NettyRuntime runtime;
+    private final NettyTunnels tunnels;
+    private final EventLoopGroup group;
+    private final Set<NettyTcpTunnel> open = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    NettyTcpClient(StreamClientOptions options) throws IOException {
+        this.options = options;
+        this.runtime = NettyRuntime.from(options.transportOptions());
+        this.tunnels = NettyTunnels.create(options);
+        this.group = runtime.newGroup("stream-proxy-netty-client");
+    }
+
+    @Override
+    public TcpTunnel open(Destination destination) throws IOException {
+        return connect(destination, options.connectTimeout().plus(options.handshakeTimeout()));
+    }
+
+    private NettyTcpTunnel connect(Destination destination, Duration timeout) throws IOException {
+        if (closed) {
+            throw new IOException("client is closed");
+        }
+        NettyTcpTunnel[] holder = new NettyTcpTunnel[1];
+        NettyTcpTunnel tunnel = new NettyTcpTunnel(() -> open.remove(holder[0]));
+        holder[0] = tunnel;
+        Future<Channel> f = tunnels.open(group, runtime.socketChannel(), destination, tunnel.bridge);
+        try {
+            if (!f.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                f.cancel(false);
+                throw new SocketTimeoutException("connect and TLS handshake took longer than " + timeout);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        }
+        if (!f.isSuccess()) {
+            Throwable c = f.cause();
+            if (c instanceof IOException) {
+                throw (IOException) c;
+            }
+            throw new IOException(String.valueOf(c.getMessage()), c);
+        }
+        tunnel.attach(f.getNow(), destination);
+        open.add(tunnel);
+        if (closed) {
+            tunnel.close();
+            throw new IOException("client is closed");
+        }
+        return tunnel;
+    }
+
+    @Override
+    public Duration probe(Duration timeout) throws HealthProbeException {
+        long start = System.nanoTime();
+        NettyTcpTunnel t = null;
+        try {
+            t = connect(null, timeout);
+            long left = timeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            if (left <= 0) {
+                throw new SocketTimeoutException("probe timeout " + timeout + " passed");
+            }
+            t.setReadTimeout(Duration.ofMillis(left));
+            InputStream in = t.input();
+            if (in.read() >= 0) {
+                throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
+                        "server sent data in answer to a health probe instead of closing", null);
+            }
+            return Duration.ofNanos(System.nanoTime() - start);
+        } catch (HealthProbeException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw classify(e, timeout);
+        } finally {
+            if (t != null) {
+                t.close();
+            }
+        }
+    }
+
+    static HealthProbeException classify(Exception e, Duration timeout) {
+        String what = e.getMessage() == null ? e.toString() : e.getMessage();
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof SocketTimeoutException || c instanceof io.netty.handler.ssl.SslHandshakeTimeoutException
+                    || c instanceof io.netty.channel.ConnectTimeoutException) {
+                return new HealthProbeException(HealthProbeException.Failure.TIMEOUT,
+                        "no answer within " + timeout + ": " + what, e);
+            }
+            if (c instanceof ConnectException) {
+                return new HealthProbeException(HealthProbeException.Failure.CONNECTION_REFUSED,
+                        "cannot connect: " + what, e);
+            }
+            if (c instanceof SSLException) {
+                String m = String.valueOf(c.getMessage()).toLowerCase(Locale.ROOT);
+                if (m.contains("certificate") || m.contains("pkix") || m.contains("unknown_ca")
+                        || m.contains("no subject alternative") || m.contains("access_denied")
+                        || m.contains("certificate_required") || m.contains("bad_certificate")
+                        || m.contains("certificate_expired")) {
+                    return new HealthProbeException(HealthProbeException.Failure.CERTIFICATE_REFUSED,
+                            "certificate refused: " + c.getMessage(), e);
+                }
+            }
+        }
+        return new HealthProbeException(HealthProbeException.Failure.HANDSHAKE_FAILED, "TLS failed: " + what, e);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (NettyTcpTunnel t : open) {
+            t.close();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,102 @@
+package io.streamproxy.transport.netty;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.streamproxy.RefusalReason;
+import io.streamproxy.StreamServerOptions;
+import io.streamproxy.spi.ServerEndpoint;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code netty} transport's TCP-over-TLS listener: {@link LingeringClose}, an {@link SslHandler} (mutual TLS,
+ * stream ALPN id, handshake bounded by the header timeout) and a {@link StreamTunnelHandler} per connection, on an
+ * event loop group it owns.
+ */
+final class NettyTcpServer implements ServerEndpoint {
+    private static final Logger LOG = LoggerFactory.getLogger(NettyTcpServer.class);
+
+    private final NettyRuntime runtime;
+    private final EventLoopGroup group;
+    private final StreamTunnelService service;
+    private final Channel listener;
+    private final InetSocketAddress localAddress;
+    private final AtomicInteger handshakes = new AtomicInteger();
+    private volatile boolean closed;
+
+    NettyTcpServer(StreamServerOptions options) throws IOException {
+        this.runtime = NettyRuntime.from(options.transportOptions());
+        SslContext tls = TlsContexts.server(options.credentials(), runtime.sslProvider);
+        this.service = StreamTunnelService.create(options);
+        this.group = runtime.newGroup("stream-proxy-netty-tcp");
+        ServerBootstrap b = new ServerBootstrap().group(group).channel(runtime.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        if (handshakes.get() >= options.maxHandshakes()) {
+                            service.refused(ch.remoteAddress(), RefusalReason.CAPACITY,
+                                    "at the limit of " + options.maxHandshakes() + " handshakes");
+                            ch.close();
+                            return;
+                        }
+                        handshakes.incrementAndGet();
+                        SslHandler ssl = tls.newHandler(ch.alloc());
+                        ssl.setHandshakeTimeout(options.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                        ssl.handshakeFuture().addListener(f -> handshakes.decrementAndGet());
+                        ch.pipeline().addLast(LingeringClose.NAME, new LingeringClose());
+                        ch.pipeline().addLast("ssl", ssl);
+                        ch.pipeline().addLast("stream", service.newHandler());
+                    }
+                });
+        try {
+            this.listener = b.bind(options.tcpAddress()).sync().channel();
+        } catch (Exception e) {
+            service.close();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            throw new IOException("cannot listen on " + options.tcpAddress() + ": " + e.getMessage(), e);
+        }
+        this.localAddress = (InetSocketAddress) listener.localAddress();
+        LOG.info("TCP stream server (netty, {}) listening on {}", runtime.describe(), localAddress);
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    @Override
+    public int activeSessions() {
+        return service.activeSessions();
+    }
+
+    @Override
+    public String description() {
+        return runtime.describe();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        service.close();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        LOG.info("TCP stream server (netty) on {} closed", localAddress);
+    }
+}

@@ -1,0 +1,255 @@
+package io.streamproxy.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.streamproxy.Destination;
+import io.streamproxy.TcpTunnel;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.net.SocketAddress;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Blocking streams over a Netty tunnel channel, for the transport-neutral {@link TcpTunnel} API. Reads are pulled:
+ * the channel does not auto-read, and the input stream asks for more when it has used what arrived. Writes wait
+ * while the channel is not writable.
+ */
+final class NettyTcpTunnel implements TcpTunnel {
+    private static final Object EOF = new Object();
+
+    final Bridge bridge = new Bridge();
+    private final LinkedBlockingQueue<Object> inbound = new LinkedBlockingQueue<>();
+    private final Object writable = new Object();
+    private volatile Channel channel;
+    private volatile Destination destination;
+    private volatile long readTimeoutMillis;
+    private final Runnable onClose;
+    private final In in = new In();
+    private final Out out = new Out();
+
+    NettyTcpTunnel(Runnable onClose) {
+        this.onClose = onClose;
+    }
+
+    void attach(Channel ch, Destination d) {
+        this.channel = ch;
+        this.destination = d;
+        ch.config().setAutoRead(false);
+        ch.read();
+    }
+
+    /** The pipeline end of the tunnel. */
+    final class Bridge extends ChannelInboundHandlerAdapter {
+        private boolean sawEof;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            inbound.add(msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                inbound.add(EOF);
+            } else if (evt instanceof SslCloseCompletionEvent && ((SslCloseCompletionEvent) evt).isSuccess()
+                    && ctx.pipeline().get(SslHandler.class).engine().isInboundDone()) {
+                inbound.add(EOF); // a real close_notify, not OpenSSL's early report after our own
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+            if (ssl != null && ssl.engine().isInboundDone() && !sawEof) {
+                sawEof = true;
+                inbound.add(EOF);
+            }
+            ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            synchronized (writable) {
+                writable.notifyAll();
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            inbound.add(EOF);
+            synchronized (writable) {
+                writable.notifyAll();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            inbound.add(cause instanceof IOException ? cause : new IOException(cause.getMessage(), cause));
+            ctx.close();
+        }
+    }
+
+    private final class In extends InputStream {
+        private ByteBuf current;
+        private boolean eof;
+        private IOException failure;
+
+        private boolean fill() throws IOException {
+            while (current == null || !current.isReadable()) {
+                if (current != null) {
+                    current.release();
+                    current = null;
+                }
+                if (eof) {
+                    return false;
+                }
+                if (failure != null) {
+                    throw failure;
+                }
+                Object o = inbound.poll();
+                if (o == null) {
+                    Channel ch = channel;
+                    if (ch != null) {
+                        ch.read();
+                    }
+                    try {
+                        long t = readTimeoutMillis;
+                        o = t > 0 ? inbound.poll(t, TimeUnit.MILLISECONDS) : inbound.take();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException("interrupted");
+                    }
+                    if (o == null) {
+                        throw new SocketTimeoutException("read timed out after " + readTimeoutMillis + " ms");
+                    }
+                }
+                if (o == EOF) {
+                    eof = true;
+                } else if (o instanceof IOException) {
+                    failure = (IOException) o;
+                } else {
+                    current = (ByteBuf) o;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public synchronized int read() throws IOException {
+            return fill() ? current.readByte() & 0xff : -1;
+        }
+
+        @Override
+        public synchronized int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (!fill()) {
+                return -1;
+            }
+            int n = Math.min(len, current.readableBytes());
+            current.readBytes(b, off, n);
+            return n;
+        }
+
+        synchronized void release() {
+            if (current != null) {
+                current.release();
+                current = null;
+            }
+            Object o;
+            while ((o = inbound.poll()) != null) {
+                ReferenceCountUtil.release(o);
+            }
+        }
+    }
+
+    private final class Out extends OutputStream {
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            Channel ch = channel;
+            if (ch == null || !ch.isActive()) {
+                throw new IOException("tunnel is closed");
+            }
+            ch.writeAndFlush(Unpooled.copiedBuffer(b, off, len));
+            synchronized (writable) {
+                while (!ch.isWritable() && ch.isActive()) {
+                    try {
+                        writable.wait(100);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException("interrupted");
+                    }
+                }
+            }
+            if (!ch.isActive()) {
+                throw new IOException("tunnel closed while writing");
+            }
+        }
+    }
+
+    @Override
+    public InputStream input() {
+        return in;
+    }
+
+    @Override
+    public OutputStream output() {
+        return out;
+    }
+
+    @Override
+    public void shutdownOutput() throws IOException {
+        Channel ch = channel;
+        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        try {
+            ssl.closeOutbound().await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        }
+    }
+
+    @Override
+    public void setReadTimeout(Duration timeout) {
+        readTimeoutMillis = timeout.toMillis();
+    }
+
+    @Override
+    public Destination destination() {
+        return destination;
+    }
+
+    @Override
+    public SocketAddress localAddress() {
+        return channel.localAddress();
+    }
+
+    @Override
+    public void close() {
+        Channel ch = channel;
+        if (ch != null) {
+            ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        in.release();
+        onClose.run();
+    }
+}

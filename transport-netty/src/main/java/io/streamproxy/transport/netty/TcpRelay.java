@@ -1,0 +1,201 @@
+package io.streamproxy.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
+import io.streamproxy.Destination;
+import io.streamproxy.Protocol;
+import io.streamproxy.SessionInfo;
+import java.net.SocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Relays one session between the client's TLS channel and the destination channel on their shared event loop:
+ * buffers pass through without copying, a side whose peer is not writable stops reading until it is, end of input on
+ * one side becomes a half-close of the other (close_notify towards the client, FIN towards the destination), and
+ * both channels close when both directions have ended or either fails.
+ */
+final class TcpRelay {
+    static final String CLIENT_SIDE = "stream-relay-client";
+    static final String DESTINATION_SIDE = "stream-relay-destination";
+    private static final Logger LOG = LoggerFactory.getLogger(TcpRelay.class);
+
+    private final StreamTunnelService service;
+    private final Channel client;
+    private final Channel destination;
+    private final SessionInfo info;
+    private long bytesToDestination;
+    private long bytesFromDestination;
+    private boolean clientDone;
+    private boolean destinationDone;
+    private boolean ended;
+
+    TcpRelay(StreamTunnelService service, Channel client, Channel destination, Destination d, SocketAddress from) {
+        this.service = service;
+        this.client = client;
+        this.destination = destination;
+        this.info = new SessionInfo(service.sessionIds.incrementAndGet(), Protocol.TCP, from, d);
+    }
+
+    ChannelHandler clientSide() {
+        return new Side(true);
+    }
+
+    ChannelHandler destinationSide() {
+        return new Side(false);
+    }
+
+    void start() {
+        LOG.debug("TCP session {} from {} to {} opened", info.id(), info.client(), info.destination());
+        service.report(() -> service.listener.sessionOpened(info));
+        client.config().setAutoRead(true);
+        destination.config().setAutoRead(true);
+        client.read();
+        destination.read();
+        destination.closeFuture().addListener(f -> end());
+        client.closeFuture().addListener(f -> end());
+    }
+
+    /** Bytes the client sent before the relay was in place (with the header, or while dialling). */
+    void fromClient(ByteBuf b) {
+        bytesToDestination += b.readableBytes();
+        destination.write(b).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    }
+
+    /** The client ended its input before the relay was in place. */
+    void clientInputEnded() {
+        inputEnded(true);
+    }
+
+    private void inputEnded(boolean fromClient) {
+        if (fromClient) {
+            if (clientDone) {
+                return;
+            }
+            clientDone = true;
+            destination.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
+                if (destination instanceof DuplexChannel) {
+                    ((DuplexChannel) destination).shutdownOutput();
+                }
+            });
+        } else {
+            if (destinationDone) {
+                return;
+            }
+            destinationDone = true;
+            SslHandler ssl = client.pipeline().get(SslHandler.class);
+            client.flush();
+            if (ssl != null) {
+                ssl.closeOutbound(); // close_notify; TLS 1.3 keeps the other direction open
+            } else if (client instanceof DuplexChannel) {
+                ((DuplexChannel) client).shutdownOutput();
+            }
+        }
+        if (clientDone && destinationDone) {
+            closeBoth();
+        }
+    }
+
+    private void closeBoth() {
+        client.close();
+        destination.close();
+    }
+
+    private void end() {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        closeBoth();
+        service.activeSessions.decrementAndGet();
+        LOG.debug("TCP session {} closed: {} bytes up, {} bytes down", info.id(), bytesToDestination,
+                bytesFromDestination);
+        service.report(() -> service.listener.sessionClosed(info, bytesToDestination, bytesFromDestination));
+    }
+
+    private final class Side extends ChannelInboundHandlerAdapter {
+        private final boolean isClient;
+
+        Side(boolean isClient) {
+            this.isClient = isClient;
+        }
+
+        private Channel peer() {
+            return isClient ? destination : client;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf b = (ByteBuf) msg;
+            if (isClient) {
+                bytesToDestination += b.readableBytes();
+            } else {
+                bytesFromDestination += b.readableBytes();
+            }
+            peer().write(b).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            Channel peer = peer();
+            peer.flush();
+            if (isClient && !clientDone && client.pipeline().get(SslHandler.class) != null && inboundDone()) {
+                inputEnded(true); // close_notify seen without its event (OpenSSL after our closeOutbound)
+            }
+            if (!peer.isWritable()) {
+                ctx.channel().config().setAutoRead(false); // back-pressure: resume when the peer drains
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable()) {
+                Channel peer = peer();
+                peer.config().setAutoRead(true);
+                peer.read();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                inputEnded(isClient); // FIN (for the client, a FIN without close_notify ends its input too)
+                return;
+            }
+            if (evt instanceof SslCloseCompletionEvent) {
+                // OpenSSL reports this early after our own close_notify: only a real one counts
+                if (((SslCloseCompletionEvent) evt).isSuccess() && inboundDone()) {
+                    inputEnded(isClient);
+                }
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        private boolean inboundDone() {
+            SslHandler ssl = client.pipeline().get(SslHandler.class);
+            return ssl == null || ssl.engine().isInboundDone();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            end();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("TCP session {}: {} side failed: {}", info.id(), isClient ? "client" : "destination",
+                    cause.toString());
+            end();
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.streamproxy.transport.netty;
+
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.streamproxy.TlsCredentials;
+import io.streamproxy.protocol.StreamProtocol;
+import java.io.IOException;
+import java.security.cert.X509Certificate;
+
+/** Netty TLS contexts for both ends: TLS 1.3 and 1.2, the stream ALPN id, mutual authentication. */
+final class TlsContexts {
+    private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+
+    private TlsContexts() {
+    }
+
+    static SslContext server(TlsCredentials c, SslProvider provider) throws IOException {
+        try {
+            return SslContextBuilder.forServer(c.privateKey(), c.certificateChain().toArray(new X509Certificate[0]))
+                    .trustManager(c.trustedCas().toArray(new X509Certificate[0]))
+                    .clientAuth(ClientAuth.REQUIRE)
+                    .protocols(PROTOCOLS)
+                    .sslProvider(provider)
+                    .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, StreamProtocol.ALPN))
+                    .build();
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    static SslContext client(TlsCredentials c, SslProvider provider) throws IOException {
+        try {
+            return SslContextBuilder.forClient()
+                    .keyManager(c.privateKey(), c.certificateChain().toArray(new X509Certificate[0]))
+                    .trustManager(c.trustedCas().toArray(new X509Certificate[0]))
+                    .protocols(PROTOCOLS)
+                    .sslProvider(provider)
+                    .endpointIdentificationAlgorithm("HTTPS")
+                    .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, StreamProtocol.ALPN))
+                    .build();
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
+        }
+    }
+}
