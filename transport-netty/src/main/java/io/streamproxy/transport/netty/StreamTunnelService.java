@@ -23,7 +23,10 @@ import org.slf4j.LoggerFactory;
  * The shared side of stream tunnels on Netty: the options (timeouts, limits, policy, listener), every channel of
  * every session, and the counters. A host's own Netty HTTPS server creates one, and for each connection that
  * negotiated {@code godoxy-agent-stream/1} adds {@link #newHandler()} behind its {@code SslHandler};
- * {@link #close()} ends every session. The transport's own TCP server uses it the same way.
+ * {@link #close()} ends every session. The transport's own TCP server uses it the same way. For half-close to be
+ * relayed, the host's {@code SslContext} must use {@code SslProvider.JDK} and allow half-closure
+ * ({@code ChannelOption.ALLOW_HALF_CLOSURE}): Netty's OpenSSL engine closes both directions when it receives
+ * close_notify.
  */
 public final class StreamTunnelService implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamTunnelService.class);
