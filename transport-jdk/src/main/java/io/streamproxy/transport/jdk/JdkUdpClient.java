@@ -91,7 +91,7 @@ final class JdkUdpClient implements UdpClientTransport {
             channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
             channel.connect(server);
             JdkDatagramTunnel t = new JdkDatagramTunnel(channel,
-                    DtlsEngines.client(dtls, options.serverName(), server.getPort()), options.dtlsMtu(),
+                    io.streamproxy.protocol.dtls.DtlsEngines.client(dtls, options.serverName(), server.getPort()), options.dtlsMtu(),
                     () -> open.remove(holder[0]));
             holder[0] = t;
             open.add(t);

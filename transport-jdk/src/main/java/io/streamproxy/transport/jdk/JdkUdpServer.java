@@ -1,15 +1,9 @@
 package io.streamproxy.transport.jdk;
 
 import io.streamproxy.Destination;
-import io.streamproxy.Protocol;
-import io.streamproxy.RefusalReason;
-import io.streamproxy.SessionInfo;
-import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
-import io.streamproxy.protocol.SessionDecision;
-import io.streamproxy.protocol.SessionRules;
-import io.streamproxy.protocol.StreamProtocol;
-import io.streamproxy.protocol.dtls.DtlsDriver;
+import io.streamproxy.protocol.dtls.DtlsEngines;
+import io.streamproxy.protocol.dtls.DtlsServerSession;
 import io.streamproxy.protocol.dtls.DtlsScratch;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
@@ -24,11 +18,9 @@ import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.security.GeneralSecurityException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -37,10 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,10 +45,8 @@ final class JdkUdpServer implements ServerEndpoint {
     private static final int SOCKET_BUFFER = 4 << 20;
     private static final int MAX_READS_PER_WAKEUP = 256;
     private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    private static final int MAX_PENDING = 64;
 
     private final StreamServerOptions options;
-    private final SessionListener listener;
     private final SSLContext dtls;
     private final DatagramChannel channel;
     private final Selector selector;
@@ -71,17 +58,12 @@ final class JdkUdpServer implements ServerEndpoint {
     private final ByteBuffer datagram = ByteBuffer.allocateDirect(65536);
     private final Thread loop;
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private final AtomicInteger relaying = new AtomicInteger();
-    private final AtomicLong sessionIds = new AtomicLong();
-    private final AtomicLong oversizeDrops = new AtomicLong();
-    private final AtomicLong destinationErrors = new AtomicLong();
-    private int handshaking;
+    private final DtlsServerSession.Counters counters = new DtlsServerSession.Counters();
     private long lastTick;
     private volatile boolean closed;
 
     JdkUdpServer(StreamServerOptions options) throws IOException {
         this.options = options;
-        this.listener = options.listener();
         try {
             this.dtls = options.credentials().newSslContext("DTLSv1.2");
         } catch (GeneralSecurityException e) {
@@ -115,11 +97,12 @@ final class JdkUdpServer implements ServerEndpoint {
 
     @Override
     public int activeSessions() {
-        return relaying.get();
+        return counters.relaying();
     }
 
-    long oversizeDrops() {
-        return oversizeDrops.get();
+    @Override
+    public String description() {
+        return "JDK DTLS engine, one selector thread";
     }
 
     // ---------------------------------------------------------------- the loop
@@ -183,34 +166,28 @@ final class JdkUdpServer implements ServerEndpoint {
                     continue;
                 }
             }
-            s.fromClient(datagram);
+            s.logic.fromClient(datagram, System.nanoTime());
         }
     }
 
     /** A new source: only a DTLS ClientHello within the caps creates state. */
     private Session newSession(SocketAddress from) {
-        if (!looksLikeClientHello(datagram)) {
+        if (!DtlsServerSession.looksLikeClientHello(datagram)) {
             return null;
         }
-        if (handshaking >= options.maxHandshakes()) {
-            LOG.debug("UDP handshake from {} dropped: {} handshakes in progress", from, handshaking);
+        if (counters.handshaking() >= options.maxHandshakes()) {
+            LOG.debug("UDP handshake from {} dropped: {} handshakes in progress", from, counters.handshaking());
             return null;
         }
-        if (relaying.get() >= options.maxSessions()) {
-            LOG.debug("UDP handshake from {} dropped: {} sessions", from, relaying.get());
+        if (counters.relaying() >= options.maxSessions()) {
+            LOG.debug("UDP handshake from {} dropped: {} sessions", from, counters.relaying());
             return null;
         }
         Session s = new Session(from);
+        s.logic = new DtlsServerSession(DtlsEngines.server(dtls), from, options, counters, s, scratch,
+                System.nanoTime());
         sessions.put(from, s);
-        handshaking++;
         return s;
-    }
-
-    /** DTLS record header: content type 22 (handshake), version 0xfeff or 0xfefd, then handshake type 1. */
-    private static boolean looksLikeClientHello(ByteBuffer b) {
-        int p = b.position();
-        return b.remaining() > 25 && b.get(p) == 22 && (b.get(p + 1) & 0xff) == 0xfe
-                && ((b.get(p + 2) & 0xff) == 0xff || (b.get(p + 2) & 0xff) == 0xfd) && b.get(p + 13) == 1;
     }
 
     private void readDestination(Session s) {
@@ -220,37 +197,23 @@ final class JdkUdpServer implements ServerEndpoint {
             try {
                 n = s.upstream.read(datagram);
             } catch (PortUnreachableException e) {
-                destinationErrors.incrementAndGet();
-                LOG.debug("UDP session {}: destination {} unreachable (ICMP); session kept", s.id, s.destination);
+                LOG.debug("UDP session from {}: destination unreachable (ICMP); session kept", s.client);
                 continue;
             } catch (IOException e) {
-                s.end("destination socket failed: " + e.getMessage());
+                s.logic.end("destination socket failed: " + e.getMessage());
                 return;
             }
             if (n <= 0) {
                 return;
             }
             datagram.flip();
-            s.fromDestination(datagram);
+            s.logic.fromDestination(datagram, System.nanoTime());
         }
     }
 
     private void tick(long now) {
-        List<Session> expired = null;
-        for (Session s : sessions.values()) {
-            String why = s.expiry(now);
-            if (why != null) {
-                if (expired == null) {
-                    expired = new ArrayList<>();
-                }
-                expired.add(s);
-                s.expiryReason = why;
-            }
-        }
-        if (expired != null) {
-            for (Session s : expired) {
-                s.timedOut(s.expiryReason);
-            }
+        for (Session s : new ArrayList<>(sessions.values())) {
+            s.logic.tick(now);
         }
     }
 
@@ -262,7 +225,7 @@ final class JdkUdpServer implements ServerEndpoint {
 
     private void shutdownSessions() {
         for (Session s : new ArrayList<>(sessions.values())) {
-            s.end("server closed");
+            s.logic.end("server closed");
         }
         try {
             channel.close();
@@ -300,180 +263,77 @@ final class JdkUdpServer implements ServerEndpoint {
         LOG.info("UDP stream server on {} closed", localAddress);
     }
 
-    private void report(Runnable call) {
-        try {
-            call.run();
-        } catch (RuntimeException e) {
-            LOG.warn("session listener failed", e);
-        }
-    }
+    // ---------------------------------------------------------------- one client address: the socket side
 
-    // ---------------------------------------------------------------- one client address
-
-    private enum State { HANDSHAKE, HEADER, RESOLVING, RELAYING, ENDED }
-
-    private final class Session implements DtlsDriver.Output {
+    /** The sockets of one session; the protocol logic is the shared {@link DtlsServerSession}. */
+    private final class Session implements DtlsServerSession.Io {
         final SocketAddress client;
-        final DtlsDriver driver;
-        final long createdNanos = System.nanoTime();
-        long lastActivity = createdNanos;
-        State state = State.HANDSHAKE;
-        long id;
-        Destination destination;
-        SessionInfo info;
+        DtlsServerSession logic;
         DatagramChannel upstream;
         SelectionKey upstreamKey;
-        Queue<ByteBuffer> pending;
-        long bytesToDestination;
-        long bytesFromDestination;
-        String expiryReason;
 
         Session(SocketAddress client) {
             this.client = client;
-            this.driver = new DtlsDriver(DtlsEngines.server(dtls), options.dtlsMtu(), this);
-        }
-
-        void fromClient(ByteBuffer data) {
-            long now = System.nanoTime();
-            if (state == State.RELAYING) {
-                lastActivity = now;
-            }
-            try {
-                driver.receive(data, scratch, now);
-            } catch (SSLException e) {
-                if (state == State.HANDSHAKE) {
-                    refuse(RefusalReason.HANDSHAKE_FAILED, "DTLS: " + e.getMessage());
-                } else {
-                    end("DTLS failed: " + e.getMessage());
-                }
-                return;
-            } catch (IOException e) {
-                end("DTLS I/O failed: " + e);
-                return;
-            }
-            if (driver.isClosed() && state != State.ENDED) {
-                if (state == State.HANDSHAKE || state == State.HEADER) {
-                    refuse(state == State.HANDSHAKE ? RefusalReason.HANDSHAKE_FAILED : RefusalReason.INVALID_HEADER,
-                            "client closed before sending a header");
-                } else {
-                    end("client sent close_notify");
-                }
-            }
         }
 
         @Override
-        public void transmit(ByteBuffer data) throws IOException {
-            JdkUdpServer.this.transmit(client, data);
+        public void toClient(ByteBuffer data) throws IOException {
+            transmit(client, data);
         }
 
         @Override
-        public void handshakeFinished() {
-            state = State.HEADER;
-        }
-
-        @Override
-        public void record(ByteBuffer plaintext) throws IOException {
-            switch (state) {
-                case HANDSHAKE:
-                case HEADER:
-                    onHeader(plaintext);
-                    return;
-                case RESOLVING:
-                    if (pending.size() < MAX_PENDING) {
-                        ByteBuffer copy = ByteBuffer.allocate(plaintext.remaining());
-                        copy.put(plaintext).flip();
-                        pending.add(copy);
-                    }
-                    return;
-                case RELAYING:
-                    toDestination(plaintext);
-                    return;
-                default:
-                    // ended: drop
-            }
-        }
-
-        private void onHeader(ByteBuffer plaintext) {
-            SessionDecision decision = SessionRules.decide(plaintext, options.policy());
-            switch (decision.action()) {
-                case CLOSE_QUIETLY:
-                    LOG.debug("UDP health probe from {}", client);
-                    report(() -> listener.healthProbe(Protocol.UDP, client));
-                    state = State.ENDED;
-                    finish();
-                    return;
-                case REFUSE:
-                    String detail = decision.detail();
-                    if (plaintext.remaining() != StreamProtocol.HEADER_SIZE) {
-                        detail = "first record is " + plaintext.remaining() + " bytes, a header is "
-                                + StreamProtocol.HEADER_SIZE;
-                    }
-                    refuse(decision.reason(), detail);
-                    return;
-                default:
-                    if (relaying.get() >= options.maxSessions()) {
-                        refuse(RefusalReason.CAPACITY, "at the limit of " + options.maxSessions() + " sessions");
-                        return;
-                    }
-                    destination = decision.destination();
-                    state = State.RESOLVING;
-                    pending = new ArrayDeque<>();
-                    resolve();
-            }
-        }
-
-        private void resolve() {
+        public void openDestination(Destination destination) {
             String host = destination.host();
             if (TcpSessions.isIpLiteral(host)) {
                 try {
-                    dial(InetAddress.getByName(host));
+                    connect(InetAddress.getByName(host), destination.port());
+                    logic.destinationOpened();
                 } catch (IOException e) {
-                    refuse(RefusalReason.DIAL_FAILED, "dialling " + destination + ": " + e.getMessage());
+                    logic.destinationFailed(e.getMessage());
                 }
                 return;
             }
             long deadline = System.nanoTime() + options.dialTimeout().toNanos();
             try {
                 resolver.execute(() -> {
-                    InetAddress address = null;
+                    InetAddress found = null;
                     String failure = null;
                     try {
-                        address = InetAddress.getAllByName(host)[0];
+                        found = InetAddress.getAllByName(host)[0];
                     } catch (IOException e) {
                         failure = e.getMessage();
                     }
-                    InetAddress found = address;
+                    InetAddress address = found;
                     String why = failure;
-                    tasks.add(() -> afterResolve(found, why, deadline));
+                    tasks.add(() -> {
+                        if (address == null || System.nanoTime() > deadline) {
+                            logic.destinationFailed("resolving " + host + ": "
+                                    + (why != null ? why : "took longer than " + options.dialTimeout()));
+                            return;
+                        }
+                        try {
+                            connect(address, destination.port());
+                            logic.destinationOpened();
+                        } catch (IOException e) {
+                            logic.destinationFailed(e.getMessage());
+                        }
+                    });
                     selector.wakeup();
                 });
             } catch (RuntimeException e) {
-                refuse(RefusalReason.DIAL_FAILED, "resolver busy for " + destination);
+                logic.destinationFailed("resolver busy");
             }
         }
 
-        private void afterResolve(InetAddress address, String failure, long deadline) {
-            if (state != State.RESOLVING) {
-                return;
+        private void connect(InetAddress address, int port) throws IOException {
+            if (logic.isEnded()) {
+                throw new IOException("session ended");
             }
-            if (address == null || System.nanoTime() > deadline) {
-                refuse(RefusalReason.DIAL_FAILED, "resolving " + destination.host() + ": "
-                        + (failure != null ? failure : "took longer than " + options.dialTimeout()));
-                return;
-            }
-            try {
-                dial(address);
-            } catch (IOException e) {
-                refuse(RefusalReason.DIAL_FAILED, "dialling " + destination + ": " + e.getMessage());
-            }
-        }
-
-        private void dial(InetAddress address) throws IOException {
             DatagramChannel up = DatagramChannel.open();
             try {
                 up.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER);
                 up.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
-                up.connect(new InetSocketAddress(address, destination.port()));
+                up.connect(new InetSocketAddress(address, port));
                 up.configureBlocking(false);
                 upstreamKey = up.register(selector, SelectionKey.OP_READ, this);
             } catch (IOException e) {
@@ -481,130 +341,15 @@ final class JdkUdpServer implements ServerEndpoint {
                 throw e;
             }
             upstream = up;
-            handshaking--;
-            relaying.incrementAndGet();
-            state = State.RELAYING;
-            lastActivity = System.nanoTime();
-            id = sessionIds.incrementAndGet();
-            info = new SessionInfo(id, Protocol.UDP, client, destination);
-            LOG.debug("UDP session {} from {} to {} opened", id, client, destination);
-            report(() -> listener.sessionOpened(info));
-            ByteBuffer b;
-            while ((b = pending.poll()) != null) {
-                toDestination(b);
-            }
-            pending = null;
         }
 
-        private void toDestination(ByteBuffer plaintext) {
-            int n = plaintext.remaining();
-            try {
-                if (upstream.write(plaintext) > 0) {
-                    bytesToDestination += n;
-                }
-            } catch (PortUnreachableException e) {
-                destinationErrors.incrementAndGet();
-                LOG.debug("UDP session {}: destination {} unreachable (ICMP); session kept", id, destination);
-            } catch (IOException e) {
-                end("writing to the destination failed: " + e.getMessage());
-            }
+        @Override
+        public boolean toDestination(ByteBuffer datagram) throws IOException {
+            return upstream.write(datagram) > 0;
         }
 
-        void fromDestination(ByteBuffer data) {
-            if (data.remaining() > DtlsDriver.MAX_DATAGRAM) {
-                oversizeDrops.incrementAndGet();
-                int size = data.remaining();
-                LOG.debug("UDP session {}: {}-byte datagram from {} is over the DTLS record limit; dropped", id,
-                        size, destination);
-                report(() -> listener.datagramDropped(info, size, "over the " + DtlsDriver.MAX_DATAGRAM
-                        + "-byte DTLS record limit"));
-                return;
-            }
-            lastActivity = System.nanoTime();
-            int n = data.remaining();
-            try {
-                driver.send(data, scratch);
-                bytesFromDestination += n;
-            } catch (IOException e) {
-                end("sending to the client failed: " + e.getMessage());
-            }
-        }
-
-        String expiry(long now) {
-            switch (state) {
-                case HANDSHAKE:
-                case HEADER:
-                case RESOLVING:
-                    if (now - createdNanos > options.headerTimeout().toNanos()) {
-                        return "no " + (state == State.HANDSHAKE ? "handshake" : "header") + " within "
-                                + options.headerTimeout();
-                    }
-                    if (driver.timerDeadline() <= now) {
-                        try {
-                            driver.onTimer(scratch, now);
-                        } catch (IOException e) {
-                            return "DTLS retransmission failed: " + e.getMessage();
-                        }
-                    }
-                    return null;
-                case RELAYING:
-                    if (now - lastActivity > options.udpIdleTimeout().toNanos()) {
-                        return "idle for " + options.udpIdleTimeout();
-                    }
-                    return null;
-                default:
-                    return null;
-            }
-        }
-
-        void timedOut(String why) {
-            if (state == State.RELAYING) {
-                end(why);
-            } else {
-                refuse(RefusalReason.HEADER_TIMEOUT, why);
-            }
-        }
-
-        private void refuse(RefusalReason reason, String detail) {
-            if (state == State.ENDED) {
-                return;
-            }
-            boolean wasHandshaking = state != State.RELAYING;
-            state = State.ENDED;
-            if (reason == RefusalReason.DIAL_FAILED || reason == RefusalReason.CAPACITY) {
-                LOG.warn("UDP session from {} refused: {} ({})", client, reason, detail);
-            } else {
-                LOG.info("UDP session from {} refused: {} ({})", client, reason, detail);
-            }
-            report(() -> listener.sessionRefused(Protocol.UDP, client, reason, detail));
-            if (wasHandshaking) {
-                finish();
-            }
-        }
-
-        /** Ends a session (relaying or not): close_notify to the client, destination socket closed. */
-        void end(String why) {
-            State was = state;
-            if (was == State.ENDED) {
-                finish();
-                return;
-            }
-            if (was != State.RELAYING) {
-                refuse(was == State.HANDSHAKE ? RefusalReason.HANDSHAKE_FAILED : RefusalReason.INVALID_HEADER, why);
-                return;
-            }
-            state = State.ENDED;
-            finish();
-            LOG.debug("UDP session {} closed ({}): {} bytes up, {} bytes down", id, why, bytesToDestination,
-                    bytesFromDestination);
-            report(() -> listener.sessionClosed(info, bytesToDestination, bytesFromDestination));
-        }
-
-        private void finish() {
-            if (sessions.remove(client) == null) {
-                return;
-            }
-            driver.close(scratch);
+        @Override
+        public void closeDestination() {
             if (upstream != null) {
                 upstreamKey.cancel();
                 try {
@@ -612,10 +357,13 @@ final class JdkUdpServer implements ServerEndpoint {
                 } catch (IOException e) {
                     // closing
                 }
-                relaying.decrementAndGet();
-            } else {
-                handshaking--;
+                upstream = null;
             }
+        }
+
+        @Override
+        public void ended() {
+            sessions.remove(client);
         }
     }
 }
