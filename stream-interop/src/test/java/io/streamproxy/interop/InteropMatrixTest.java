@@ -13,13 +13,13 @@ import org.junit.jupiter.api.Test;
 class InteropMatrixTest extends InteropMatrix {
     @Override
     protected List<String> expectedTransports() {
-        return List.of("jdk", "bc");
+        return List.of("jdk", "bc", "netty");
     }
 
     @Test
     void askingBcForTcp_namesTheTransportsThatOfferIt() {
         assertThatThrownBy(() -> TransportRegistry.getDefault().select(Protocol.TCP, "bc"))
                 .isInstanceOf(TransportNotFoundException.class)
-                .hasMessage("transport 'bc' does not offer TCP; transports that do: jdk");
+                .hasMessage("transport 'bc' does not offer TCP; transports that do: netty, jdk");
     }
 }

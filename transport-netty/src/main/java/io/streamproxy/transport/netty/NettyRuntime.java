@@ -87,6 +87,10 @@ final class NettyRuntime {
     }
 
     EventLoopGroup newGroup(String name) {
+        return newGroup(name, threads);
+    }
+
+    EventLoopGroup newGroup(String name, int count) {
         IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         AtomicInteger counter = new AtomicInteger();
         ThreadFactory threadsFactory = r -> {
@@ -94,7 +98,7 @@ final class NettyRuntime {
             t.setDaemon(true);
             return t;
         };
-        return new MultiThreadIoEventLoopGroup(threads, threadsFactory, factory);
+        return new MultiThreadIoEventLoopGroup(count, threadsFactory, factory);
     }
 
     Class<? extends ServerChannel> serverChannel() {

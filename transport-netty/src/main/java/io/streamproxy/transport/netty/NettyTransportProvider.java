@@ -6,6 +6,7 @@ import io.streamproxy.StreamServerOptions;
 import io.streamproxy.spi.ServerEndpoint;
 import io.streamproxy.spi.TcpClientTransport;
 import io.streamproxy.spi.TransportProvider;
+import io.streamproxy.spi.UdpClientTransport;
 import java.io.IOException;
 import java.util.EnumSet;
 import java.util.Set;
@@ -34,12 +35,22 @@ public final class NettyTransportProvider implements TransportProvider {
 
     @Override
     public Set<Protocol> protocols() {
-        return EnumSet.of(Protocol.TCP);
+        return EnumSet.of(Protocol.TCP, Protocol.UDP);
     }
 
     @Override
     public ServerEndpoint startTcpServer(StreamServerOptions options) throws IOException {
         return new NettyTcpServer(options);
+    }
+
+    @Override
+    public ServerEndpoint startUdpServer(StreamServerOptions options) throws IOException {
+        return new NettyUdpServer(options);
+    }
+
+    @Override
+    public UdpClientTransport newUdpClient(StreamClientOptions options) throws IOException {
+        return new NettyUdpClient(options);
     }
 
     @Override

@@ -1,0 +1,264 @@
+package io.streamproxy.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.streamproxy.DatagramTunnel;
+import io.streamproxy.Destination;
+import io.streamproxy.protocol.dtls.DtlsDriver;
+import io.streamproxy.protocol.dtls.DtlsScratch;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLEngine;
+
+/**
+ * The client end of a UDP tunnel on a connected Netty datagram channel. The DTLS driver runs on the channel's event
+ * loop (retransmission on a 100 ms tick); the blocking {@link DatagramTunnel} calls hand work to the loop and wait
+ * for the answer, and received records wait in a queue as pooled buffers.
+ */
+final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> implements DatagramTunnel,
+        DtlsDriver.Output {
+    private static final Object CLOSED = new Object();
+
+    private final Channel channel;
+    private final DtlsDriver driver;
+    private final DtlsScratch scratch = new DtlsScratch();
+    private final CompletableFuture<Void> handshake = new CompletableFuture<>();
+    private final LinkedBlockingQueue<Object> records = new LinkedBlockingQueue<>();
+    private final Runnable onClose;
+    private ScheduledFuture<?> ticker;
+    private volatile Destination destination;
+    private volatile boolean closed;
+
+    NettyDatagramTunnel(Channel channel, SSLEngine engine, int mtu, Runnable onClose) {
+        this.channel = channel;
+        this.driver = new DtlsDriver(engine, mtu, this);
+        this.onClose = onClose;
+    }
+
+    /** Starts the handshake on the loop and waits for it within the timeout. */
+    void handshake(Duration timeout) throws IOException {
+        channel.eventLoop().execute(() -> {
+            try {
+                driver.begin(scratch, System.nanoTime());
+                ticker = channel.eventLoop().scheduleAtFixedRate(this::tick, 100, 100, TimeUnit.MILLISECONDS);
+            } catch (IOException e) {
+                handshake.completeExceptionally(e);
+            }
+        });
+        try {
+            handshake.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new SocketTimeoutException("DTLS handshake with " + channel.remoteAddress() + " took longer than "
+                    + timeout);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof IOException ? (IOException) c : new IOException(String.valueOf(c.getMessage()), c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        }
+    }
+
+    private void tick() {
+        try {
+            driver.onTimer(scratch, System.nanoTime());
+        } catch (IOException e) {
+            handshake.completeExceptionally(e);
+        }
+    }
+
+    void sendHeader(Destination d, byte[] header) throws IOException {
+        this.destination = d;
+        onLoop(() -> driver.send(ByteBuffer.wrap(header), scratch));
+    }
+
+    // ------------------------------------------------------------ on the loop
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf content = msg instanceof DatagramPacket ? ((DatagramPacket) msg).content() : (ByteBuf) msg;
+        try {
+            driver.receive(content.nioBuffer(), scratch, System.nanoTime());
+        } catch (IOException e) {
+            fail(e);
+            return;
+        }
+        if (driver.isHandshakeDone() && !handshake.isDone()) {
+            handshake.complete(null);
+        }
+        if (driver.isClosed()) {
+            if (!handshake.isDone()) {
+                handshake.completeExceptionally(new javax.net.ssl.SSLHandshakeException(
+                        "the server ended the DTLS handshake"));
+            }
+            records.add(CLOSED);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof PortUnreachableException) {
+            ConnectException c = new ConnectException("server UDP port unreachable: " + channel.remoteAddress());
+            c.initCause(cause);
+            fail(c);
+        } else {
+            fail(cause instanceof IOException ? (IOException) cause : new IOException(cause));
+        }
+    }
+
+    private void fail(IOException e) {
+        handshake.completeExceptionally(e);
+        records.add(e);
+    }
+
+    @Override
+    public void transmit(ByteBuffer datagram) {
+        ByteBuf b = channel.alloc().directBuffer(datagram.remaining()).writeBytes(datagram);
+        channel.writeAndFlush(b, channel.voidPromise());
+    }
+
+    @Override
+    public void record(ByteBuffer plaintext) {
+        records.add(channel.alloc().heapBuffer(plaintext.remaining()).writeBytes(plaintext));
+    }
+
+    @Override
+    public void handshakeFinished() {
+        if (ticker != null) {
+            ticker.cancel(false);
+        }
+        handshake.complete(null);
+    }
+
+    // ------------------------------------------------------------ the blocking API
+
+    private interface LoopTask {
+        void run() throws IOException;
+    }
+
+    private void onLoop(LoopTask task) throws IOException {
+        if (channel.eventLoop().inEventLoop()) {
+            task.run();
+            return;
+        }
+        Future<Void> f = channel.eventLoop().submit(() -> {
+            task.run();
+            return null;
+        });
+        try {
+            if (!f.await(10, TimeUnit.SECONDS)) {
+                throw new SocketTimeoutException("event loop did not answer within 10 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        }
+        if (!f.isSuccess()) {
+            Throwable c = f.cause();
+            throw c instanceof IOException ? (IOException) c : new IOException(String.valueOf(c.getMessage()), c);
+        }
+    }
+
+    @Override
+    public void send(ByteBuffer datagram) throws IOException {
+        if (closed) {
+            throw new IOException("tunnel is closed");
+        }
+        onLoop(() -> driver.send(datagram, scratch));
+    }
+
+    @Override
+    public int receive(ByteBuffer into, Duration timeout) throws IOException {
+        Object o;
+        try {
+            o = records.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        }
+        if (o == null) {
+            throw new SocketTimeoutException("no datagram within " + timeout);
+        }
+        if (o == CLOSED) {
+            records.add(CLOSED);
+            return -1;
+        }
+        if (o instanceof IOException) {
+            records.add(o);
+            throw (IOException) o;
+        }
+        ByteBuf b = (ByteBuf) o;
+        try {
+            int n = b.readableBytes();
+            if (n > into.remaining()) {
+                throw new IOException("a " + n + "-byte datagram does not fit the " + into.remaining()
+                        + " bytes left in the receive buffer");
+            }
+            into.put(b.nioBuffer(b.readerIndex(), n));
+            return n;
+        } finally {
+            b.release();
+        }
+    }
+
+    boolean awaitClose(long deadline) throws IOException {
+        ByteBuffer sink = ByteBuffer.allocate(MAX_DATAGRAM);
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            throw new SocketTimeoutException("probe deadline passed");
+        }
+        return receive(sink, Duration.ofNanos(left)) < 0;
+    }
+
+    @Override
+    public Destination destination() {
+        return destination;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            onLoop(() -> {
+                if (ticker != null) {
+                    ticker.cancel(false);
+                }
+                driver.close(scratch);
+            });
+        } catch (IOException e) {
+            // closing anyway
+        }
+        channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        Object o;
+        while ((o = records.poll()) != null) {
+            if (o instanceof ByteBuf) {
+                ((ByteBuf) o).release();
+            }
+        }
+        onClose.run();
+    }
+}

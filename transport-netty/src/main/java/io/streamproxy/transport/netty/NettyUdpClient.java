@@ -1,0 +1,128 @@
+package io.streamproxy.transport.netty;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.streamproxy.DatagramTunnel;
+import io.streamproxy.Destination;
+import io.streamproxy.HealthProbeException;
+import io.streamproxy.StreamClientOptions;
+import io.streamproxy.protocol.HeaderCodec;
+import io.streamproxy.protocol.dtls.DtlsEngines;
+import io.streamproxy.spi.UdpClientTransport;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+
+/** The {@code netty} transport's UDP-over-DTLS client: a connected datagram channel per tunnel on a shared loop. */
+final class NettyUdpClient implements UdpClientTransport {
+    private final StreamClientOptions options;
+    private final NettyRuntime runtime;
+    private final SSLContext dtls;
+    private final EventLoopGroup group;
+    private final Set<NettyDatagramTunnel> open = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    NettyUdpClient(StreamClientOptions options) throws IOException {
+        this.options = options;
+        this.runtime = NettyRuntime.from(options.transportOptions());
+        try {
+            this.dtls = options.credentials().newSslContext("DTLSv1.2");
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
+        }
+        this.group = runtime.newGroup("stream-proxy-netty-udp-client", 1);
+    }
+
+    @Override
+    public DatagramTunnel open(Destination destination) throws IOException {
+        NettyDatagramTunnel t = connect(options.handshakeTimeout());
+        try {
+            t.sendHeader(destination, HeaderCodec.encode(destination));
+            return t;
+        } catch (IOException | RuntimeException e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Duration probe(Duration timeout) throws HealthProbeException {
+        long start = System.nanoTime();
+        NettyDatagramTunnel t = null;
+        try {
+            t = connect(timeout);
+            t.sendHeader(null, HeaderCodec.healthProbe());
+            if (!t.awaitClose(start + timeout.toNanos())) {
+                throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
+                        "server sent a datagram in answer to a health probe instead of closing", null);
+            }
+            return Duration.ofNanos(System.nanoTime() - start);
+        } catch (HealthProbeException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw NettyTcpClient.classify(e, timeout);
+        } finally {
+            if (t != null) {
+                t.close();
+            }
+        }
+    }
+
+    private NettyDatagramTunnel connect(Duration timeout) throws IOException {
+        if (closed) {
+            throw new IOException("client is closed");
+        }
+        InetSocketAddress server = options.server();
+        if (server.isUnresolved()) {
+            server = new InetSocketAddress(server.getHostString(), server.getPort());
+            if (server.isUnresolved()) {
+                throw new UnknownHostException("cannot resolve server " + server.getHostString());
+            }
+        }
+        NettyDatagramTunnel[] holder = new NettyDatagramTunnel[1];
+        InetSocketAddress target = server;
+        Channel ch;
+        try {
+            ch = new Bootstrap().group(group).channel(runtime.datagramChannel())
+                    .option(ChannelOption.SO_RCVBUF, 1 << 20)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(65536))
+                    .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+                    .connect(target).sync().channel();
+        } catch (Exception e) {
+            throw new IOException("cannot open a UDP socket to " + target + ": " + e.getMessage(), e);
+        }
+        NettyDatagramTunnel t = new NettyDatagramTunnel(ch, DtlsEngines.client(dtls, options.serverName(),
+                target.getPort()), options.dtlsMtu(), () -> open.remove(holder[0]));
+        holder[0] = t;
+        ch.pipeline().addLast(t);
+        open.add(t);
+        try {
+            if (closed) {
+                throw new IOException("client is closed");
+            }
+            t.handshake(timeout);
+            return t;
+        } catch (IOException | RuntimeException e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (NettyDatagramTunnel t : open) {
+            t.close();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,272 @@
+package io.streamproxy.transport.netty;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.streamproxy.Destination;
+import io.streamproxy.StreamServerOptions;
+import io.streamproxy.protocol.dtls.DtlsEngines;
+import io.streamproxy.protocol.dtls.DtlsScratch;
+import io.streamproxy.protocol.dtls.DtlsServerSession;
+import io.streamproxy.spi.ServerEndpoint;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.nio.ByteBuffer;
+import java.security.GeneralSecurityException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code netty} transport's UDP-over-DTLS server: one datagram channel, its event loop running every session
+ * ({@link DtlsServerSession}, the state machine the JDK transport shares) and every destination channel, and a
+ * 100 ms tick on the same loop for retransmission, header deadlines and idle reaping.
+ */
+final class NettyUdpServer implements ServerEndpoint {
+    private static final Logger LOG = LoggerFactory.getLogger(NettyUdpServer.class);
+    private static final int SOCKET_BUFFER = 4 << 20;
+    private static final int DATAGRAM_BUFFER = 65536;
+
+    private final StreamServerOptions options;
+    private final NettyRuntime runtime;
+    private final SSLContext dtls;
+    private final EventLoopGroup group;
+    private final Channel channel;
+    private final EventLoop loop;
+    private final InetSocketAddress localAddress;
+    private final Map<InetSocketAddress, Session> sessions = new HashMap<>();
+    private final DtlsServerSession.Counters counters = new DtlsServerSession.Counters();
+    private final DtlsScratch scratch = new DtlsScratch();
+    private final ExecutorService resolver;
+    private final ScheduledFuture<?> ticker;
+    private volatile boolean closed;
+
+    NettyUdpServer(StreamServerOptions options) throws IOException {
+        this.options = options;
+        this.runtime = NettyRuntime.from(options.transportOptions());
+        try {
+            this.dtls = options.credentials().newSslContext("DTLSv1.2");
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
+        }
+        this.group = runtime.newGroup("stream-proxy-netty-udp", 1);
+        this.resolver = new ThreadPoolExecutor(0, 4, 10, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "stream-proxy-netty-udp-resolve");
+            t.setDaemon(true);
+            return t;
+        }, new ThreadPoolExecutor.AbortPolicy());
+        try {
+            this.channel = new Bootstrap().group(group).channel(runtime.datagramChannel())
+                    .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
+                    .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(DATAGRAM_BUFFER))
+                    .handler(new FromClients())
+                    .bind(options.udpAddress()).sync().channel();
+        } catch (Exception e) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            resolver.shutdownNow();
+            throw new IOException("cannot listen on UDP " + options.udpAddress() + ": " + e.getMessage(), e);
+        }
+        this.loop = channel.eventLoop();
+        this.localAddress = (InetSocketAddress) channel.localAddress();
+        this.ticker = loop.scheduleAtFixedRate(this::tick, 100, 100, TimeUnit.MILLISECONDS);
+        LOG.info("UDP stream server (netty, {}) listening on {}", runtime.describe(), localAddress);
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    @Override
+    public int activeSessions() {
+        return counters.relaying();
+    }
+
+    @Override
+    public String description() {
+        return (runtime.epoll ? "epoll" : "nio") + ", JDK DTLS engine";
+    }
+
+    private void tick() {
+        long now = System.nanoTime();
+        for (Session s : new ArrayList<>(sessions.values())) {
+            s.logic.tick(now);
+        }
+    }
+
+    /** Datagrams from clients, demultiplexed by source address. */
+    private final class FromClients extends SimpleChannelInboundHandler<DatagramPacket> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+            InetSocketAddress from = packet.sender();
+            ByteBuffer data = packet.content().nioBuffer();
+            Session s = sessions.get(from);
+            if (s == null) {
+                if (closed || !DtlsServerSession.looksLikeClientHello(data)
+                        || counters.handshaking() >= options.maxHandshakes()
+                        || counters.relaying() >= options.maxSessions()) {
+                    return;
+                }
+                s = new Session(from);
+                s.logic = new DtlsServerSession(DtlsEngines.server(dtls), from, options, counters, s, scratch,
+                        System.nanoTime());
+                sessions.put(from, s);
+            }
+            s.logic.fromClient(data, System.nanoTime());
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (!(cause instanceof PortUnreachableException)) {
+                LOG.debug("UDP server channel: {}", cause.toString());
+            }
+        }
+    }
+
+    /** The sockets of one session. */
+    private final class Session implements DtlsServerSession.Io {
+        final InetSocketAddress client;
+        DtlsServerSession logic;
+        Channel upstream;
+
+        Session(InetSocketAddress client) {
+            this.client = client;
+        }
+
+        @Override
+        public void toClient(ByteBuffer datagram) {
+            ByteBuf b = channel.alloc().directBuffer(datagram.remaining()).writeBytes(datagram);
+            channel.writeAndFlush(new DatagramPacket(b, client), channel.voidPromise());
+        }
+
+        @Override
+        public void openDestination(Destination destination) {
+            if (StreamTunnelHandler.TcpAddresses.isIpLiteral(destination.host())) {
+                connect(new InetSocketAddress(StreamTunnelHandler.TcpAddresses.literal(destination.host()),
+                        destination.port()));
+                return;
+            }
+            long deadline = System.nanoTime() + options.dialTimeout().toNanos();
+            try {
+                resolver.execute(() -> {
+                    InetSocketAddress address = new InetSocketAddress(destination.host(), destination.port());
+                    loop.execute(() -> {
+                        if (address.isUnresolved() || System.nanoTime() > deadline) {
+                            logic.destinationFailed(address.isUnresolved() ? "cannot resolve " + destination.host()
+                                    : "resolving took longer than " + options.dialTimeout());
+                        } else {
+                            connect(address);
+                        }
+                    });
+                });
+            } catch (RejectedExecutionException e) {
+                logic.destinationFailed("resolver busy");
+            }
+        }
+
+        private void connect(InetSocketAddress address) {
+            new Bootstrap().group(loop).channel(runtime.datagramChannel())
+                    .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
+                    .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(DATAGRAM_BUFFER))
+                    .handler(new FromDestination(this))
+                    .connect(address).addListener(f -> {
+                        io.netty.channel.ChannelFuture cf = (io.netty.channel.ChannelFuture) f;
+                        if (!f.isSuccess()) {
+                            logic.destinationFailed(String.valueOf(f.cause().getMessage()));
+                        } else if (logic.isEnded()) {
+                            cf.channel().close();
+                        } else {
+                            upstream = cf.channel();
+                            logic.destinationOpened();
+                        }
+                    });
+        }
+
+        @Override
+        public boolean toDestination(ByteBuffer datagram) {
+            Channel up = upstream;
+            if (up == null) {
+                return false;
+            }
+            ByteBuf b = up.alloc().directBuffer(datagram.remaining()).writeBytes(datagram);
+            up.writeAndFlush(b, up.voidPromise());
+            return true;
+        }
+
+        @Override
+        public void closeDestination() {
+            if (upstream != null) {
+                upstream.close();
+                upstream = null;
+            }
+        }
+
+        @Override
+        public void ended() {
+            sessions.remove(client, this);
+        }
+    }
+
+    /** Datagrams from one session's destination. */
+    private static final class FromDestination extends SimpleChannelInboundHandler<Object> {
+        private final Session session;
+
+        FromDestination(Session session) {
+            this.session = session;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf content = msg instanceof DatagramPacket ? ((DatagramPacket) msg).content() : (ByteBuf) msg;
+            session.logic.fromDestination(content.nioBuffer(), System.nanoTime());
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // ICMP port unreachable and the like: the datagram is lost, the session stays (as with plain UDP)
+            LOG.debug("UDP destination channel: {}", cause.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        loop.submit(() -> {
+            ticker.cancel(false);
+            for (Session s : new ArrayList<>(sessions.values())) {
+                s.logic.end("server closed");
+            }
+        }).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        resolver.shutdownNow();
+        try {
+            resolver.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.info("UDP stream server (netty) on {} closed", localAddress);
+    }
+}
