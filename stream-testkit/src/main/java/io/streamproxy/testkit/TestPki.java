@@ -3,55 +3,25 @@ package io.streamproxy.testkit;
 import io.streamproxy.TlsCredentials;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
-import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.asn1.sec.ECPrivateKey;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
-import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
-import org.bouncycastle.operator.ContentSigner;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.util.io.pem.PemObject;
+import io.streamproxy.pki.CertificateGenerator;
 
 /**
- * A throw-away PKI for tests, made with Bouncy Castle like the Go agent's: ECDSA P-256 keys, a CA, a server
+ * A throw-away PKI for tests, made with {@link CertificateGenerator} (Bouncy Castle) like the Go agent's: ECDSA P-256 keys, a CA, a server
  * certificate for {@code godoxy.agent}, {@code localhost}, {@code 127.0.0.1} and {@code ::1} (serverAuth), a client
  * certificate (clientAuth), plus the bad cases tests need: an expired client certificate and a client certificate
  * from a foreign CA. Everything is also written as PEM files (PKCS#8 keys, and the client key once more as SEC1) for
  * outside peers such as {@code openssl} and Python.
  */
 public final class TestPki {
-    private static final AtomicLong SERIALS = new AtomicLong(System.currentTimeMillis());
     private static volatile TestPki shared;
 
     private final Path directory;
@@ -66,27 +36,43 @@ public final class TestPki {
     public record Issued(X509Certificate certificate, PrivateKey key) {
     }
 
-    private TestPki(Path directory) throws GeneralSecurityException, OperatorCreationException, IOException {
+    private TestPki(Path directory) throws GeneralSecurityException, IOException {
         this.directory = directory;
         Instant now = Instant.now();
         Instant from = now.minus(Duration.ofHours(1));
         Instant to = now.plus(Duration.ofDays(2));
-        ca = issueCa("CN=stream-proxy test CA", from, to);
-        server = issueLeaf(ca, "CN=godoxy.agent", from, to, KeyPurposeId.id_kp_serverAuth,
-                List.of(dns("godoxy.agent"), dns("localhost"), ip("127.0.0.1"), ip("::1")));
-        client = issueLeaf(ca, "CN=stream-proxy test client", from, to, KeyPurposeId.id_kp_clientAuth, List.of());
-        expiredClient = issueLeaf(ca, "CN=stream-proxy expired client", now.minus(Duration.ofDays(3)),
-                now.minus(Duration.ofDays(1)), KeyPurposeId.id_kp_clientAuth, List.of());
-        foreignCa = issueCa("CN=foreign CA", from, to);
-        foreignClient = issueLeaf(foreignCa, "CN=foreign client", from, to, KeyPurposeId.id_kp_clientAuth,
-                List.of());
-        writeCert("ca.pem", ca);
-        writeCert("server.pem", server);
-        writePkcs8("server-key.pem", server);
-        writeCert("client.pem", client);
-        writePkcs8("client-key.pem", client);
-        writeSec1("client-key-sec1.pem", client);
-        writeCert("foreign-ca.pem", foreignCa);
+        ca = issued(CertificateGenerator.ca("CN=stream-proxy test CA", from, to));
+        server = issued(CertificateGenerator.leaf(generated(ca), "CN=godoxy.agent", from, to,
+                CertificateGenerator.Usage.SERVER, List.of("godoxy.agent", "localhost", "127.0.0.1", "::1")));
+        client = issued(CertificateGenerator.leaf(generated(ca), "CN=stream-proxy test client", from, to,
+                CertificateGenerator.Usage.CLIENT, List.of()));
+        expiredClient = issued(CertificateGenerator.leaf(generated(ca), "CN=stream-proxy expired client",
+                now.minus(Duration.ofDays(3)), now.minus(Duration.ofDays(1)), CertificateGenerator.Usage.CLIENT,
+                List.of()));
+        foreignCa = issued(CertificateGenerator.ca("CN=foreign CA", from, to));
+        foreignClient = issued(CertificateGenerator.leaf(generated(foreignCa), "CN=foreign client", from, to,
+                CertificateGenerator.Usage.CLIENT, List.of()));
+        CertificateGenerator.writeCertificate(file("ca.pem"), ca.certificate());
+        CertificateGenerator.writeCertificate(file("server.pem"), server.certificate());
+        CertificateGenerator.writePkcs8(file("server-key.pem"), server.key());
+        CertificateGenerator.writeCertificate(file("client.pem"), client.certificate());
+        CertificateGenerator.writePkcs8(file("client-key.pem"), client.key());
+        CertificateGenerator.writeSec1(file("client-key-sec1.pem"), generated(client));
+        CertificateGenerator.writeCertificate(file("foreign-ca.pem"), foreignCa.certificate());
+    }
+
+    private Path file(String name) {
+        Path p = directory.resolve(name);
+        p.toFile().deleteOnExit();
+        return p;
+    }
+
+    private static Issued issued(CertificateGenerator.Issued i) {
+        return new Issued(i.certificate(), i.key());
+    }
+
+    private static CertificateGenerator.Issued generated(Issued i) {
+        return new CertificateGenerator.Issued(i.certificate(), i.key());
     }
 
     /**
@@ -101,7 +87,7 @@ public final class TestPki {
             return new TestPki(dir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (GeneralSecurityException | OperatorCreationException e) {
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot create the test PKI", e);
         }
     }
@@ -205,91 +191,6 @@ public final class TestPki {
     /** @return the good client certificate and key */
     public Issued client() {
         return client;
-    }
-
-    private static Issued issueCa(String subject, Instant from, Instant to)
-            throws GeneralSecurityException, OperatorCreationException, IOException {
-        KeyPair keys = newKeyPair();
-        X500Name name = new X500Name(subject);
-        JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-        JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, serial(), Date.from(from),
-                Date.from(to), name, keys.getPublic());
-        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign
-                | KeyUsage.digitalSignature));
-        b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keys.getPublic()));
-        return new Issued(sign(b, keys.getPrivate()), keys.getPrivate());
-    }
-
-    private static Issued issueLeaf(Issued issuer, String subject, Instant from, Instant to, KeyPurposeId usage,
-                                    List<GeneralName> sans)
-            throws GeneralSecurityException, OperatorCreationException, IOException {
-        KeyPair keys = newKeyPair();
-        JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-        JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer.certificate(), serial(),
-                Date.from(from), Date.from(to), new X500Name(subject), keys.getPublic());
-        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-        b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(usage));
-        b.addExtension(Extension.authorityKeyIdentifier, false,
-                ext.createAuthorityKeyIdentifier(issuer.certificate()));
-        if (!sans.isEmpty()) {
-            b.addExtension(Extension.subjectAlternativeName, false,
-                    new GeneralNames(sans.toArray(new GeneralName[0])));
-        }
-        return new Issued(sign(b, issuer.key()), keys.getPrivate());
-    }
-
-    private static X509Certificate sign(JcaX509v3CertificateBuilder b, PrivateKey issuerKey)
-            throws OperatorCreationException, GeneralSecurityException {
-        ContentSigner signer = new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey);
-        X509CertificateHolder holder = b.build(signer);
-        return new JcaX509CertificateConverter().getCertificate(holder);
-    }
-
-    private static KeyPair newKeyPair() throws GeneralSecurityException {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-        g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
-        return g.generateKeyPair();
-    }
-
-    private static BigInteger serial() {
-        return BigInteger.valueOf(SERIALS.incrementAndGet());
-    }
-
-    private static GeneralName dns(String name) {
-        return new GeneralName(GeneralName.dNSName, name);
-    }
-
-    private static GeneralName ip(String address) {
-        return new GeneralName(GeneralName.iPAddress, address);
-    }
-
-    private void writeCert(String file, Issued issued) throws IOException {
-        writePem(file, issued.certificate());
-    }
-
-    private void writePkcs8(String file, Issued issued) throws IOException {
-        writePem(file, new JcaPKCS8Generator(issued.key(), null));
-    }
-
-    /** Writes SEC1 as Go's x509.MarshalECPrivateKey does: named curve parameters and the public key included. */
-    private void writeSec1(String file, Issued issued) throws IOException {
-        PrivateKeyInfo info = PrivateKeyInfo.getInstance(issued.key().getEncoded());
-        SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(
-                issued.certificate().getPublicKey().getEncoded());
-        ECPrivateKey sec1 = new ECPrivateKey(256, ((java.security.interfaces.ECPrivateKey) issued.key()).getS(),
-                spki.getPublicKeyData(), info.getPrivateKeyAlgorithm().getParameters());
-        writePem(file, new PemObject("EC PRIVATE KEY", sec1.getEncoded()));
-    }
-
-    private void writePem(String file, Object object) throws IOException {
-        Path path = directory.resolve(file);
-        try (Writer w = Files.newBufferedWriter(path, StandardCharsets.US_ASCII);
-             JcaPEMWriter pem = new JcaPEMWriter(w)) {
-            pem.writeObject(object);
-        }
-        path.toFile().deleteOnExit();
     }
 
     /**
