@@ -1,0 +1,23 @@
+package io.streamproxy.cli;
+
+import io.streamproxy.StreamClient;
+import io.streamproxy.StreamClientOptions;
+import io.streamproxy.TlsCredentials;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+/** Builds the clients of {@code forward}, {@code probe} and the demo from command-line values. */
+final class ClientFactory {
+    private ClientFactory() {
+    }
+
+    static StreamClient create(InetSocketAddress server, TlsCredentials credentials, String serverName,
+                               String transport, Duration timeout) {
+        StreamClientOptions.Builder b = StreamClientOptions.builder(server, credentials).transport(transport)
+                .handshakeTimeout(timeout).connectTimeout(timeout);
+        if (serverName != null) {
+            b.serverName(serverName);
+        }
+        return StreamClient.create(b.build());
+    }
+}

@@ -1,0 +1,106 @@
+package io.streamproxy.cli;
+
+import com.google.common.net.HostAndPort;
+import io.streamproxy.Destination;
+import io.streamproxy.StreamClient;
+import java.io.Closeable;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code stream-proxy forward}: local port forwarding through a stream server. */
+@Command(name = "forward", mixinStandardHelpOptions = true,
+        description = "Forward a local port to HOST:PORT through the server. Prints "
+                + "'forwarding LISTEN_IP:PORT -> HOST:PORT via SERVER' when ready.")
+final class ForwardCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CertificateFiles files = new CertificateFiles();
+
+    @Option(names = "--server", required = true, paramLabel = "HOST:PORT", converter = Values.Address.class,
+            description = "The stream server.")
+    InetSocketAddress server;
+
+    @Option(names = "--to", required = true, paramLabel = "HOST:PORT", converter = Values.Destination.class,
+            description = "The destination, as the server dials it.")
+    HostAndPort to;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:0",
+            converter = Values.Address.class, description = "Local address (default: ${DEFAULT-VALUE}).")
+    InetSocketAddress listen;
+
+    @Option(names = "--udp", description = "Forward UDP (each local source gets its own session).")
+    boolean udp;
+
+    @Option(names = "--server-name", paramLabel = "NAME", description = "Name in the server certificate "
+            + "(default: godoxy.agent).")
+    String serverName;
+
+    @Option(names = "--transport", paramLabel = "NAME", description = "jdk, netty or bc.")
+    String transport;
+
+    @Option(names = "--udp-idle-timeout", paramLabel = "DURATION", defaultValue = "5m",
+            converter = Values.DurationValue.class, description = "Close idle UDP flows (${DEFAULT-VALUE}).")
+    Duration udpIdle;
+
+    final CountDownLatch stop = new CountDownLatch(1);
+
+    @Override
+    public Integer call() throws Exception {
+        Destination destination;
+        try {
+            destination = Destination.of(to.getHost(), to.getPort());
+        } catch (IllegalArgumentException e) {
+            throw new CliException("bad --to " + to + ": " + e.getMessage());
+        }
+        try (StreamClient client = ClientFactory.create(server, files.load("client"), serverName, transport,
+                Duration.ofSeconds(10))) {
+            Closeable forwarder;
+            InetSocketAddress bound;
+            if (udp) {
+                UdpForwarder f = new UdpForwarder(client, destination, listen, udpIdle);
+                forwarder = f;
+                bound = f.address();
+            } else {
+                TcpForwarder f = new TcpForwarder(client, destination, listen);
+                forwarder = f;
+                bound = f.address();
+            }
+            try (Closeable ignored = forwarder) {
+                PrintWriter out = spec.commandLine().getOut();
+                out.println("forwarding " + Values.text(bound) + " -> " + to + " via " + Values.text(server));
+                out.flush();
+                Thread hook = new Thread(() -> {
+                    stop.countDown();
+                    try {
+                        forwarder.close();
+                    } catch (java.io.IOException e) {
+                        // closing
+                    }
+                    client.close();
+                    Runtime.getRuntime().halt(0);
+                }, "stream-proxy-shutdown");
+                Runtime.getRuntime().addShutdownHook(hook);
+                try {
+                    stop.await();
+                } finally {
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(hook);
+                    } catch (IllegalStateException e) {
+                        // shutting down
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+}

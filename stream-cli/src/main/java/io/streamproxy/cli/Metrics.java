@@ -1,0 +1,79 @@
+package io.streamproxy.cli;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.streamproxy.Protocol;
+import io.streamproxy.RefusalReason;
+import io.streamproxy.SessionInfo;
+import io.streamproxy.SessionListener;
+import java.net.SocketAddress;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The server's session events as Prometheus metrics (Micrometer): sessions active and total per protocol, bytes
+ * each way, refusals by reason, handshake failures, health probes.
+ */
+final class Metrics implements SessionListener {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Map<Protocol, AtomicInteger> active = new EnumMap<>(Protocol.class);
+
+    Metrics() {
+        for (Protocol p : Protocol.values()) {
+            AtomicInteger gauge = new AtomicInteger();
+            active.put(p, gauge);
+            registry.gauge("stream_sessions_active", io.micrometer.core.instrument.Tags.of("protocol", tag(p)),
+                    gauge);
+        }
+    }
+
+    private static String tag(Protocol p) {
+        return p.name().toLowerCase(Locale.ROOT);
+    }
+
+    private Counter counter(String name, String... tags) {
+        return registry.counter(name, tags);
+    }
+
+    @Override
+    public void sessionOpened(SessionInfo session) {
+        active.get(session.protocol()).incrementAndGet();
+        counter("stream_sessions_total", "protocol", tag(session.protocol())).increment();
+    }
+
+    @Override
+    public void sessionClosed(SessionInfo session, long bytesToDestination, long bytesFromDestination) {
+        active.get(session.protocol()).decrementAndGet();
+        counter("stream_bytes_total", "protocol", tag(session.protocol()), "direction", "to_destination")
+                .increment(bytesToDestination);
+        counter("stream_bytes_total", "protocol", tag(session.protocol()), "direction", "from_destination")
+                .increment(bytesFromDestination);
+    }
+
+    @Override
+    public void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
+        counter("stream_refusals_total", "protocol", tag(protocol), "reason",
+                reason.name().toLowerCase(Locale.ROOT)).increment();
+        if (reason == RefusalReason.HANDSHAKE_FAILED) {
+            counter("stream_handshake_failures_total", "protocol", tag(protocol)).increment();
+        }
+    }
+
+    @Override
+    public void healthProbe(Protocol protocol, SocketAddress client) {
+        counter("stream_health_probes_total", "protocol", tag(protocol)).increment();
+    }
+
+    @Override
+    public void datagramDropped(SessionInfo session, int size, String reason) {
+        counter("stream_datagrams_dropped_total", "protocol", tag(session.protocol())).increment();
+    }
+
+    /** @return the Prometheus text exposition */
+    String scrape() {
+        return registry.scrape();
+    }
+}

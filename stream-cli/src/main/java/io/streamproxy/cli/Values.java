@@ -1,0 +1,100 @@
+package io.streamproxy.cli;
+
+import com.google.common.net.HostAndPort;
+import com.google.common.net.InetAddresses;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+
+/** Converters for the command line's values: addresses and durations. */
+final class Values {
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+
+    private Values() {
+    }
+
+    /** {@code HOST:PORT} ({@code [v6]:PORT} for IPv6), port 0..65535; the host is resolved. */
+    static final class Address implements CommandLine.ITypeConverter<InetSocketAddress> {
+        @Override
+        public InetSocketAddress convert(String value) {
+            return parse(value, true);
+        }
+    }
+
+    static InetSocketAddress parse(String value, boolean resolve) {
+        HostAndPort hp;
+        try {
+            hp = HostAndPort.fromString(value);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not HOST:PORT: " + e.getMessage());
+        }
+        if (!hp.hasPort() || hp.getHost().isEmpty()) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not HOST:PORT (port missing)");
+        }
+        int port = hp.getPort();
+        if (!resolve) {
+            return InetSocketAddress.createUnresolved(hp.getHost(), port);
+        }
+        String host = hp.getHost();
+        if (InetAddresses.isInetAddress(host)) {
+            return new InetSocketAddress(InetAddresses.forString(host), port);
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (java.net.UnknownHostException e) {
+            throw new CommandLine.TypeConversionException("cannot resolve '" + host + "' in '" + value + "'");
+        }
+    }
+
+    /** {@code HOST:PORT} left unresolved (a destination the server resolves). */
+    static final class Destination implements CommandLine.ITypeConverter<HostAndPort> {
+        @Override
+        public HostAndPort convert(String value) {
+            try {
+                HostAndPort hp = HostAndPort.fromString(value);
+                if (!hp.hasPort() || hp.getHost().isEmpty() || hp.getPort() == 0) {
+                    throw new CommandLine.TypeConversionException("'" + value + "' is not HOST:PORT with a port "
+                            + "in 1..65535");
+                }
+                return hp;
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not HOST:PORT: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Durations written {@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}. */
+    static final class DurationValue implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            return duration(value);
+        }
+    }
+
+    static Duration duration(String value) {
+        Matcher m = DURATION.matcher(value.trim().toLowerCase(Locale.ROOT));
+        if (!m.matches()) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 500ms, 5s, 2m");
+        }
+        long n = Long.parseLong(m.group(1));
+        switch (m.group(2)) {
+            case "ms":
+                return Duration.ofMillis(n);
+            case "s":
+                return Duration.ofSeconds(n);
+            case "m":
+                return Duration.ofMinutes(n);
+            default:
+                return Duration.ofHours(n);
+        }
+    }
+
+    static String text(InetSocketAddress a) {
+        return HostAndPort.fromParts(a.getAddress() != null ? InetAddresses.toAddrString(a.getAddress())
+                : a.getHostString(), a.getPort()).toString();
+    }
+}
