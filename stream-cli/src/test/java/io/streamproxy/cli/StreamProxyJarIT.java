@@ -1,0 +1,124 @@
+package io.streamproxy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamproxy.TlsCredentials;
+import io.streamproxy.testkit.TcpDestination;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The built jar as a process: certs, server, forward, data, probe, /healthz, /metrics, SIGTERM, exit 0. */
+@Timeout(value = 180, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class StreamProxyJarIT {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private final List<Process> processes = new ArrayList<>();
+
+    private Process start(Path log, String... args) throws Exception {
+        String jar = System.getProperty("streamproxy.jar");
+        assertThat(jar).as("-Dstreamproxy.jar").isNotNull();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", jar));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
+        processes.add(p);
+        return p;
+    }
+
+    @AfterEach
+    void stopAll() throws Exception {
+        for (Process p : processes) {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static String firstLine(Process p, Path err) throws Exception {
+        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
+            try {
+                return r.readLine();
+            } catch (java.io.IOException e) {
+                return null;
+            }
+        });
+        String l = line.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(l).as("stderr: %s", Files.exists(err) ? Files.readString(err) : "").isNotNull();
+        return l;
+    }
+
+    @Test
+    void certs_server_forward_probe_api_sigterm(@TempDir Path dir) throws Exception {
+        Path certs = dir.resolve("certs");
+        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
+        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(c.exitValue()).as(Files.readString(dir.resolve("certs.err"))).isZero();
+
+        Process server = start(dir.resolve("server.err"), "server", "--certs", certs.toString(), "--tcp",
+                "127.0.0.1:0", "--udp", "127.0.0.1:0");
+        String ready = firstLine(server, dir.resolve("server.err"));
+        Matcher m = Pattern.compile("^listening tcp=127\\.0\\.0\\.1:(\\d+) udp=127\\.0\\.0\\.1:(\\d+) transport=\\w+$")
+                .matcher(ready);
+        assertThat(m.matches()).as(ready).isTrue();
+        String tcpPort = m.group(1);
+
+        try (TcpDestination echo = TcpDestination.echo()) {
+            Process forward = start(dir.resolve("forward.err"), "forward", "--server", "127.0.0.1:" + tcpPort,
+                    "--certs", certs.toString(), "--to", echo.host() + ":" + echo.port());
+            String fl = firstLine(forward, dir.resolve("forward.err"));
+            Matcher fm = Pattern.compile("^forwarding 127\\.0\\.0\\.1:(\\d+) -> 127\\.0\\.0\\.1:\\d+ via "
+                    + "127\\.0\\.0\\.1:" + tcpPort + "$").matcher(fl);
+            assertThat(fm.matches()).as(fl).isTrue();
+            byte[] payload = new byte[1 << 20];
+            new java.util.Random(3).nextBytes(payload);
+            try (Socket s = new Socket("127.0.0.1", Integer.parseInt(fm.group(1)))) {
+                s.setSoTimeout((int) WAIT.toMillis());
+                CompletableFuture<Void> w = CompletableFuture.runAsync(() -> {
+                    try {
+                        s.getOutputStream().write(payload);
+                        s.shutdownOutput();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                assertThat(s.getInputStream().readAllBytes()).isEqualTo(payload);
+                w.get(10, TimeUnit.SECONDS);
+            }
+            forward.destroy(); // SIGTERM
+            assertThat(forward.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(forward.exitValue()).isZero();
+        }
+
+        Process probe = start(dir.resolve("probe.err"), "probe", "--server", "127.0.0.1:" + tcpPort, "--certs",
+                certs.toString(), "--timeout", "10s");
+        String pl = firstLine(probe, dir.resolve("probe.err"));
+        assertThat(probe.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(probe.exitValue()).isZero();
+        assertThat(pl).matches("ok tcp 127\\.0\\.0\\.1:" + tcpPort + " in \\d+ ms");
+
+        TlsCredentials client = TlsCredentials.fromPem(certs.resolve("ca.pem"), certs.resolve("client.pem"),
+                certs.resolve("client-key.pem"));
+        int port = Integer.parseInt(tcpPort);
+        assertThat(CliTest.httpGet(port, client, "/healthz")).startsWith("HTTP/1.1 200").endsWith("ok");
+        assertThat(CliTest.httpGet(port, client, "/metrics")).contains("stream_sessions_total")
+                .contains("stream_health_probes_total");
+
+        server.destroy(); // SIGTERM
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.exitValue()).as(Files.readString(dir.resolve("server.err"))).isZero();
+    }
+}
