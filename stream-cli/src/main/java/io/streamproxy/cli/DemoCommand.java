@@ -5,7 +5,6 @@ import io.streamproxy.Protocol;
 import io.streamproxy.StreamClient;
 import io.streamproxy.StreamServer;
 import io.streamproxy.StreamServerOptions;
-import io.streamproxy.TcpTunnel;
 import io.streamproxy.TlsCredentials;
 import io.streamproxy.spi.TransportProvider;
 import io.streamproxy.spi.TransportRegistry;

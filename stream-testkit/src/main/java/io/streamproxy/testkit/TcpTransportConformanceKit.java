@@ -35,7 +35,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -51,7 +50,7 @@ import org.slf4j.event.Level;
  * no thread or socket behind. Outside peers ({@code openssl}, Python) build their own headers. Every wait is bounded.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-public abstract class TcpTransportConformanceKit {
+public abstract class TcpTransportConformanceKit extends ConformanceKitBase {
     /** The header timeout the kit's servers use, short so that timeout cases run fast. */
     protected static final Duration HEADER_TIMEOUT = Duration.ofMillis(1500);
     /** The dial timeout the kit's servers use. */
@@ -59,21 +58,8 @@ public abstract class TcpTransportConformanceKit {
     /** The bound on any single wait for an event. */
     protected static final Duration WAIT = Duration.ofSeconds(20);
 
-    /** The shared test PKI. */
-    protected final TestPki pki = TestPki.shared();
-    /** Records the server's session events. */
-    protected RecordingListener events;
     /** An echo destination. */
     protected TcpDestination echo;
-
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-
-    /**
-     * Names the transport under test, as its provider's {@code name()}.
-     *
-     * @return the transport name
-     */
-    protected abstract String transport();
 
     /**
      * Tells whether the transport's server accepts TLS 1.2 as well as TLS 1.3; the kit's Python peer then checks
@@ -94,15 +80,6 @@ public abstract class TcpTransportConformanceKit {
      */
     protected boolean halfCloseOnTls12() {
         return true;
-    }
-
-    /**
-     * Returns transport-specific options for the kit's servers and clients (for example {@code netty.ssl}).
-     *
-     * @return options, empty by default
-     */
-    protected java.util.Map<String, String> transportOptions() {
-        return java.util.Map.of();
     }
 
     /**
@@ -127,28 +104,7 @@ public abstract class TcpTransportConformanceKit {
 
     @BeforeEach
     void startDestination() {
-        events = new RecordingListener();
         echo = closeLater(TcpDestination.echo());
-    }
-
-    @AfterEach
-    void closeEverything() throws Exception {
-        for (int i = closeAfter.size() - 1; i >= 0; i--) {
-            closeAfter.get(i).close();
-        }
-        closeAfter.clear();
-    }
-
-    /**
-     * Registers something to close after the test, in reverse order.
-     *
-     * @param c the resource
-     * @param <T> its type
-     * @return the resource
-     */
-    protected <T extends AutoCloseable> T closeLater(T c) {
-        closeAfter.add(c);
-        return c;
     }
 
     /**

@@ -31,7 +31,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -47,52 +46,18 @@ import org.slf4j.event.Level;
  * that frees every socket and thread. Outside DTLS peers (openssl, Scandium) send headers built without our codec.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-public abstract class UdpTransportConformanceKit {
+public abstract class UdpTransportConformanceKit extends ConformanceKitBase {
     /** The header timeout the kit's servers use. */
     protected static final Duration HEADER_TIMEOUT = Duration.ofMillis(1500);
     /** The bound on any single wait. */
     protected static final Duration WAIT = Duration.ofSeconds(10);
 
-    /** The shared test PKI. */
-    protected final TestPki pki = TestPki.shared();
-    /** Records the server's session events. */
-    protected RecordingListener events;
     /** An echo destination. */
     protected UdpDestination echo;
 
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-
-    /**
-     * Names the transport under test.
-     *
-     * @return the transport name
-     */
-    protected abstract String transport();
-
     @BeforeEach
     void startDestination() {
-        events = new RecordingListener();
         echo = closeLater(UdpDestination.echo());
-    }
-
-    @AfterEach
-    void closeEverything() throws Exception {
-        for (int i = closeAfter.size() - 1; i >= 0; i--) {
-            closeAfter.get(i).close();
-        }
-        closeAfter.clear();
-    }
-
-    /**
-     * Registers something to close after the test.
-     *
-     * @param c   the resource
-     * @param <T> its type
-     * @return the resource
-     */
-    protected <T extends AutoCloseable> T closeLater(T c) {
-        closeAfter.add(c);
-        return c;
     }
 
     /**
@@ -108,6 +73,7 @@ public abstract class UdpTransportConformanceKit {
                 .udp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .headerTimeout(HEADER_TIMEOUT)
                 .listener(events);
+        transportOptions().forEach(b::transportOption);
         return closeLater(StreamServer.start(customize.apply(b).build()));
     }
 
@@ -129,8 +95,10 @@ public abstract class UdpTransportConformanceKit {
      * @return the client
      */
     protected StreamClient client(StreamServer server, TlsCredentials credentials) {
-        return closeLater(StreamClient.create(StreamClientOptions.builder(server.udpAddress(), credentials)
-                .transport(transport()).handshakeTimeout(Duration.ofSeconds(5)).build()));
+        StreamClientOptions.Builder b = StreamClientOptions.builder(server.udpAddress(), credentials)
+                .transport(transport()).handshakeTimeout(Duration.ofSeconds(5));
+        transportOptions().forEach(b::transportOption);
+        return closeLater(StreamClient.create(b.build()));
     }
 
     /**

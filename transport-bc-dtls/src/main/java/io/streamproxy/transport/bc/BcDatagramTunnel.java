@@ -96,15 +96,6 @@ final class BcDatagramTunnel implements DatagramTunnel {
         }
     }
 
-    /** Waits for the server's close_notify (a probe's success); false if data came instead. */
-    boolean awaitClose(long deadline) throws IOException {
-        ByteBuffer sink = ByteBuffer.allocate(MAX_DATAGRAM);
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-            throw new SocketTimeoutException("probe deadline passed");
-        }
-        return receive(sink, Duration.ofNanos(left)) < 0;
-    }
 
     @Override
     public Destination destination() {

@@ -5,6 +5,7 @@ import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.protocol.HeaderCodec;
+import io.streamproxy.spi.ClientSupport;
 import io.streamproxy.spi.UdpClientTransport;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -54,7 +55,7 @@ final class BcUdpClient implements UdpClientTransport {
         try {
             t = connect(timeout);
             t.sendHeader(null, HeaderCodec.healthProbe());
-            if (!t.awaitClose(deadline)) {
+            if (!ClientSupport.awaitClose(t, deadline)) {
                 throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
                         "server sent a datagram in answer to a health probe instead of closing", null);
             }
@@ -74,13 +75,7 @@ final class BcUdpClient implements UdpClientTransport {
         if (closed) {
             throw new IOException("client is closed");
         }
-        InetSocketAddress server = options.server();
-        if (server.isUnresolved()) {
-            server = new InetSocketAddress(server.getHostString(), server.getPort());
-            if (server.isUnresolved()) {
-                throw new UnknownHostException("cannot resolve server " + server.getHostString());
-            }
-        }
+        InetSocketAddress server = ClientSupport.resolve(options.server());
         BcClientTransport transport = new BcClientTransport(server, options.dtlsMtu());
         BcDtlsClientPeer peer = new BcDtlsClientPeer(tls, options.serverName(), timeout);
         DTLSTransport dtls;

@@ -163,15 +163,6 @@ final class JdkDatagramTunnel implements DatagramTunnel, DtlsDriver.Output {
         }
     }
 
-    /** Waits for the server's close_notify (a probe's success), failing on data, an alert or the deadline. */
-    boolean awaitClose(long deadline) throws IOException {
-        ByteBuffer sink = ByteBuffer.allocate(MAX_DATAGRAM);
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-            throw new SocketTimeoutException("probe deadline passed");
-        }
-        return receive(sink, Duration.ofNanos(left)) < 0;
-    }
 
     @Override
     public Destination destination() {

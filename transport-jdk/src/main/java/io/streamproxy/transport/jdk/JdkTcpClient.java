@@ -6,6 +6,7 @@ import io.streamproxy.StreamClientOptions;
 import io.streamproxy.TcpTunnel;
 import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.protocol.StreamProtocol;
+import io.streamproxy.spi.ClientSupport;
 import io.streamproxy.spi.TcpClientTransport;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -129,13 +130,7 @@ final class JdkTcpClient implements TcpClientTransport {
         if (closed) {
             throw new IOException("client is closed");
         }
-        InetSocketAddress server = options.server();
-        if (server.isUnresolved()) {
-            server = new InetSocketAddress(server.getHostString(), server.getPort());
-            if (server.isUnresolved()) {
-                throw new UnknownHostException("cannot resolve server " + server.getHostString());
-            }
-        }
+        InetSocketAddress server = ClientSupport.resolve(options.server());
         Socket raw = new Socket();
         SSLSocket socket = null;
         AtomicBoolean expired = new AtomicBoolean();

@@ -5,11 +5,11 @@ import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.protocol.HeaderCodec;
+import io.streamproxy.spi.ClientSupport;
 import io.streamproxy.spi.UdpClientTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
-import java.net.UnknownHostException;
 import java.nio.channels.DatagramChannel;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -57,7 +57,7 @@ final class JdkUdpClient implements UdpClientTransport {
         try {
             t = connect(deadline, timeout);
             t.sendHeader(null, HeaderCodec.healthProbe());
-            if (!t.awaitClose(deadline)) {
+            if (!ClientSupport.awaitClose(t, deadline)) {
                 throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
                         "server sent a datagram in answer to a health probe instead of closing", null);
             }
@@ -77,13 +77,7 @@ final class JdkUdpClient implements UdpClientTransport {
         if (closed) {
             throw new IOException("client is closed");
         }
-        InetSocketAddress server = options.server();
-        if (server.isUnresolved()) {
-            server = new InetSocketAddress(server.getHostString(), server.getPort());
-            if (server.isUnresolved()) {
-                throw new UnknownHostException("cannot resolve server " + server.getHostString());
-            }
-        }
+        InetSocketAddress server = ClientSupport.resolve(options.server());
         DatagramChannel channel = DatagramChannel.open();
         JdkDatagramTunnel[] holder = new JdkDatagramTunnel[1];
         try {

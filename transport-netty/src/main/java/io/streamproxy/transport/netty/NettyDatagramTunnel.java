@@ -217,14 +217,6 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
         }
     }
 
-    boolean awaitClose(long deadline) throws IOException {
-        ByteBuffer sink = ByteBuffer.allocate(MAX_DATAGRAM);
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-            throw new SocketTimeoutException("probe deadline passed");
-        }
-        return receive(sink, Duration.ofNanos(left)) < 0;
-    }
 
     @Override
     public Destination destination() {

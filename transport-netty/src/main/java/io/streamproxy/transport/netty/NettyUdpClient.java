@@ -11,10 +11,10 @@ import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.protocol.dtls.DtlsEngines;
+import io.streamproxy.spi.ClientSupport;
 import io.streamproxy.spi.UdpClientTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.Set;
@@ -61,7 +61,7 @@ final class NettyUdpClient implements UdpClientTransport {
         try {
             t = connect(timeout);
             t.sendHeader(null, HeaderCodec.healthProbe());
-            if (!t.awaitClose(start + timeout.toNanos())) {
+            if (!ClientSupport.awaitClose(t, start + timeout.toNanos())) {
                 throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
                         "server sent a datagram in answer to a health probe instead of closing", null);
             }
@@ -81,13 +81,7 @@ final class NettyUdpClient implements UdpClientTransport {
         if (closed) {
             throw new IOException("client is closed");
         }
-        InetSocketAddress server = options.server();
-        if (server.isUnresolved()) {
-            server = new InetSocketAddress(server.getHostString(), server.getPort());
-            if (server.isUnresolved()) {
-                throw new UnknownHostException("cannot resolve server " + server.getHostString());
-            }
-        }
+        InetSocketAddress server = ClientSupport.resolve(options.server());
         NettyDatagramTunnel[] holder = new NettyDatagramTunnel[1];
         InetSocketAddress target = server;
         Channel ch;

@@ -1,0 +1,61 @@
+package io.streamproxy.testkit;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+
+/**
+ * What the TCP and UDP conformance kits share: the transport under test and its options, the test PKI, a
+ * {@link RecordingListener} per test, and resources closed after each test in reverse order.
+ */
+public abstract class ConformanceKitBase {
+    /** The shared test PKI. */
+    protected final TestPki pki = TestPki.shared();
+    /** Records the server's session events; new for each test. */
+    protected RecordingListener events;
+
+    private final List<AutoCloseable> closeAfter = new ArrayList<>();
+
+    /**
+     * Names the transport under test, as its provider's {@code name()}.
+     *
+     * @return the transport name
+     */
+    protected abstract String transport();
+
+    /**
+     * Returns transport-specific options for the kit's servers and clients (for example {@code netty.ssl}).
+     *
+     * @return options, empty by default
+     */
+    protected Map<String, String> transportOptions() {
+        return Map.of();
+    }
+
+    @BeforeEach
+    void newListener() {
+        events = new RecordingListener();
+    }
+
+    @AfterEach
+    void closeEverything() throws Exception {
+        for (int i = closeAfter.size() - 1; i >= 0; i--) {
+            closeAfter.get(i).close();
+        }
+        closeAfter.clear();
+    }
+
+    /**
+     * Registers something to close after the test, in reverse order.
+     *
+     * @param c   the resource
+     * @param <T> its type
+     * @return the resource
+     */
+    protected <T extends AutoCloseable> T closeLater(T c) {
+        closeAfter.add(c);
+        return c;
+    }
+}
