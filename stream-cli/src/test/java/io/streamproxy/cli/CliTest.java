@@ -36,6 +36,14 @@ import picocli.CommandLine;
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class CliTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
+    /** Commands that block until stopped each get a thread (the common pool may have only one on 2 cores). */
+    private final java.util.concurrent.ExecutorService commands = java.util.concurrent.Executors.newCachedThreadPool();
+
+    @org.junit.jupiter.api.AfterEach
+    void stopCommands() throws Exception {
+        commands.shutdownNow();
+        assertThat(commands.awaitTermination(20, TimeUnit.SECONDS)).isTrue();
+    }
 
     /** A command run in-process with captured output. */
     static final class Run {
@@ -122,7 +130,7 @@ class CliTest {
             ServerCommand command = server.cl.getSubcommands().get("server").getCommand();
             CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> server.cl.execute("server",
                     "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0",
-                    "--deny", "127.0.0.1:1-10"));
+                    "--deny", "127.0.0.1:1-10"), commands);
             String line = awaitLine(server.out, "listening ", exit, server.err);
             Matcher m = Pattern.compile("listening tcp=(\\S+):(\\d+) udp=(\\S+):(\\d+) transport=(\\w+)")
                     .matcher(line);
@@ -142,7 +150,7 @@ class CliTest {
             ForwardCommand fwd = forward.cl.getSubcommands().get("forward").getCommand();
             CompletableFuture<Integer> fwdExit = CompletableFuture.supplyAsync(() -> forward.cl.execute("forward",
                     "--server", "127.0.0.1:" + tcpPort, "--certs", dir.toString(), "--to",
-                    echo.host() + ":" + echo.port()));
+                    echo.host() + ":" + echo.port()), commands);
             String fline = awaitLine(forward.out, "forwarding ", fwdExit, forward.err);
             Matcher fm = Pattern.compile("forwarding 127\\.0\\.0\\.1:(\\d+) -> ").matcher(fline);
             assertThat(fm.find()).as(fline).isTrue();
@@ -161,7 +169,7 @@ class CliTest {
             ForwardCommand ufwd = uforward.cl.getSubcommands().get("forward").getCommand();
             CompletableFuture<Integer> ufwdExit = CompletableFuture.supplyAsync(() -> uforward.cl.execute("forward",
                     "--udp", "--server", "127.0.0.1:" + udpPort, "--certs", dir.toString(), "--to",
-                    udpEcho.host() + ":" + udpEcho.port()));
+                    udpEcho.host() + ":" + udpEcho.port()), commands);
             String uline = awaitLine(uforward.out, "forwarding ", ufwdExit, uforward.err);
             Matcher um = Pattern.compile("forwarding 127\\.0\\.0\\.1:(\\d+) -> ").matcher(uline);
             assertThat(um.find()).isTrue();

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class StreamProxyJarIT {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private final List<Process> processes = new ArrayList<>();
+    private final java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newCachedThreadPool();
 
     private Process start(Path log, String... args) throws Exception {
         String jar = System.getProperty("streamproxy.jar");
@@ -41,13 +42,14 @@ class StreamProxyJarIT {
 
     @AfterEach
     void stopAll() throws Exception {
+        readers.shutdownNow();
         for (Process p : processes) {
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
         }
     }
 
-    private static String firstLine(Process p, Path err) throws Exception {
+    private String firstLine(Process p, Path err) throws Exception {
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
             try {
@@ -55,7 +57,7 @@ class StreamProxyJarIT {
             } catch (java.io.IOException e) {
                 return null;
             }
-        });
+        }, readers);
         String l = line.get(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(l).as("stderr: %s", Files.exists(err) ? Files.readString(err) : "").isNotNull();
         return l;
@@ -94,7 +96,7 @@ class StreamProxyJarIT {
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
-                });
+                }, readers);
                 assertThat(s.getInputStream().readAllBytes()).isEqualTo(payload);
                 w.get(10, TimeUnit.SECONDS);
             }

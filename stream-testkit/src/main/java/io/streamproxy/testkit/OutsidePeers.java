@@ -157,14 +157,17 @@ public final class OutsidePeers {
             throw new UncheckedIOException(e);
         }
         try {
-            CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> {
+            CompletableFuture<byte[]> out = new CompletableFuture<>();
+            Thread reader = new Thread(() -> {
                 try {
                     InputStream in = p.getInputStream();
-                    return expected >= 0 ? in.readNBytes(expected) : in.readAllBytes();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
+                    out.complete(expected >= 0 ? in.readNBytes(expected) : in.readAllBytes());
+                } catch (IOException | RuntimeException e) {
+                    out.completeExceptionally(e);
                 }
-            });
+            }, "testkit-peer-output");
+            reader.setDaemon(true);
+            reader.start();
             try (OutputStream stdin = p.getOutputStream()) {
                 stdin.write(input);
                 stdin.flush();
