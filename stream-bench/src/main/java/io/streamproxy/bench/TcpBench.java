@@ -34,7 +34,9 @@ import java.util.concurrent.locks.LockSupport;
  * TCP figures, each path measured in the same run: raw loopback TCP, our tunnel (netty client and server, with the
  * JDK TLS engine and with OpenSSL; and the jdk transport), and, when installed, a socat OPENSSL tunnel and a stunnel
  * tunnel, both with mutual TLS. Three measures: bulk (1 GiB one way, SHA-256 checked by the destination), 1 KiB
- * request-reply latency (p50/p99), and new tunnels per second (connect, handshake, header, first byte back).
+ * request-reply latency (p50/p99), and new tunnels per second (connect, handshake, header, first byte back). Each
+ * path is warmed up with 256 MiB first, so that no path pays the JIT compilation of the shared crypto code for the
+ * others.
  *
  * <pre>
  * ./mvnw -B -q package -DskipTests -pl stream-bench -am
@@ -136,6 +138,7 @@ public final class TcpBench {
                 }
                 Path p = e.getValue();
                 try {
+                    bulk(p, sink, Math.min(bulkBytes, 256L << 20)); // warm-up: JIT of the TLS and relay paths
                     double mbs = bulk(p, sink, bulkBytes);
                     if (directBulk == 0) {
                         directBulk = mbs;

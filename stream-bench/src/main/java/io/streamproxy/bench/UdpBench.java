@@ -98,9 +98,9 @@ public final class UdpBench {
                     }
                 }
             };
-            // warm-up
-            lockstep(directPath, 1);
-            lockstep(tunnelPath, 1);
+            // warm-up: JIT of the DTLS and relay paths
+            lockstep(directPath, 2);
+            lockstep(tunnelPath, 2);
 
             System.out.printf(Locale.ROOT, "UDP, %d-byte datagrams, transport %s, %d s per figure, %s%n", SIZE,
                     transport, seconds, System.getProperty("java.vm.version"));
