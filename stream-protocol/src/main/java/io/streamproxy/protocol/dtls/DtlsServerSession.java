@@ -4,9 +4,9 @@ import io.streamproxy.Destination;
 import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
 import io.streamproxy.SessionInfo;
-import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
 import io.streamproxy.protocol.SessionDecision;
+import io.streamproxy.protocol.SessionEvents;
 import io.streamproxy.protocol.SessionRules;
 import io.streamproxy.protocol.StreamProtocol;
 import java.io.IOException;
@@ -89,7 +89,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
 
     private final SocketAddress client;
     private final StreamServerOptions options;
-    private final SessionListener listener;
+    private final SessionEvents events;
     private final Counters counters;
     private final Io io;
     private final DtlsScratch scratch;
@@ -119,7 +119,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
                              Io io, DtlsScratch scratch, long now) {
         this.client = client;
         this.options = options;
-        this.listener = options.listener();
+        this.events = new SessionEvents(options.listener());
         this.counters = counters;
         this.io = io;
         this.scratch = scratch;
@@ -192,10 +192,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         }
         int size = datagram.remaining();
         if (size > DtlsDriver.MAX_DATAGRAM) {
-            LOG.debug("UDP session {}: {}-byte datagram from {} is over the DTLS record limit; dropped", info.id(),
-                    size, destination);
-            report(() -> listener.datagramDropped(info, size,
-                    "over the " + DtlsDriver.MAX_DATAGRAM + "-byte DTLS record limit"));
+            events.dropped(info, size, "over the " + DtlsDriver.MAX_DATAGRAM + "-byte DTLS record limit");
             return;
         }
         lastActivity = now;
@@ -218,8 +215,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         state = State.RELAYING;
         lastActivity = System.nanoTime();
         info = new SessionInfo(counters.ids.incrementAndGet(), Protocol.UDP, client, destination);
-        LOG.debug("UDP session {} from {} to {} opened", info.id(), client, destination);
-        report(() -> listener.sessionOpened(info));
+        events.opened(info);
         ByteBuffer b;
         while ((b = pending.poll()) != null && state == State.RELAYING) {
             toDestination(b);
@@ -305,8 +301,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         SessionDecision decision = SessionRules.decide(plaintext, options.policy());
         switch (decision.action()) {
             case CLOSE_QUIETLY:
-                LOG.debug("UDP health probe from {}", client);
-                report(() -> listener.healthProbe(Protocol.UDP, client));
+                events.probe(Protocol.UDP, client);
                 finish();
                 return;
             case REFUSE:
@@ -351,12 +346,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         if (state == State.ENDED) {
             return;
         }
-        if (reason == RefusalReason.DIAL_FAILED || reason == RefusalReason.CAPACITY) {
-            LOG.warn("UDP session from {} refused: {} ({})", client, reason, detail);
-        } else {
-            LOG.info("UDP session from {} refused: {} ({})", client, reason, detail);
-        }
-        report(() -> listener.sessionRefused(Protocol.UDP, client, reason, detail));
+        events.refused(Protocol.UDP, client, reason, detail);
         finish();
     }
 
@@ -375,9 +365,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
             return;
         }
         finish();
-        LOG.debug("UDP session {} closed ({}): {} bytes up, {} bytes down", info.id(), why, bytesToDestination,
-                bytesFromDestination);
-        report(() -> listener.sessionClosed(info, bytesToDestination, bytesFromDestination));
+        events.closed(info, why, bytesToDestination, bytesFromDestination);
     }
 
     private void finish() {
@@ -396,11 +384,4 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         io.ended();
     }
 
-    private void report(Runnable call) {
-        try {
-            call.run();
-        } catch (RuntimeException e) {
-            LOG.warn("session listener failed", e);
-        }
-    }
 }

@@ -4,9 +4,9 @@ import io.streamproxy.Destination;
 import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
 import io.streamproxy.SessionInfo;
-import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
 import io.streamproxy.protocol.SessionDecision;
+import io.streamproxy.protocol.SessionEvents;
 import io.streamproxy.protocol.SessionRules;
 import io.streamproxy.protocol.StreamProtocol;
 import io.streamproxy.spi.ServerEndpoint;
@@ -70,7 +70,7 @@ final class BcUdpServer implements ServerEndpoint {
     private static final ThreadLocal<byte[]> PUMP_BUFFER = ThreadLocal.withInitial(() -> new byte[RECEIVE_LIMIT]);
 
     private final StreamServerOptions options;
-    private final SessionListener listener;
+    private final SessionEvents events;
     private final BcTls tls;
     private final DTLSVerifier verifier;
     private final DatagramChannel channel;
@@ -91,7 +91,7 @@ final class BcUdpServer implements ServerEndpoint {
 
     BcUdpServer(StreamServerOptions options) throws IOException {
         this.options = options;
-        this.listener = options.listener();
+        this.events = new SessionEvents(options.listener());
         this.tls = new BcTls(options.credentials());
         this.verifier = new DTLSVerifier(tls.crypto);
         this.selector = Selector.open();
@@ -279,13 +279,6 @@ final class BcUdpServer implements ServerEndpoint {
         LOG.info("UDP stream server (bc) on {} closed", localAddress);
     }
 
-    private void report(Runnable call) {
-        try {
-            call.run();
-        } catch (RuntimeException e) {
-            LOG.warn("session listener failed", e);
-        }
-    }
 
     // ------------------------------------------------------------ one client address
 
@@ -411,8 +404,7 @@ final class BcUdpServer implements ServerEndpoint {
             SessionDecision decision = SessionRules.decide(header, options.policy());
             switch (decision.action()) {
                 case CLOSE_QUIETLY:
-                    LOG.debug("UDP health probe from {}", client);
-                    report(() -> listener.healthProbe(Protocol.UDP, client));
+                    events.probe(Protocol.UDP, client);
                     finish();
                     return;
                 case REFUSE:
@@ -456,8 +448,7 @@ final class BcUdpServer implements ServerEndpoint {
             relaying.incrementAndGet();
             lastActivity = System.nanoTime();
             state = State.RELAYING;
-            LOG.debug("UDP session {} from {} to {} opened", info.id(), client, d);
-            report(() -> listener.sessionOpened(info));
+            events.opened(info);
             toRegister.add(this);
             selector.wakeup();
             schedulePump();
@@ -571,10 +562,7 @@ final class BcUdpServer implements ServerEndpoint {
                     return;
                 }
                 if (n > MAX_DATAGRAM) {
-                    LOG.debug("UDP session {}: {}-byte datagram from {} is over the DTLS record limit; dropped",
-                            info.id(), n, destination);
-                    report(() -> listener.datagramDropped(info, n, "over the " + MAX_DATAGRAM
-                            + "-byte DTLS record limit"));
+                    events.dropped(info, n, "over the " + MAX_DATAGRAM + "-byte DTLS record limit");
                     continue;
                 }
                 fromDestination.flip();
@@ -605,12 +593,7 @@ final class BcUdpServer implements ServerEndpoint {
             if (state == State.ENDED) {
                 return;
             }
-            if (reason == RefusalReason.DIAL_FAILED || reason == RefusalReason.CAPACITY) {
-                LOG.warn("UDP session from {} refused: {} ({})", client, reason, detail);
-            } else {
-                LOG.info("UDP session from {} refused: {} ({})", client, reason, detail);
-            }
-            report(() -> listener.sessionRefused(Protocol.UDP, client, reason, detail));
+            events.refused(Protocol.UDP, client, reason, detail);
             finish();
         }
 
@@ -625,9 +608,7 @@ final class BcUdpServer implements ServerEndpoint {
                 return;
             }
             finish();
-            LOG.debug("UDP session {} closed ({}): {} bytes up, {} bytes down", info.id(), why,
-                    bytesToDestination.get(), bytesFromDestination.get());
-            report(() -> listener.sessionClosed(info, bytesToDestination.get(), bytesFromDestination.get()));
+            events.closed(info, why, bytesToDestination.get(), bytesFromDestination.get());
         }
 
         private synchronized void finish() {

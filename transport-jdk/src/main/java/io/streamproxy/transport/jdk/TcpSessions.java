@@ -4,9 +4,9 @@ import io.streamproxy.Destination;
 import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
 import io.streamproxy.SessionInfo;
-import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
 import io.streamproxy.protocol.SessionDecision;
+import io.streamproxy.protocol.SessionEvents;
 import io.streamproxy.protocol.SessionRules;
 import io.streamproxy.protocol.StreamProtocol;
 import java.io.IOException;
@@ -46,7 +46,7 @@ final class TcpSessions {
     private static final long LINGER_MILLIS = 1000;
 
     private final StreamServerOptions options;
-    private final SessionListener listener;
+    private final SessionEvents events;
     private final ThreadPoolExecutor workers;
     private final ScheduledThreadPoolExecutor timer;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
@@ -56,7 +56,7 @@ final class TcpSessions {
 
     TcpSessions(StreamServerOptions options, String threadPrefix) {
         this.options = options;
-        this.listener = options.listener();
+        this.events = new SessionEvents(options.listener());
         this.workers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 new NamedThreads(threadPrefix + "-session"));
         this.timer = new ScheduledThreadPoolExecutor(1, new NamedThreads(threadPrefix + "-timer"));
@@ -99,16 +99,7 @@ final class TcpSessions {
     }
 
     void refused(SocketAddress client, RefusalReason reason, String detail) {
-        if (reason == RefusalReason.DIAL_FAILED || reason == RefusalReason.CAPACITY) {
-            LOG.warn("TCP session from {} refused: {} ({})", client, reason, detail);
-        } else {
-            LOG.info("TCP session from {} refused: {} ({})", client, reason, detail);
-        }
-        try {
-            listener.sessionRefused(Protocol.TCP, client, reason, detail);
-        } catch (RuntimeException e) {
-            LOG.warn("session listener failed", e);
-        }
+        events.refused(Protocol.TCP, client, reason, detail);
     }
 
     /**
@@ -175,12 +166,7 @@ final class TcpSessions {
             SessionDecision decision = SessionRules.decide(ByteBuffer.wrap(header, 0, n), options.policy());
             switch (decision.action()) {
                 case CLOSE_QUIETLY:
-                    LOG.debug("TCP health probe from {}", client);
-                    try {
-                        listener.healthProbe(Protocol.TCP, client);
-                    } catch (RuntimeException e) {
-                        LOG.warn("session listener failed", e);
-                    }
+                    events.probe(Protocol.TCP, client);
                     return;
                 case REFUSE:
                     refused(client, decision.reason(), decision.detail());
@@ -221,21 +207,11 @@ final class TcpSessions {
                 return;
             }
             SessionInfo info = new SessionInfo(sessionIds.incrementAndGet(), Protocol.TCP, client, destination);
-            LOG.debug("TCP session {} from {} to {} opened", info.id(), client, destination);
-            try {
-                listener.sessionOpened(info);
-            } catch (RuntimeException e) {
-                LOG.warn("session listener failed", e);
-            }
+            events.opened(info);
             TcpRelay relay = new TcpRelay(socket, raw, upstream);
             relay.run(workers);
-            LOG.debug("TCP session {} closed: {} bytes up, {} bytes down", info.id(), relay.bytesToDestination(),
+            events.closed(info, relay.failed() ? "failed" : "both directions ended", relay.bytesToDestination(),
                     relay.bytesFromDestination());
-            try {
-                listener.sessionClosed(info, relay.bytesToDestination(), relay.bytesFromDestination());
-            } catch (RuntimeException e) {
-                LOG.warn("session listener failed", e);
-            }
         } finally {
             if (upstream != null) {
                 TcpRelay.closeQuietly(upstream);

@@ -169,8 +169,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         SessionDecision decision = SessionRules.decide(header.nioBuffer(), service.options.policy());
         switch (decision.action()) {
             case CLOSE_QUIETLY:
-                LOG.debug("TCP health probe from {}", client);
-                service.report(() -> service.listener.healthProbe(io.streamproxy.Protocol.TCP, client));
+                service.events.probe(io.streamproxy.Protocol.TCP, client);
                 dropHeader();
                 ctx.close();
                 return;

@@ -6,8 +6,8 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
-import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.protocol.SessionEvents;
 import java.io.Closeable;
 import java.net.SocketAddress;
 import java.util.concurrent.ExecutorService;
@@ -16,8 +16,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The shared side of stream tunnels on Netty: the options (timeouts, limits, policy, listener), every channel of
@@ -29,10 +27,8 @@ import org.slf4j.LoggerFactory;
  * close_notify.
  */
 public final class StreamTunnelService implements Closeable {
-    private static final Logger LOG = LoggerFactory.getLogger(StreamTunnelService.class);
-
     final StreamServerOptions options;
-    final SessionListener listener;
+    final SessionEvents events;
     final ChannelGroup channels = new DefaultChannelGroup("stream-tunnels", GlobalEventExecutor.INSTANCE);
     final AtomicInteger activeSessions = new AtomicInteger();
     final AtomicLong sessionIds = new AtomicLong();
@@ -41,7 +37,7 @@ public final class StreamTunnelService implements Closeable {
 
     private StreamTunnelService(StreamServerOptions options) {
         this.options = options;
-        this.listener = options.listener();
+        this.events = new SessionEvents(options.listener());
         this.resolver = new ThreadPoolExecutor(0, 4, 10, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
             Thread t = new Thread(r, "stream-proxy-netty-resolve");
             t.setDaemon(true);
@@ -87,20 +83,7 @@ public final class StreamTunnelService implements Closeable {
     }
 
     void refused(SocketAddress client, RefusalReason reason, String detail) {
-        if (reason == RefusalReason.DIAL_FAILED || reason == RefusalReason.CAPACITY) {
-            LOG.warn("TCP session from {} refused: {} ({})", client, reason, detail);
-        } else {
-            LOG.info("TCP session from {} refused: {} ({})", client, reason, detail);
-        }
-        report(() -> listener.sessionRefused(Protocol.TCP, client, reason, detail));
-    }
-
-    void report(Runnable call) {
-        try {
-            call.run();
-        } catch (RuntimeException e) {
-            LOG.warn("session listener failed", e);
-        }
+        events.refused(Protocol.TCP, client, reason, detail);
     }
 
     /** Ends every session and refuses new ones; idempotent. */

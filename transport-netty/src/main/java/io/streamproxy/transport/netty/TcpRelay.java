@@ -54,8 +54,7 @@ final class TcpRelay {
     }
 
     void start() {
-        LOG.debug("TCP session {} from {} to {} opened", info.id(), info.client(), info.destination());
-        service.report(() -> service.listener.sessionOpened(info));
+        service.events.opened(info);
         client.config().setAutoRead(true);
         destination.config().setAutoRead(true);
         client.read();
@@ -116,9 +115,8 @@ final class TcpRelay {
         ended = true;
         closeBoth();
         service.activeSessions.decrementAndGet();
-        LOG.debug("TCP session {} closed: {} bytes up, {} bytes down", info.id(), bytesToDestination,
-                bytesFromDestination);
-        service.report(() -> service.listener.sessionClosed(info, bytesToDestination, bytesFromDestination));
+        service.events.closed(info, clientDone && destinationDone ? "both directions ended" : "closed",
+                bytesToDestination, bytesFromDestination);
     }
 
     private final class Side extends ChannelInboundHandlerAdapter {
