@@ -2,6 +2,7 @@ package io.streamproxy.transport.bc;
 
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
+import io.streamproxy.protocol.UdpClientTemplate;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
@@ -13,7 +14,7 @@ import org.bouncycastle.tls.DTLSTransport;
  * The client end of a UDP tunnel on Bouncy Castle. Receiving waits in short slices because Bouncy Castle does not
  * wake a waiting receive for a close_notify; the peer object remembers it.
  */
-final class BcDatagramTunnel implements DatagramTunnel {
+final class BcDatagramTunnel implements UdpClientTemplate.Handshaken {
     private static final int SLICE_MILLIS = 50;
 
     private final DTLSTransport dtls;
@@ -34,7 +35,8 @@ final class BcDatagramTunnel implements DatagramTunnel {
         this.onClose = onClose;
     }
 
-    void sendHeader(Destination destination, byte[] header) throws IOException {
+    @Override
+    public void sendHeader(Destination destination, byte[] header) throws IOException {
         this.destination = destination;
         synchronized (sendLock) {
             dtls.send(header, 0, header.length);

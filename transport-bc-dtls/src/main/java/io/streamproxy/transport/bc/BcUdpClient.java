@@ -1,12 +1,9 @@
 package io.streamproxy.transport.bc;
 
-import io.streamproxy.DatagramTunnel;
-import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
-import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.spi.ClientSupport;
-import io.streamproxy.spi.UdpClientTransport;
+import io.streamproxy.protocol.UdpClientTemplate;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -23,7 +20,7 @@ import org.bouncycastle.tls.TlsFatalAlertReceived;
 import org.bouncycastle.tls.TlsTimeoutException;
 
 /** The {@code bc} transport's UDP-over-DTLS client: the handshake runs on the caller's thread, bounded. */
-final class BcUdpClient implements UdpClientTransport {
+final class BcUdpClient extends UdpClientTemplate {
     private final StreamClientOptions options;
     private final BcTls tls;
     private final Set<BcDatagramTunnel> open = ConcurrentHashMap.newKeySet();
@@ -34,44 +31,20 @@ final class BcUdpClient implements UdpClientTransport {
         this.tls = new BcTls(options.credentials());
     }
 
+
+
     @Override
-    public DatagramTunnel open(Destination destination) throws IOException {
-        byte[] header = HeaderCodec.encode(destination);
-        BcDatagramTunnel t = connect(options.handshakeTimeout());
-        try {
-            t.sendHeader(destination, header);
-            return t;
-        } catch (IOException | RuntimeException e) {
-            t.close();
-            throw e;
-        }
+    protected Duration handshakeTimeout() {
+        return options.handshakeTimeout();
     }
 
     @Override
-    public Duration probe(Duration timeout) throws HealthProbeException {
-        long start = System.nanoTime();
-        long deadline = start + timeout.toNanos();
-        BcDatagramTunnel t = null;
-        try {
-            t = connect(timeout);
-            t.sendHeader(null, HeaderCodec.healthProbe());
-            if (!ClientSupport.awaitClose(t, deadline)) {
-                throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
-                        "server sent a datagram in answer to a health probe instead of closing", null);
-            }
-            return Duration.ofNanos(System.nanoTime() - start);
-        } catch (HealthProbeException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw classify(e, timeout);
-        } finally {
-            if (t != null) {
-                t.close();
-            }
-        }
+    protected HealthProbeException classify(Exception failure, Duration timeout) {
+        return classifyException(failure, timeout);
     }
 
-    private BcDatagramTunnel connect(Duration timeout) throws IOException {
+    @Override
+    protected BcDatagramTunnel connect(Duration timeout) throws IOException {
         if (closed) {
             throw new IOException("client is closed");
         }
@@ -106,7 +79,7 @@ final class BcUdpClient implements UdpClientTransport {
         return t;
     }
 
-    static HealthProbeException classify(Exception e, Duration timeout) {
+    static HealthProbeException classifyException(Exception e, Duration timeout) {
         String what = e.getMessage() == null ? e.toString() : e.getMessage();
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof SocketTimeoutException || c instanceof TlsTimeoutException) {

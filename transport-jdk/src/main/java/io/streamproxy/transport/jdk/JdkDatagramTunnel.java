@@ -2,6 +2,7 @@ package io.streamproxy.transport.jdk;
 
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
+import io.streamproxy.protocol.UdpClientTemplate;
 import io.streamproxy.protocol.dtls.DtlsDriver;
 import io.streamproxy.protocol.dtls.DtlsScratch;
 import java.io.IOException;
@@ -24,7 +25,7 @@ import javax.net.ssl.SSLHandshakeException;
  * Sending and receiving each have their own lock and scratch buffers, so one thread may send while another
  * receives.
  */
-final class JdkDatagramTunnel implements DatagramTunnel, DtlsDriver.Output {
+final class JdkDatagramTunnel implements UdpClientTemplate.Handshaken, DtlsDriver.Output {
     private final DatagramChannel channel;
     private final DtlsDriver driver;
     private final Runnable onClose;
@@ -70,7 +71,8 @@ final class JdkDatagramTunnel implements DatagramTunnel, DtlsDriver.Output {
         }
     }
 
-    void sendHeader(Destination destination, byte[] header) throws IOException {
+    @Override
+    public void sendHeader(Destination destination, byte[] header) throws IOException {
         this.destination = destination;
         synchronized (sendLock) {
             driver.send(ByteBuffer.wrap(header), sendScratch);

@@ -1,12 +1,9 @@
 package io.streamproxy.transport.jdk;
 
-import io.streamproxy.DatagramTunnel;
-import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
-import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.spi.ClientSupport;
-import io.streamproxy.spi.UdpClientTransport;
+import io.streamproxy.protocol.UdpClientTemplate;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -18,7 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLContext;
 
 /** The JDK transport's UDP-over-DTLS client: a connected UDP socket per tunnel, DTLS on the JDK's engine. */
-final class JdkUdpClient implements UdpClientTransport {
+final class JdkUdpClient extends UdpClientTemplate {
     private static final int SOCKET_BUFFER = 1 << 20;
 
     private final StreamClientOptions options;
@@ -35,45 +32,21 @@ final class JdkUdpClient implements UdpClientTransport {
         }
     }
 
+
+
     @Override
-    public DatagramTunnel open(Destination destination) throws IOException {
-        byte[] header = HeaderCodec.encode(destination);
-        JdkDatagramTunnel t = connect(System.nanoTime() + options.handshakeTimeout().toNanos(),
-                options.handshakeTimeout());
-        try {
-            t.sendHeader(destination, header);
-            return t;
-        } catch (IOException | RuntimeException e) {
-            t.close();
-            throw e;
-        }
+    protected Duration handshakeTimeout() {
+        return options.handshakeTimeout();
     }
 
     @Override
-    public Duration probe(Duration timeout) throws HealthProbeException {
-        long start = System.nanoTime();
-        long deadline = start + timeout.toNanos();
-        JdkDatagramTunnel t = null;
-        try {
-            t = connect(deadline, timeout);
-            t.sendHeader(null, HeaderCodec.healthProbe());
-            if (!ClientSupport.awaitClose(t, deadline)) {
-                throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
-                        "server sent a datagram in answer to a health probe instead of closing", null);
-            }
-            return Duration.ofNanos(System.nanoTime() - start);
-        } catch (HealthProbeException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw JdkTcpClient.classify(e, timeout);
-        } finally {
-            if (t != null) {
-                t.close();
-            }
-        }
+    protected HealthProbeException classify(Exception failure, Duration timeout) {
+        return JdkTcpClient.classify(failure, timeout);
     }
 
-    private JdkDatagramTunnel connect(long deadline, Duration timeout) throws IOException {
+    @Override
+    protected JdkDatagramTunnel connect(Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         if (closed) {
             throw new IOException("client is closed");
         }

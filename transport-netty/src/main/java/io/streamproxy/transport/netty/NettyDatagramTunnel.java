@@ -9,6 +9,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
+import io.streamproxy.protocol.UdpClientTemplate;
 import io.streamproxy.protocol.dtls.DtlsDriver;
 import io.streamproxy.protocol.dtls.DtlsScratch;
 import java.io.IOException;
@@ -31,7 +32,7 @@ import javax.net.ssl.SSLEngine;
  * loop (retransmission on a 100 ms tick); the blocking {@link DatagramTunnel} calls hand work to the loop and wait
  * for the answer, and received records wait in a queue as pooled buffers.
  */
-final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> implements DatagramTunnel,
+final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> implements UdpClientTemplate.Handshaken,
         DtlsDriver.Output {
     private static final Object CLOSED = new Object();
 
@@ -83,7 +84,8 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
         }
     }
 
-    void sendHeader(Destination d, byte[] header) throws IOException {
+    @Override
+    public void sendHeader(Destination d, byte[] header) throws IOException {
         this.destination = d;
         onLoop(() -> driver.send(ByteBuffer.wrap(header), scratch));
     }

@@ -5,14 +5,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
-import io.streamproxy.DatagramTunnel;
-import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
-import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.protocol.dtls.DtlsEngines;
 import io.streamproxy.spi.ClientSupport;
-import io.streamproxy.spi.UdpClientTransport;
+import io.streamproxy.protocol.UdpClientTemplate;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
@@ -23,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 
 /** The {@code netty} transport's UDP-over-DTLS client: a connected datagram channel per tunnel on a shared loop. */
-final class NettyUdpClient implements UdpClientTransport {
+final class NettyUdpClient extends UdpClientTemplate {
     private final StreamClientOptions options;
     private final NettyRuntime runtime;
     private final SSLContext dtls;
@@ -42,42 +39,20 @@ final class NettyUdpClient implements UdpClientTransport {
         this.group = runtime.newGroup("stream-proxy-netty-udp-client", 1);
     }
 
+
+
     @Override
-    public DatagramTunnel open(Destination destination) throws IOException {
-        NettyDatagramTunnel t = connect(options.handshakeTimeout());
-        try {
-            t.sendHeader(destination, HeaderCodec.encode(destination));
-            return t;
-        } catch (IOException | RuntimeException e) {
-            t.close();
-            throw e;
-        }
+    protected Duration handshakeTimeout() {
+        return options.handshakeTimeout();
     }
 
     @Override
-    public Duration probe(Duration timeout) throws HealthProbeException {
-        long start = System.nanoTime();
-        NettyDatagramTunnel t = null;
-        try {
-            t = connect(timeout);
-            t.sendHeader(null, HeaderCodec.healthProbe());
-            if (!ClientSupport.awaitClose(t, start + timeout.toNanos())) {
-                throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
-                        "server sent a datagram in answer to a health probe instead of closing", null);
-            }
-            return Duration.ofNanos(System.nanoTime() - start);
-        } catch (HealthProbeException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw NettyTcpClient.classify(e, timeout);
-        } finally {
-            if (t != null) {
-                t.close();
-            }
-        }
+    protected HealthProbeException classify(Exception failure, Duration timeout) {
+        return NettyTcpClient.classify(failure, timeout);
     }
 
-    private NettyDatagramTunnel connect(Duration timeout) throws IOException {
+    @Override
+    protected NettyDatagramTunnel connect(Duration timeout) throws IOException {
         if (closed) {
             throw new IOException("client is closed");
         }

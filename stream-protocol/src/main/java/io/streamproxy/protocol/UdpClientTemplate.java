@@ -1,0 +1,95 @@
+package io.streamproxy.protocol;
+
+import io.streamproxy.DatagramTunnel;
+import io.streamproxy.Destination;
+import io.streamproxy.HealthProbeException;
+import io.streamproxy.spi.ClientSupport;
+import io.streamproxy.spi.UdpClientTransport;
+import java.io.IOException;
+import java.time.Duration;
+
+/**
+ * What every UDP client does alike, around the transport's own handshake: send the header as the first record
+ * (and close the tunnel if that fails), and run a health probe (probe header, then wait for the server's
+ * close_notify within the timeout, a datagram in answer being a protocol error). A transport implements
+ * {@link #connect} and {@link #classify}.
+ */
+public abstract class UdpClientTemplate implements UdpClientTransport {
+
+    /** A tunnel whose DTLS handshake is done and whose header is not yet sent. */
+    public interface Handshaken extends DatagramTunnel {
+        /**
+         * Sends the header as its own record.
+         *
+         * @param destination the destination it names, or null for a probe
+         * @param header      275 bytes
+         * @throws IOException if sending fails
+         */
+        void sendHeader(Destination destination, byte[] header) throws IOException;
+    }
+
+    /**
+     * Runs the DTLS handshake with the server within the timeout.
+     *
+     * @param timeout the bound
+     * @return the handshaken tunnel
+     * @throws IOException if the handshake fails or times out
+     */
+    protected abstract Handshaken connect(Duration timeout) throws IOException;
+
+    /**
+     * Turns a failure of a probe into its class.
+     *
+     * @param failure the exception
+     * @param timeout the probe's timeout, for the message
+     * @return the classified failure
+     */
+    protected abstract HealthProbeException classify(Exception failure, Duration timeout);
+
+    /**
+     * Returns the bound on the handshake of {@link #open}.
+     *
+     * @return the handshake timeout
+     */
+    protected abstract Duration handshakeTimeout();
+
+    @Override
+    public DatagramTunnel open(Destination destination) throws IOException {
+        byte[] header = HeaderCodec.encode(destination);
+        Handshaken t = connect(handshakeTimeout());
+        try {
+            t.sendHeader(destination, header);
+            return t;
+        } catch (IOException | RuntimeException e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Duration probe(Duration timeout) throws HealthProbeException {
+        long start = System.nanoTime();
+        Handshaken t = null;
+        try {
+            t = connect(timeout);
+            t.sendHeader(null, HeaderCodec.healthProbe());
+            if (!ClientSupport.awaitClose(t, start + timeout.toNanos())) {
+                throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
+                        "server sent a datagram in answer to a health probe instead of closing", null);
+            }
+            return Duration.ofNanos(System.nanoTime() - start);
+        } catch (HealthProbeException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw classify(e, timeout);
+        } finally {
+            if (t != null) {
+                try {
+                    t.close();
+                } catch (IOException e) {
+                    // closing
+                }
+            }
+        }
+    }
+}
