@@ -79,26 +79,14 @@ final class ForwardCommand implements Callable<Integer> {
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("forwarding " + Values.text(bound) + " -> " + to + " via " + Values.text(server));
                 out.flush();
-                Thread hook = new Thread(() -> {
-                    stop.countDown();
+                Lifecycle.runUntilStopped(stop, () -> {
                     try {
                         forwarder.close();
                     } catch (java.io.IOException e) {
                         // closing
                     }
                     client.close();
-                    Runtime.getRuntime().halt(0);
-                }, "stream-proxy-shutdown");
-                Runtime.getRuntime().addShutdownHook(hook);
-                try {
-                    stop.await();
-                } finally {
-                    try {
-                        Runtime.getRuntime().removeShutdownHook(hook);
-                    } catch (IllegalStateException e) {
-                        // shutting down
-                    }
-                }
+                });
             }
         }
         return 0;

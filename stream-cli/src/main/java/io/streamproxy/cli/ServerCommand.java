@@ -124,21 +124,7 @@ final class ServerCommand implements Callable<Integer> {
             out.println("listening tcp=" + Values.text(tcpBound) + " udp=" + Values.text(udpServer.udpAddress())
                     + " transport=" + (transport != null ? transport : tcpProvider.name()));
             out.flush();
-            Thread hook = new Thread(() -> {
-                stop.countDown();
-                closeAll(open);
-                Runtime.getRuntime().halt(0);
-            }, "stream-proxy-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                stop.await();
-            } finally {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException e) {
-                    // shutting down: the hook closes
-                }
-            }
+            Lifecycle.runUntilStopped(stop, () -> closeAll(open));
             return 0;
         } catch (IOException e) {
             throw new CliException(e.getMessage(), e);

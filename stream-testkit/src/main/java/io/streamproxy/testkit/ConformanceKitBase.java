@@ -1,5 +1,10 @@
 package io.streamproxy.testkit;
 
+import io.streamproxy.StreamClientOptions;
+import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TlsCredentials;
+import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +37,33 @@ public abstract class ConformanceKitBase {
      */
     protected Map<String, String> transportOptions() {
         return Map.of();
+    }
+
+    /**
+     * Starts server options for the transport under test: the server PKI, the recording listener, the header
+     * timeout and the transport options; the caller adds an address.
+     *
+     * @param headerTimeout the header timeout
+     * @return a builder
+     */
+    protected StreamServerOptions.Builder serverOptions(Duration headerTimeout) {
+        StreamServerOptions.Builder b = StreamServerOptions.builder(pki.serverCredentials())
+                .transport(transport()).headerTimeout(headerTimeout).listener(events);
+        transportOptions().forEach(b::transportOption);
+        return b;
+    }
+
+    /**
+     * Starts client options for the transport under test, with its transport options.
+     *
+     * @param server      the server address
+     * @param credentials the client's credentials
+     * @return a builder
+     */
+    protected StreamClientOptions.Builder clientOptions(InetSocketAddress server, TlsCredentials credentials) {
+        StreamClientOptions.Builder b = StreamClientOptions.builder(server, credentials).transport(transport());
+        transportOptions().forEach(b::transportOption);
+        return b;
     }
 
     @BeforeEach

@@ -11,20 +11,14 @@ import io.streamproxy.StreamServerOptions;
 import io.streamproxy.TcpTunnel;
 import io.streamproxy.spi.TransportProvider;
 import io.streamproxy.spi.TransportRegistry;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -112,7 +106,6 @@ public abstract class InteropMatrix {
     @ParameterizedTest(name = "TCP: {0} client -> {1} server")
     @MethodSource("tcpPairs")
     void tcp_echo_bulk_halfClose_andProbe(String clientTransport, String serverTransport) throws Exception {
-        ExecutorService writer = Executors.newSingleThreadExecutor();
         try (TcpDestination echo = TcpDestination.echo();
              StreamServer server = StreamServer.start(StreamServerOptions.builder(pki.serverCredentials())
                      .transport(serverTransport).tcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
@@ -122,34 +115,8 @@ public abstract class InteropMatrix {
              TcpTunnel t = client.openTcp(echo.host(), echo.port())) {
             assertThat(server.transportName(Protocol.TCP)).isEqualTo(serverTransport);
             t.setReadTimeout(WAIT);
-            long size = 8L << 20;
-            Future<byte[]> sent = writer.submit(() -> {
-                MessageDigest sha = MessageDigest.getInstance("SHA-256");
-                byte[] chunk = new byte[64 * 1024];
-                Random random = new Random(3);
-                OutputStream out = t.output();
-                for (long done = 0; done < size; done += chunk.length) {
-                    random.nextBytes(chunk);
-                    sha.update(chunk);
-                    out.write(chunk);
-                }
-                t.shutdownOutput();
-                return sha.digest();
-            });
-            MessageDigest got = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[64 * 1024];
-            long total = 0;
-            InputStream in = t.input();
-            int n;
-            while ((n = in.read(buf)) >= 0) {
-                got.update(buf, 0, n);
-                total += n;
-            }
-            assertThat(total).isEqualTo(size);
-            assertThat(got.digest()).isEqualTo(sent.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+            EchoCheck.roundTrip(t, 8L << 20, 3, WAIT);
             assertThat(client.probeTcp(WAIT)).isPositive();
-        } finally {
-            writer.shutdownNow();
         }
     }
 }

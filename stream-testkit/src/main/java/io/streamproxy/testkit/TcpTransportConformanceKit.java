@@ -16,13 +16,10 @@ import io.streamproxy.TcpTunnel;
 import io.streamproxy.TlsCredentials;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -92,16 +89,6 @@ public abstract class TcpTransportConformanceKit extends ConformanceKitBase {
         return true;
     }
 
-    private StreamServerOptions.Builder withTransportOptions(StreamServerOptions.Builder b) {
-        transportOptions().forEach(b::transportOption);
-        return b;
-    }
-
-    private StreamClientOptions.Builder withTransportOptions(StreamClientOptions.Builder b) {
-        transportOptions().forEach(b::transportOption);
-        return b;
-    }
-
     @BeforeEach
     void startDestination() {
         echo = closeLater(TcpDestination.echo());
@@ -115,13 +102,10 @@ public abstract class TcpTransportConformanceKit extends ConformanceKitBase {
      * @throws IOException if it cannot start
      */
     protected StreamServer startServer(UnaryOperator<StreamServerOptions.Builder> customize) throws IOException {
-        StreamServerOptions.Builder b = StreamServerOptions.builder(pki.serverCredentials())
-                .transport(transport())
+        StreamServerOptions.Builder b = serverOptions(HEADER_TIMEOUT)
                 .tcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                .headerTimeout(HEADER_TIMEOUT)
-                .dialTimeout(DIAL_TIMEOUT)
-                .listener(events);
-        return closeLater(StreamServer.start(withTransportOptions(customize.apply(b)).build()));
+                .dialTimeout(DIAL_TIMEOUT);
+        return closeLater(StreamServer.start(customize.apply(b).build()));
     }
 
     /**
@@ -142,8 +126,8 @@ public abstract class TcpTransportConformanceKit extends ConformanceKitBase {
      * @return the client, closed after the test
      */
     protected StreamClient client(StreamServer server, TlsCredentials credentials) {
-        return closeLater(StreamClient.create(withTransportOptions(StreamClientOptions.builder(server.tcpAddress(),
-                credentials).transport(transport()).handshakeTimeout(Duration.ofSeconds(10))).build()));
+        return closeLater(StreamClient.create(clientOptions(server.tcpAddress(), credentials)
+                .handshakeTimeout(Duration.ofSeconds(10)).build()));
     }
 
     /**
@@ -179,33 +163,8 @@ public abstract class TcpTransportConformanceKit extends ConformanceKitBase {
                 "the test ends the upload with a half-close while the echo still flows back");
         StreamServer server = startServer();
         long size = 64L << 20;
-        ExecutorService pool = Executors.newSingleThreadExecutor();
-        closeLater(pool::shutdownNow);
         try (TcpTunnel t = open(client(server), echo.host(), echo.port())) {
-            Future<byte[]> sent = pool.submit(() -> {
-                MessageDigest sha = sha256();
-                Random random = new Random(42);
-                byte[] chunk = new byte[256 * 1024];
-                OutputStream out = t.output();
-                for (long done = 0; done < size; done += chunk.length) {
-                    random.nextBytes(chunk);
-                    sha.update(chunk);
-                    out.write(chunk);
-                }
-                t.shutdownOutput();
-                return sha.digest();
-            });
-            MessageDigest received = sha256();
-            byte[] buf = new byte[256 * 1024];
-            long total = 0;
-            InputStream in = t.input();
-            int n;
-            while ((n = in.read(buf)) >= 0) {
-                received.update(buf, 0, n);
-                total += n;
-            }
-            assertThat(total).isEqualTo(size);
-            assertThat(received.digest()).isEqualTo(sent.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+            EchoCheck.roundTrip(t, size, 42, WAIT);
         }
         RecordingListener.Closed closed = events.awaitClosed(WAIT);
         assertThat(closed.bytesToDestination()).isEqualTo(size);
@@ -665,11 +624,4 @@ public abstract class TcpTransportConformanceKit extends ConformanceKitBase {
         }
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

@@ -68,12 +68,8 @@ public abstract class UdpTransportConformanceKit extends ConformanceKitBase {
      * @throws IOException if it cannot start
      */
     protected StreamServer startServer(UnaryOperator<StreamServerOptions.Builder> customize) throws IOException {
-        StreamServerOptions.Builder b = StreamServerOptions.builder(pki.serverCredentials())
-                .transport(transport())
-                .udp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                .headerTimeout(HEADER_TIMEOUT)
-                .listener(events);
-        transportOptions().forEach(b::transportOption);
+        StreamServerOptions.Builder b = serverOptions(HEADER_TIMEOUT)
+                .udp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         return closeLater(StreamServer.start(customize.apply(b).build()));
     }
 
@@ -95,10 +91,8 @@ public abstract class UdpTransportConformanceKit extends ConformanceKitBase {
      * @return the client
      */
     protected StreamClient client(StreamServer server, TlsCredentials credentials) {
-        StreamClientOptions.Builder b = StreamClientOptions.builder(server.udpAddress(), credentials)
-                .transport(transport()).handshakeTimeout(Duration.ofSeconds(5));
-        transportOptions().forEach(b::transportOption);
-        return closeLater(StreamClient.create(b.build()));
+        return closeLater(StreamClient.create(clientOptions(server.udpAddress(), credentials)
+                .handshakeTimeout(Duration.ofSeconds(5)).build()));
     }
 
     /**

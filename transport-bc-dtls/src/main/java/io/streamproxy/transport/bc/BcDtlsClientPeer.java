@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Vector;
-import org.bouncycastle.tls.AlertDescription;
-import org.bouncycastle.tls.AlertLevel;
 import org.bouncycastle.tls.CertificateRequest;
 import org.bouncycastle.tls.DefaultTlsClient;
 import org.bouncycastle.tls.NameType;
@@ -24,8 +22,7 @@ final class BcDtlsClientPeer extends DefaultTlsClient {
     private final BcTls tls;
     private final String serverName;
     private final int handshakeTimeoutMillis;
-    private volatile boolean closeNotifyReceived;
-    private volatile String alertSummary;
+    private final BcAlerts alerts = new BcAlerts();
 
     BcDtlsClientPeer(BcTls tls, String serverName, Duration handshakeTimeout) {
         super(tls.crypto);
@@ -35,11 +32,12 @@ final class BcDtlsClientPeer extends DefaultTlsClient {
     }
 
     boolean closeNotifyReceived() {
-        return closeNotifyReceived;
+        return alerts.closeNotifyReceived();
     }
 
+    /** @return the last fatal alert raised or received, or null */
     String alertSummary() {
-        return alertSummary;
+        return alerts.lastFatal();
     }
 
     @Override
@@ -84,17 +82,11 @@ final class BcDtlsClientPeer extends DefaultTlsClient {
 
     @Override
     public void notifyAlertReceived(short level, short description) {
-        if (description == AlertDescription.close_notify) {
-            closeNotifyReceived = true;
-        } else if (level == AlertLevel.fatal) {
-            alertSummary = "server sent " + AlertDescription.getText(description);
-        }
+        alerts.received(level, description, "server sent ");
     }
 
     @Override
     public void notifyAlertRaised(short level, short description, String message, Throwable cause) {
-        if (level == AlertLevel.fatal) {
-            alertSummary = AlertDescription.getText(description) + (message != null ? ": " + message : "");
-        }
+        alerts.raised(level, description, message, cause);
     }
 }

@@ -2,8 +2,6 @@ package io.streamproxy.transport.bc;
 
 import java.io.IOException;
 import java.time.Duration;
-import org.bouncycastle.tls.AlertDescription;
-import org.bouncycastle.tls.AlertLevel;
 import org.bouncycastle.tls.Certificate;
 import org.bouncycastle.tls.CertificateRequest;
 import org.bouncycastle.tls.ClientCertificateType;
@@ -11,8 +9,6 @@ import org.bouncycastle.tls.DefaultTlsServer;
 import org.bouncycastle.tls.ProtocolVersion;
 import org.bouncycastle.tls.TlsCredentialedSigner;
 import org.bouncycastle.tls.TlsUtils;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The server side of one DTLS session on Bouncy Castle: presents the server certificate, requires a client
@@ -20,12 +16,9 @@ import org.slf4j.LoggerFactory;
  * waiting receive for it).
  */
 final class BcDtlsServerPeer extends DefaultTlsServer {
-    private static final Logger LOG = LoggerFactory.getLogger(BcDtlsServerPeer.class);
-
     private final BcTls tls;
     private final int handshakeTimeoutMillis;
-    private volatile boolean closeNotifyReceived;
-    private volatile String alertSummary;
+    private final BcAlerts alerts = new BcAlerts();
 
     BcDtlsServerPeer(BcTls tls, Duration handshakeTimeout) {
         super(tls.crypto);
@@ -34,12 +27,12 @@ final class BcDtlsServerPeer extends DefaultTlsServer {
     }
 
     boolean closeNotifyReceived() {
-        return closeNotifyReceived;
+        return alerts.closeNotifyReceived();
     }
 
-    /** @return the last fatal alert raised or received, for the refusal detail */
+    /** @return the last fatal alert raised or received, or null */
     String alertSummary() {
-        return alertSummary;
+        return alerts.lastFatal();
     }
 
     @Override
@@ -80,19 +73,11 @@ final class BcDtlsServerPeer extends DefaultTlsServer {
 
     @Override
     public void notifyAlertReceived(short level, short description) {
-        if (description == AlertDescription.close_notify) {
-            closeNotifyReceived = true;
-        } else if (level == AlertLevel.fatal) {
-            alertSummary = "received " + AlertDescription.getText(description);
-        }
+        alerts.received(level, description, "received ");
     }
 
     @Override
     public void notifyAlertRaised(short level, short description, String message, Throwable cause) {
-        if (level == AlertLevel.fatal) {
-            alertSummary = AlertDescription.getText(description) + (message != null ? ": " + message : "")
-                    + (cause != null && cause.getMessage() != null ? " (" + cause.getMessage() + ")" : "");
-            LOG.debug("DTLS alert raised: {}", alertSummary);
-        }
+        alerts.raised(level, description, message, cause);
     }
 }
