@@ -2,6 +2,8 @@ package io.streamproxy;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -39,6 +41,7 @@ public final class StreamServerOptions {
     private final int dtlsMtu;
     private final DestinationPolicy policy;
     private final SessionListener listener;
+    private final List<TlsRoute> routes;
 
     private StreamServerOptions(Builder b) {
         this.credentials = b.credentials;
@@ -54,6 +57,7 @@ public final class StreamServerOptions {
         this.dtlsMtu = b.dtlsMtu;
         this.policy = b.policy;
         this.listener = b.listener;
+        this.routes = List.copyOf(b.routes);
     }
 
     /**
@@ -136,6 +140,44 @@ public final class StreamServerOptions {
         return listener;
     }
 
+    /** @return the routes served beside the tunnels on the TLS port, by ALPN (empty by default) */
+    public List<TlsRoute> routes() {
+        return routes;
+    }
+
+    /**
+     * Returns the ALPN ids the TLS port advertises: the stream's first, then each route's.
+     *
+     * @return the ids, without repeats
+     */
+    public List<String> alpnProtocols() {
+        List<String> ids = new ArrayList<>();
+        ids.add("godoxy-agent-stream/1");
+        for (TlsRoute r : routes) {
+            for (String p : r.protocols()) {
+                if (!ids.contains(p)) {
+                    ids.add(p);
+                }
+            }
+        }
+        return ids;
+    }
+
+    /**
+     * Finds the route a handshaken connection goes to.
+     *
+     * @param alpn the negotiated ALPN id, null or empty for none
+     * @return the route, or null for a tunnel (or a refusal)
+     */
+    public TlsRoute routeFor(String alpn) {
+        for (TlsRoute r : routes) {
+            if (alpn == null || alpn.isEmpty() ? r.servesNoAlpn() : r.protocols().contains(alpn)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
     /**
      * Returns a builder that starts from these settings.
      *
@@ -155,6 +197,7 @@ public final class StreamServerOptions {
         b.dtlsMtu = dtlsMtu;
         b.policy = policy;
         b.listener = listener;
+        b.routes.addAll(routes);
         return b;
     }
 
@@ -181,6 +224,7 @@ public final class StreamServerOptions {
         private int dtlsMtu = DEFAULT_DTLS_MTU;
         private DestinationPolicy policy = DestinationPolicy.allowAll();
         private SessionListener listener = SessionListener.NONE;
+        private final List<TlsRoute> routes = new ArrayList<>();
 
         private Builder(TlsCredentials credentials) {
             this.credentials = Objects.requireNonNull(credentials, "credentials");
@@ -320,6 +364,22 @@ public final class StreamServerOptions {
          */
         public Builder listener(SessionListener listener) {
             this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Serves a route beside the tunnels on the TLS port, chosen by ALPN (see {@link TlsRoute}); repeatable.
+         *
+         * @param route the route; its ALPN ids may not be the stream's
+         * @return this builder
+         */
+        public Builder route(TlsRoute route) {
+            Objects.requireNonNull(route, "route");
+            if (route.protocols().isEmpty() || route.protocols().contains("godoxy-agent-stream/1")) {
+                throw new IllegalArgumentException("a route needs ALPN ids of its own, not the stream's: "
+                        + route.protocols());
+            }
+            routes.add(route);
             return this;
         }
 

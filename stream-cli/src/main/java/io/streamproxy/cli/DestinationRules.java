@@ -1,56 +1,115 @@
 package io.streamproxy.cli;
 
-import com.google.common.net.InetAddresses;
 import io.streamproxy.Destination;
 import io.streamproxy.DestinationPolicy;
+import io.streamproxy.protocol.HostSyntax;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
  * The server's {@code --allow} and {@code --deny} rules: {@code CIDR[:PORT[-PORT]]} or {@code HOST[:PORT[-PORT]]}
- * (IPv6 CIDRs in brackets: {@code [fd00::/8]:53}). With any allow rule only matching destinations are dialled;
- * a deny rule always wins. Host rules match the name in the header, case-insensitively ({@code *.example.com}
- * matches subdomains); CIDR rules match IP literals in the header.
+ * (IPv6 CIDRs in brackets: {@code [fd00::/8]:53}). Host rules match the name in the header, without case and without
+ * one trailing dot ({@code *.example.com} matches subdomains); CIDR rules match every address the destination
+ * resolves to, which is what is dialled, so {@code localhost} is caught by {@code 127.0.0.0/8}. An IPv4-mapped or
+ * IPv4-compatible IPv6 address is matched as its IPv4 address, and {@code 0.0.0.0/8} and {@code ::} count as this
+ * host (they are matched as {@code 127.0.0.1} and {@code ::1} too). A deny rule always wins; with any allow rule, only
+ * destinations whose name or dialled address an allow rule matches are dialled.
  */
 final class DestinationRules implements DestinationPolicy {
-    private final List<Rule> allow;
-    private final List<Rule> deny;
-
-    private DestinationRules(List<Rule> allow, List<Rule> deny) {
-        this.allow = allow;
-        this.deny = deny;
-    }
+    private final List<Rule> allowNames = new ArrayList<>();
+    private final List<Rule> allowNets = new ArrayList<>();
+    private final List<Rule> denyNames = new ArrayList<>();
+    private final List<Rule> denyNets = new ArrayList<>();
 
     static DestinationRules parse(List<String> allow, List<String> deny) {
-        List<Rule> a = new ArrayList<>();
-        List<Rule> d = new ArrayList<>();
+        DestinationRules rules = new DestinationRules();
         for (String r : allow) {
-            a.add(Rule.parse(r));
+            Rule rule = Rule.parse(r);
+            (rule.host != null ? rules.allowNames : rules.allowNets).add(rule);
         }
         for (String r : deny) {
-            d.add(Rule.parse(r));
+            Rule rule = Rule.parse(r);
+            (rule.host != null ? rules.denyNames : rules.denyNets).add(rule);
         }
-        return new DestinationRules(a, d);
+        return rules;
     }
 
+    private boolean hasAllowRules() {
+        return !allowNames.isEmpty() || !allowNets.isEmpty();
+    }
+
+    /** Before resolving: deny by name; with only name allow rules, refuse a name none allows (no lookup). */
     @Override
     public boolean allows(Destination destination) {
-        for (Rule r : deny) {
-            if (r.matches(destination)) {
+        for (Rule r : denyNames) {
+            if (r.matchesName(destination)) {
                 return false;
             }
         }
-        if (allow.isEmpty()) {
+        if (hasAllowRules() && allowNets.isEmpty()) {
+            for (Rule r : allowNames) {
+                if (r.matchesName(destination)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /** Each resolved address: deny by CIDR; allow by name or CIDR. */
+    @Override
+    public boolean allows(Destination destination, InetAddress address) {
+        List<InetAddress> seenAs = asDialled(address);
+        for (Rule r : denyNets) {
+            if (r.matchesAddress(destination.port(), seenAs)) {
+                return false;
+            }
+        }
+        if (!hasAllowRules()) {
             return true;
         }
-        for (Rule r : allow) {
-            if (r.matches(destination)) {
+        for (Rule r : allowNames) {
+            if (r.matchesName(destination)) {
+                return true;
+            }
+        }
+        for (Rule r : allowNets) {
+            if (r.matchesAddress(destination.port(), seenAs)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** The address and what else it reaches: the IPv4 inside an IPv4-compatible one, this host for 0/8 and ::. */
+    static List<InetAddress> asDialled(InetAddress address) {
+        List<InetAddress> all = new ArrayList<>(3);
+        all.add(address);
+        byte[] b = address.getAddress();
+        try {
+            if (address instanceof Inet6Address) {
+                boolean zeros = true;
+                for (int i = 0; i < 12; i++) {
+                    zeros &= b[i] == 0;
+                }
+                if (address.isAnyLocalAddress()) {
+                    all.add(InetAddress.getByAddress(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+                } else if (zeros && !address.isLoopbackAddress()) {
+                    all.add(InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]}));
+                }
+            } else if (address instanceof Inet4Address && b[0] == 0) {
+                all.add(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}));
+            }
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e); // lengths are right
+        }
+        return all;
     }
 
     /** One rule. */
@@ -110,12 +169,18 @@ final class DestinationRules implements DestinationPolicy {
                 throw bad(text, "no host or CIDR");
             }
             int slash = target.indexOf('/');
-            if (slash >= 0 || InetAddresses.isInetAddress(target)) {
-                String ip = slash >= 0 ? target.substring(0, slash) : target;
-                if (!InetAddresses.isInetAddress(ip)) {
-                    throw bad(text, "'" + ip + "' is not an IP address");
+            String ip = slash >= 0 ? target.substring(0, slash) : target;
+            HostSyntax.Host parsed;
+            try {
+                parsed = HostSyntax.parse(ip.startsWith("*.") ? ip.substring(2) : ip);
+            } catch (IllegalArgumentException e) {
+                throw bad(text, e.getMessage());
+            }
+            if (parsed.isLiteral()) {
+                if (ip.startsWith("*.")) {
+                    throw bad(text, "a wildcard goes with a name, not an address");
                 }
-                byte[] net = InetAddresses.forString(ip).getAddress();
+                byte[] net = parsed.address().getAddress();
                 int bits = net.length * 8;
                 int prefix = bits;
                 if (slash >= 0) {
@@ -130,7 +195,10 @@ final class DestinationRules implements DestinationPolicy {
                 }
                 return new Rule(net, prefix, null, low, high);
             }
-            return new Rule(null, 0, target.toLowerCase(Locale.ROOT), low, high);
+            if (slash >= 0) {
+                throw bad(text, "'" + ip + "' is not an IP address");
+            }
+            return new Rule(null, 0, (ip.startsWith("*.") ? "*." : "") + parsed.name(), low, high);
         }
 
         private static int port(String rule, String text) {
@@ -150,19 +218,40 @@ final class DestinationRules implements DestinationPolicy {
                     + " (rules are CIDR[:PORT[-PORT]] or HOST[:PORT[-PORT]])");
         }
 
-        boolean matches(Destination d) {
-            if (d.port() < lowPort || d.port() > highPort) {
+        private boolean portMatches(int port) {
+            return port >= lowPort && port <= highPort;
+        }
+
+        boolean matchesName(Destination d) {
+            if (host == null || !portMatches(d.port())) {
                 return false;
             }
-            if (host != null) {
-                String h = d.host().toLowerCase(Locale.ROOT);
-                return host.startsWith("*.") ? h.endsWith(host.substring(1)) : h.equals(host);
-            }
-            if (!InetAddresses.isInetAddress(d.host())) {
+            HostSyntax.Host h;
+            try {
+                h = HostSyntax.parse(d.host());
+            } catch (IllegalArgumentException e) {
                 return false;
             }
-            InetAddress a = InetAddresses.forString(d.host());
-            byte[] addr = a.getAddress();
+            if (h.isLiteral()) {
+                return false;
+            }
+            String name = h.name().toLowerCase(Locale.ROOT);
+            return host.startsWith("*.") ? name.endsWith(host.substring(1)) : name.equals(host);
+        }
+
+        boolean matchesAddress(int port, List<InetAddress> addresses) {
+            if (network == null || !portMatches(port)) {
+                return false;
+            }
+            for (InetAddress a : addresses) {
+                if (inNetwork(a.getAddress())) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private boolean inNetwork(byte[] addr) {
             if (addr.length != network.length) {
                 return false;
             }

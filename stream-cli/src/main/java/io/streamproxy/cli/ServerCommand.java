@@ -22,8 +22,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code stream-proxy server}: TCP tunnels and the HTTPS API on one TLS port (by ALPN), UDP tunnels on a UDP port,
- * destination rules, Prometheus metrics; SIGTERM or SIGINT closes everything and exits 0.
+ * {@code stream-proxy server}: assembled only from the public API, so it is exactly the server the conformance kit
+ * certifies: a {@link StreamServer} of the chosen TCP transport with the HTTPS API installed as a route beside the
+ * tunnels on its TLS port (by ALPN), a {@link StreamServer} for UDP, destination rules, Prometheus metrics; SIGTERM
+ * or SIGINT closes everything and exits 0.
  */
 @Command(name = "server", mixinStandardHelpOptions = true,
         description = "Run a stream server. Prints 'listening tcp=IP:PORT udp=IP:PORT transport=NAME' when ready.")
@@ -42,7 +44,8 @@ final class ServerCommand implements Callable<Integer> {
             converter = Values.Address.class, description = "UDP/DTLS listen address (default: ${DEFAULT-VALUE}).")
     InetSocketAddress udp;
 
-    @Option(names = "--transport", paramLabel = "NAME", description = "jdk, netty or bc (default: the best).")
+    @Option(names = "--transport", paramLabel = "NAME", description = "A transport the registry finds "
+            + "(default: the best available for each protocol; one that offers only UDP serves UDP).")
     String transport;
 
     @Option(names = "--allow", paramLabel = "RULE", description = "Only dial matching destinations: "
@@ -54,10 +57,6 @@ final class ServerCommand implements Callable<Integer> {
 
     @Option(names = "--no-http", description = "Serve no HTTPS API.")
     boolean noHttp;
-
-    @Option(names = "--http", paramLabel = "HOST:PORT", converter = Values.Address.class,
-            description = "Own port for the HTTPS API, for transports whose TCP port cannot share it.")
-    InetSocketAddress http;
 
     @Option(names = "--header-timeout", paramLabel = "DURATION", defaultValue = "10s",
             converter = Values.DurationValue.class, description = "Bound on handshake plus header (${DEFAULT-VALUE}).")
@@ -95,34 +94,21 @@ final class ServerCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new CliException(e.getMessage(), e);
         }
+        StreamServerOptions.Builder tcpOptions = base.toBuilder().transport(tcpProvider.name());
+        if (!noHttp) {
+            tcpOptions.route(new HttpApiRoute(metrics));
+        }
         List<Closeable> open = new ArrayList<>();
-        PrintWriter err = spec.commandLine().getErr();
         try {
-            InetSocketAddress tcpBound;
-            if (tcpProvider.name().equals("netty") && !noHttp) {
-                ApiServer api = new ApiServer(tcp, credentials, base, metrics);
-                open.add(api);
-                tcpBound = api.address();
-            } else {
-                StreamServer server = StreamServer.start(base.toBuilder().transport(tcpProvider.name()).build());
-                open.add(server);
-                tcpBound = server.tcpAddress();
-                if (!noHttp) {
-                    InetSocketAddress apiBind = http != null ? http
-                            : new InetSocketAddress(tcp.getAddress(), 0);
-                    ApiServer api = new ApiServer(apiBind, credentials, null, metrics);
-                    open.add(api);
-                    err.println("note: transport " + tcpProvider.name() + " cannot share its TCP port with the "
-                            + "HTTPS API; the API listens on " + Values.text(api.address()));
-                    err.flush();
-                }
-            }
+            StreamServer tcpServer = StreamServer.start(tcpOptions.build(), registry);
+            open.add(tcpServer);
             StreamServer udpServer = StreamServer.start(base.toBuilder().tcp(null).udp(udp)
-                    .transport(udpProvider.name()).build());
+                    .transport(udpProvider.name()).build(), registry);
             open.add(udpServer);
             PrintWriter out = spec.commandLine().getOut();
-            out.println("listening tcp=" + Values.text(tcpBound) + " udp=" + Values.text(udpServer.udpAddress())
-                    + " transport=" + (transport != null ? transport : tcpProvider.name()));
+            out.println("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="
+                    + Values.text(udpServer.udpAddress()) + " transport=" + (transport != null ? transport
+                    : tcpProvider.name()));
             out.flush();
             Lifecycle.runUntilStopped(stop, () -> closeAll(open));
             return 0;

@@ -225,20 +225,6 @@ class CliTest {
         assertThat(r.out.toString()).contains("tunnel jdk").contains("direct loopback").contains("all checks passed");
     }
 
-    @Test
-    void destinationRules_matchCidrHostAndPorts() {
-        DestinationRules rules = DestinationRules.parse(List.of("10.0.0.0/8:53", "*.example.com", "[fd00::/8]:1-1024"),
-                List.of("10.0.0.5"));
-        assertThat(rules.allows(Destination.of("10.1.2.3", 53))).isTrue();
-        assertThat(rules.allows(Destination.of("10.1.2.3", 54))).isFalse();
-        assertThat(rules.allows(Destination.of("10.0.0.5", 53))).as("deny wins").isFalse();
-        assertThat(rules.allows(Destination.of("api.example.com", 443))).isTrue();
-        assertThat(rules.allows(Destination.of("example.org", 443))).isFalse();
-        assertThat(rules.allows(Destination.of("fd00::1", 80))).isTrue();
-        assertThat(rules.allows(Destination.of("fd00::1", 8080))).isFalse();
-        assertThat(DestinationRules.parse(List.of(), List.of()).allows(Destination.of("any", 1))).isTrue();
-    }
-
     private static String awaitLine(StringWriter out, String prefix, CompletableFuture<Integer> exit,
                                     StringWriter err) throws Exception {
         long end = System.nanoTime() + WAIT.toNanos();

@@ -7,8 +7,10 @@ import java.nio.ByteBuffer;
 
 /**
  * The server's rule for a received header, free of I/O so that every transport applies it alike: an invalid header
- * is refused, a health probe closes quietly, a header naming no usable destination is refused, a destination the
- * policy does not allow is refused, and anything else is dialled.
+ * is refused, a health probe closes quietly, a header naming no usable destination (a port outside 1..65535, a host
+ * that {@link HostSyntax} refuses, such as {@code 127.1}) is refused, a destination the policy does not allow by
+ * name is refused, and anything else goes on to be resolved. {@link TunnelSession} applies it; the addresses are
+ * judged there, once resolved.
  */
 public final class SessionRules {
     private SessionRules() {
@@ -47,6 +49,7 @@ public final class SessionRules {
         Destination destination;
         try {
             destination = header.destination();
+            HostSyntax.parse(destination.host());
         } catch (IllegalArgumentException e) {
             return SessionDecision.refuse(RefusalReason.BAD_DESTINATION, e.getMessage());
         }
@@ -61,15 +64,5 @@ public final class SessionRules {
             return SessionDecision.refuse(RefusalReason.POLICY_DENIED, destination + " is not allowed by policy");
         }
         return SessionDecision.dial(destination);
-    }
-
-    /**
-     * Returns the header a client sends for a destination.
-     *
-     * @param destination the destination
-     * @return 275 bytes
-     */
-    public static byte[] clientHeader(Destination destination) {
-        return HeaderCodec.encode(destination);
     }
 }

@@ -1,37 +1,32 @@
 package io.streamproxy.protocol.dtls;
 
-import io.streamproxy.Destination;
-import io.streamproxy.Protocol;
-import io.streamproxy.RefusalReason;
 import io.streamproxy.SessionInfo;
-import io.streamproxy.StreamServerOptions;
-import io.streamproxy.protocol.SessionDecision;
-import io.streamproxy.protocol.SessionEvents;
-import io.streamproxy.protocol.SessionRules;
-import io.streamproxy.protocol.StreamProtocol;
+import io.streamproxy.protocol.TunnelSession;
+import io.streamproxy.protocol.TunnelSession.Step;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
+import java.security.Principal;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Queue;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
- * The server side of one UDP tunnel, free of I/O: a {@link DtlsDriver} plus the session rules. It runs the
- * handshake, takes the first record as the header (exactly 275 bytes), closes quietly on a probe, refuses what the
- * rules refuse, asks the transport to open the destination, relays records and destination datagrams one for one
- * (dropping and reporting a destination datagram over 16384 bytes), and ends on close_notify, a fatal alert, the
- * header timeout, the idle timeout or {@link #end}. The transport owns the sockets and the clock and implements
+ * The server side of one UDP tunnel on the JDK's DTLS engine, free of I/O: a {@link DtlsDriver} for the records
+ * and the tunnel's {@link TunnelSession} for every decision. It runs the handshake, gives the first record to the
+ * core as the header, asks the transport to resolve and connect what the core says, relays records and destination
+ * datagrams one for one (dropping and reporting a destination datagram over 16384 bytes), and ends when the core
+ * says so or on close_notify or a fatal alert. Only authenticated traffic (records that decrypt, datagrams from the
+ * destination) keeps the session from idling out. The transport owns the sockets and the clock and implements
  * {@link Io}; every call must come from one thread at a time (an event loop).
  */
 public final class DtlsServerSession implements DtlsDriver.Output {
-    private static final Logger LOG = LoggerFactory.getLogger(DtlsServerSession.class);
     private static final int MAX_PENDING = 64;
 
     /** What the session needs from its transport. */
@@ -45,12 +40,20 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         void toClient(ByteBuffer datagram) throws IOException;
 
         /**
-         * Resolves and connects a UDP socket to the destination, now or later, then calls
-         * {@link #destinationOpened()} or {@link #destinationFailed(String)} on the session's thread.
+         * Resolves a name off the session's thread, then calls {@link #resolved} or {@link #resolveFailed} on it.
          *
-         * @param destination where to connect
+         * @param host     the name
+         * @param deadline the {@link System#nanoTime()} after which the answer is no longer wanted
          */
-        void openDestination(Destination destination);
+        void resolve(String host, long deadline);
+
+        /**
+         * Opens a UDP socket connected to the address, now or later, then calls {@link #destinationOpened()} or
+         * {@link #destinationFailed(String)} on the session's thread.
+         *
+         * @param address the checked address
+         */
+        void connect(InetSocketAddress address);
 
         /**
          * Writes one datagram to the connected destination socket.
@@ -64,69 +67,40 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         /** Closes the destination socket, if one was opened. */
         void closeDestination();
 
+        /**
+         * A datagram from the destination was dropped (for the listener).
+         *
+         * @param session the session
+         * @param size    its size
+         * @param reason  why
+         */
+        void dropped(SessionInfo session, int size, String reason);
+
         /** The session has ended: forget it. */
         void ended();
     }
 
-    /** Counters shared by the sessions of one server. */
-    public static final class Counters {
-        final AtomicInteger handshaking = new AtomicInteger();
-        final AtomicInteger relaying = new AtomicInteger();
-        final AtomicLong ids = new AtomicLong();
-
-        /** @return sessions before their header was accepted (handshakes, headers, dialling) */
-        public int handshaking() {
-            return handshaking.get();
-        }
-
-        /** @return sessions relaying */
-        public int relaying() {
-            return relaying.get();
-        }
-    }
-
-    private enum State { HANDSHAKE, HEADER, DIALING, RELAYING, ENDED }
-
-    private final SocketAddress client;
-    private final StreamServerOptions options;
-    private final SessionEvents events;
-    private final Counters counters;
+    private final TunnelSession tunnel;
     private final Io io;
     private final DtlsScratch scratch;
     private final DtlsDriver driver;
-    private final long createdNanos;
-    private long lastActivity;
-    private State state = State.HANDSHAKE;
-    private Destination destination;
-    private SessionInfo info;
     private Queue<ByteBuffer> pending;
-    private long bytesToDestination;
-    private long bytesFromDestination;
+    private boolean ended;
 
     /**
-     * Creates a session for a new client address (the transport has checked the caps and that the first datagram
-     * looks like a ClientHello).
+     * Creates a session for a new client address whose first datagram is a ClientHello, admitted by the core.
      *
-     * @param engine   a server DTLS engine ({@link DtlsEngines#server})
-     * @param client   the client's address
-     * @param options  the server settings
-     * @param counters the server's shared counters
-     * @param io       the transport side
-     * @param scratch  working buffers of the session's thread
-     * @param now      {@link System#nanoTime()}
+     * @param engine  a server DTLS engine ({@link DtlsEngines#server})
+     * @param tunnel  the state machine the core admitted the client with
+     * @param io      the transport side
+     * @param mtu     the path MTU the handshake flights are sized for
+     * @param scratch working buffers of the session's thread
      */
-    public DtlsServerSession(SSLEngine engine, SocketAddress client, StreamServerOptions options, Counters counters,
-                             Io io, DtlsScratch scratch, long now) {
-        this.client = client;
-        this.options = options;
-        this.events = new SessionEvents(options.listener());
-        this.counters = counters;
+    public DtlsServerSession(SSLEngine engine, TunnelSession tunnel, Io io, int mtu, DtlsScratch scratch) {
+        this.tunnel = tunnel;
         this.io = io;
         this.scratch = scratch;
-        this.driver = new DtlsDriver(engine, options.dtlsMtu(), this);
-        this.createdNanos = now;
-        this.lastActivity = now;
-        counters.handshaking.incrementAndGet();
+        this.driver = new DtlsDriver(engine, mtu, this);
     }
 
     /**
@@ -144,12 +118,12 @@ public final class DtlsServerSession implements DtlsDriver.Output {
 
     /** @return the client's address */
     public SocketAddress client() {
-        return client;
+        return tunnel.client();
     }
 
     /** @return true once the session has ended */
     public boolean isEnded() {
-        return state == State.ENDED;
+        return ended;
     }
 
     /**
@@ -159,23 +133,21 @@ public final class DtlsServerSession implements DtlsDriver.Output {
      * @param now      {@link System#nanoTime()}
      */
     public void fromClient(ByteBuffer datagram, long now) {
-        if (state == State.ENDED) {
+        if (ended) {
             return;
-        }
-        if (state == State.RELAYING) {
-            lastActivity = now;
         }
         try {
             driver.receive(datagram, scratch, now);
         } catch (SSLException e) {
-            fail("DTLS: " + e.getMessage());
+            act(tunnel.failed("DTLS: " + e.getMessage(), now));
             return;
         } catch (IOException e) {
-            fail("DTLS I/O: " + e);
+            act(tunnel.failed("DTLS I/O: " + e, now));
             return;
         }
-        if (driver.isClosed() && state != State.ENDED) {
-            fail(state == State.RELAYING ? "client sent close_notify" : "client closed before sending a header");
+        if (driver.isClosed() && !ended) {
+            act(tunnel.isRelaying() ? tunnel.close("client sent close_notify")
+                    : tunnel.failed("client closed before sending a header", now));
         }
     }
 
@@ -187,83 +159,89 @@ public final class DtlsServerSession implements DtlsDriver.Output {
      * @param now      {@link System#nanoTime()}
      */
     public void fromDestination(ByteBuffer datagram, long now) {
-        if (state != State.RELAYING) {
+        if (ended || !tunnel.isRelaying()) {
             return;
         }
         int size = datagram.remaining();
         if (size > DtlsDriver.MAX_DATAGRAM) {
-            events.dropped(info, size, "over the " + DtlsDriver.MAX_DATAGRAM + "-byte DTLS record limit");
+            io.dropped(tunnel.info(), size, "over the " + DtlsDriver.MAX_DATAGRAM + "-byte DTLS record limit");
             return;
         }
-        lastActivity = now;
         try {
             driver.send(datagram, scratch);
-            bytesFromDestination += size;
+            tunnel.relayedFromDestination(size, now);
         } catch (IOException e) {
-            end("sending to the client failed: " + e.getMessage());
+            act(tunnel.close("sending to the client failed: " + e.getMessage()));
         }
+    }
+
+    /**
+     * The destination's host resolved (on the session's thread).
+     *
+     * @param addresses in the resolver's order
+     */
+    public void resolved(List<InetAddress> addresses) {
+        act(tunnel.resolved(addresses, System.nanoTime()));
+    }
+
+    /**
+     * Resolving the destination's host failed.
+     *
+     * @param why the reason
+     */
+    public void resolveFailed(String why) {
+        act(tunnel.resolveFailed(why, System.nanoTime()));
     }
 
     /** The destination socket is connected: relay what waited, then everything. */
     public void destinationOpened() {
-        if (state != State.DIALING) {
+        Step step = tunnel.dialSucceeded(System.nanoTime());
+        if (step != Step.RELAY) {
             io.closeDestination();
-            return;
         }
-        counters.handshaking.decrementAndGet();
-        counters.relaying.incrementAndGet();
-        state = State.RELAYING;
-        lastActivity = System.nanoTime();
-        info = new SessionInfo(counters.ids.incrementAndGet(), Protocol.UDP, client, destination);
-        events.opened(info);
-        ByteBuffer b;
-        while ((b = pending.poll()) != null && state == State.RELAYING) {
-            toDestination(b);
-        }
-        pending = null;
+        act(step);
     }
 
     /**
-     * Resolving or connecting the destination failed.
+     * Connecting the destination socket failed; the core may name the next address.
      *
-     * @param why the reason, for the refusal
+     * @param why the reason
      */
     public void destinationFailed(String why) {
-        if (state == State.DIALING) {
-            refuse(RefusalReason.DIAL_FAILED, "dialling " + destination + ": " + why);
-        }
+        act(tunnel.dialFailed(why, System.nanoTime()));
     }
 
     /**
-     * Runs timers: DTLS retransmission, the header deadline, the idle timeout. Call it every 100 ms or so.
+     * Runs timers: DTLS retransmission, and the core's header deadline, dial deadline and idle timeout. Call it
+     * every 100 ms or so.
      *
      * @param now {@link System#nanoTime()}
      */
     public void tick(long now) {
-        switch (state) {
-            case HANDSHAKE:
-            case HEADER:
-            case DIALING:
-                if (now - createdNanos > options.headerTimeout().toNanos()) {
-                    refuse(RefusalReason.HEADER_TIMEOUT, "no " + (state == State.HANDSHAKE ? "handshake" : "header")
-                            + " within " + options.headerTimeout());
-                    return;
-                }
-                if (driver.timerDeadline() <= now) {
-                    try {
-                        driver.onTimer(scratch, now);
-                    } catch (IOException e) {
-                        fail("DTLS retransmission failed: " + e.getMessage());
-                    }
-                }
-                return;
-            case RELAYING:
-                if (now - lastActivity > options.udpIdleTimeout().toNanos()) {
-                    end("idle for " + options.udpIdleTimeout());
-                }
-                return;
-            default:
+        if (ended) {
+            return;
         }
+        Step step = tunnel.tick(now);
+        if (step != Step.WAIT) {
+            act(step);
+            return;
+        }
+        if (!driver.isHandshakeDone() && driver.timerDeadline() <= now) {
+            try {
+                driver.onTimer(scratch, now);
+            } catch (IOException e) {
+                act(tunnel.failed("DTLS retransmission failed: " + e.getMessage(), now));
+            }
+        }
+    }
+
+    /**
+     * Ends the session: close_notify to the client, destination closed, reported closed if it was relaying.
+     *
+     * @param why the reason, for the log
+     */
+    public void end(String why) {
+        act(tunnel.close(why));
     }
 
     @Override
@@ -273,51 +251,53 @@ public final class DtlsServerSession implements DtlsDriver.Output {
 
     @Override
     public void handshakeFinished() {
-        state = State.HEADER;
+        act(tunnel.handshakeDone(null, identity(), System.nanoTime()));
     }
 
     @Override
     public void record(ByteBuffer plaintext) {
-        switch (state) {
-            case HANDSHAKE:
-            case HEADER:
-                onHeader(plaintext);
-                return;
-            case DIALING:
-                if (pending.size() < MAX_PENDING) {
-                    ByteBuffer copy = ByteBuffer.allocate(plaintext.remaining());
-                    copy.put(plaintext).flip();
-                    pending.add(copy);
-                }
-                return;
-            case RELAYING:
-                toDestination(plaintext);
-                return;
-            default:
+        if (ended) {
+            return;
+        }
+        if (tunnel.isRelaying()) {
+            toDestination(plaintext);
+        } else if (tunnel.destination() == null) {
+            act(tunnel.header(plaintext, System.nanoTime()));
+        } else if (pending != null && pending.size() < MAX_PENDING) {
+            ByteBuffer copy = ByteBuffer.allocate(plaintext.remaining());
+            copy.put(plaintext).flip();
+            pending.add(copy);
         }
     }
 
-    private void onHeader(ByteBuffer plaintext) {
-        SessionDecision decision = SessionRules.decide(plaintext, options.policy());
-        switch (decision.action()) {
-            case CLOSE_QUIETLY:
-                events.probe(Protocol.UDP, client);
-                finish();
+    private void act(Step step) {
+        if (ended) {
+            return;
+        }
+        switch (step) {
+            case RESOLVE:
+                pending = new ArrayDeque<>();
+                io.resolve(tunnel.destination().host(), tunnel.dialDeadline());
                 return;
-            case REFUSE:
-                refuse(decision.reason(), plaintext.remaining() != StreamProtocol.HEADER_SIZE
-                        ? "first record is " + plaintext.remaining() + " bytes, a header is "
-                        + StreamProtocol.HEADER_SIZE : decision.detail());
+            case DIAL:
+                if (pending == null) {
+                    pending = new ArrayDeque<>();
+                }
+                io.connect(tunnel.dialAddress());
+                return;
+            case RELAY:
+                if (pending != null) {
+                    ByteBuffer b;
+                    while ((b = pending.poll()) != null && !ended) {
+                        toDestination(b);
+                    }
+                    pending = null;
+                }
+                return;
+            case WAIT:
                 return;
             default:
-                if (counters.relaying.get() >= options.maxSessions()) {
-                    refuse(RefusalReason.CAPACITY, "at the limit of " + options.maxSessions() + " sessions");
-                    return;
-                }
-                destination = decision.destination();
-                state = State.DIALING;
-                pending = new ArrayDeque<>();
-                io.openDestination(destination);
+                finish();
         }
     }
 
@@ -325,63 +305,33 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         int n = plaintext.remaining();
         try {
             if (io.toDestination(plaintext)) {
-                bytesToDestination += n;
+                tunnel.relayedToDestination(n, System.nanoTime());
             }
         } catch (PortUnreachableException e) {
-            LOG.debug("UDP session {}: destination {} unreachable (ICMP); session kept", info.id(), destination);
+            // ICMP from the destination: the datagram is lost, the session stays (as with plain UDP)
         } catch (IOException e) {
-            end("writing to the destination failed: " + e.getMessage());
+            act(tunnel.close("writing to the destination failed: " + e.getMessage()));
         }
     }
 
-    private void fail(String why) {
-        if (state == State.RELAYING) {
-            end(why);
-        } else {
-            refuse(state == State.HANDSHAKE ? RefusalReason.HANDSHAKE_FAILED : RefusalReason.INVALID_HEADER, why);
+    private String identity() {
+        try {
+            Principal p = driver.engine().getSession().getPeerPrincipal();
+            return p == null ? null : p.getName();
+        } catch (SSLPeerUnverifiedException e) {
+            return null;
         }
-    }
-
-    private void refuse(RefusalReason reason, String detail) {
-        if (state == State.ENDED) {
-            return;
-        }
-        events.refused(Protocol.UDP, client, reason, detail);
-        finish();
-    }
-
-    /**
-     * Ends the session: close_notify to the client, destination closed, closed event if it was relaying.
-     *
-     * @param why the reason, for the log
-     */
-    public void end(String why) {
-        State was = state;
-        if (was == State.ENDED) {
-            return;
-        }
-        if (was != State.RELAYING) {
-            refuse(was == State.HANDSHAKE ? RefusalReason.HANDSHAKE_FAILED : RefusalReason.INVALID_HEADER, why);
-            return;
-        }
-        finish();
-        events.closed(info, why, bytesToDestination, bytesFromDestination);
     }
 
     private void finish() {
-        State was = state;
-        if (was == State.ENDED) {
+        if (ended) {
             return;
         }
-        state = State.ENDED;
+        ended = true;
+        tunnel.close("ended");
+        pending = null;
         driver.close(scratch);
         io.closeDestination();
-        if (was == State.RELAYING) {
-            counters.relaying.decrementAndGet();
-        } else {
-            counters.handshaking.decrementAndGet();
-        }
         io.ended();
     }
-
 }

@@ -16,6 +16,7 @@ import org.bouncycastle.tls.TlsUtils;
  * waiting receive for it).
  */
 final class BcDtlsServerPeer extends DefaultTlsServer {
+    private volatile String peerSubject;
     private final BcTls tls;
     private final int handshakeTimeoutMillis;
     private final BcAlerts alerts = new BcAlerts();
@@ -68,7 +69,13 @@ final class BcDtlsServerPeer extends DefaultTlsServer {
 
     @Override
     public void notifyClientCertificate(Certificate clientCertificate) throws IOException {
-        tls.validate(clientCertificate, false, null);
+        java.util.List<java.security.cert.X509Certificate> chain = tls.validate(clientCertificate, false, null);
+        peerSubject = chain.isEmpty() ? null : chain.get(0).getSubjectX500Principal().getName();
+    }
+
+    /** @return the validated client certificate's subject, or null before the handshake validated one */
+    String peerSubject() {
+        return peerSubject;
     }
 
     @Override

@@ -179,15 +179,10 @@ final class BcTls {
     }
 
     static boolean isIpLiteral(String host) {
-        if (host.indexOf(':') >= 0) {
-            return true;
+        try {
+            return io.streamproxy.protocol.HostSyntax.literal(host).isPresent();
+        } catch (IllegalArgumentException e) {
+            return false;
         }
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
-            if (!(c >= '0' && c <= '9') && c != '.') {
-                return false;
-            }
-        }
-        return !host.isEmpty();
     }
 }

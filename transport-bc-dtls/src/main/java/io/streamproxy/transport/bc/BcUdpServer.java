@@ -1,14 +1,14 @@
 package io.streamproxy.transport.bc;
 
-import io.streamproxy.Destination;
 import io.streamproxy.Protocol;
-import io.streamproxy.RefusalReason;
-import io.streamproxy.SessionInfo;
+import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
-import io.streamproxy.protocol.SessionDecision;
-import io.streamproxy.protocol.SessionEvents;
-import io.streamproxy.protocol.SessionRules;
-import io.streamproxy.protocol.StreamProtocol;
+import io.streamproxy.internal.NamedThreads;
+import io.streamproxy.internal.Resolver;
+import io.streamproxy.internal.SessionEvents;
+import io.streamproxy.protocol.SessionCore;
+import io.streamproxy.protocol.TunnelSession;
+import io.streamproxy.protocol.TunnelSession.Step;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -31,8 +31,9 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
@@ -40,15 +41,12 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.bouncycastle.tls.DTLSRequest;
 import org.bouncycastle.tls.DTLSServerProtocol;
 import org.bouncycastle.tls.DTLSTransport;
 import org.bouncycastle.tls.DTLSVerifier;
 import org.bouncycastle.tls.DatagramSender;
 import org.bouncycastle.tls.DatagramTransport;
-import org.bouncycastle.tls.TlsTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +68,9 @@ final class BcUdpServer implements ServerEndpoint {
     private static final ThreadLocal<byte[]> PUMP_BUFFER = ThreadLocal.withInitial(() -> new byte[RECEIVE_LIMIT]);
 
     private final StreamServerOptions options;
-    private final SessionEvents events;
+    private final SessionListener events;
+    private final SessionCore core;
+    private final Resolver resolver;
     private final BcTls tls;
     private final DTLSVerifier verifier;
     private final DatagramChannel channel;
@@ -82,16 +82,15 @@ final class BcUdpServer implements ServerEndpoint {
     private final ThreadPoolExecutor pumps;
     private final Thread receiver;
     private final Thread destinations;
-    private final AtomicInteger handshaking = new AtomicInteger();
-    private final AtomicInteger relaying = new AtomicInteger();
-    private final AtomicLong sessionIds = new AtomicLong();
     private final ByteBuffer fromDestination = ByteBuffer.allocateDirect(65536);
     private final byte[] toClient = new byte[65536];
     private volatile boolean closed;
 
     BcUdpServer(StreamServerOptions options) throws IOException {
         this.options = options;
-        this.events = new SessionEvents(options.listener());
+        this.events = SessionEvents.reporting(options.listener());
+        this.core = new SessionCore(Protocol.UDP, options, events);
+        this.resolver = new Resolver("stream-proxy-bc-resolve");
         this.tls = new BcTls(options.credentials());
         this.verifier = new DTLSVerifier(tls.crypto);
         this.selector = Selector.open();
@@ -126,7 +125,7 @@ final class BcUdpServer implements ServerEndpoint {
 
     @Override
     public int activeSessions() {
-        return relaying.get();
+        return core.activeSessions();
     }
 
     // ------------------------------------------------------------ client side: demultiplexing
@@ -161,10 +160,6 @@ final class BcUdpServer implements ServerEndpoint {
 
     /** A source with no session: stateless cookie check; state only for a verified ClientHello within the caps. */
     private void newSource(SocketAddress from, byte[] data, int length) {
-        if (handshaking.get() >= options.maxHandshakes() || relaying.get() >= options.maxSessions()) {
-            LOG.debug("UDP datagram from {} dropped: at the handshake or session limit", from);
-            return;
-        }
         DTLSRequest request;
         try {
             request = verifier.verifyRequest(clientId(from), data, 0, length, sender(from));
@@ -174,14 +169,17 @@ final class BcUdpServer implements ServerEndpoint {
         if (request == null) {
             return; // answered with a HelloVerifyRequest, or not a ClientHello: no state kept
         }
-        Session s = new Session(from);
-        handshaking.incrementAndGet();
+        TunnelSession tunnel = core.accept(from, System.nanoTime());
+        if (tunnel == null) {
+            return; // at the handshake limit (reported)
+        }
+        Session s = new Session(from, tunnel);
         sessions.put(from, s);
         try {
             handshakes.execute(() -> s.handshake(request));
         } catch (RejectedExecutionException e) {
             sessions.remove(from);
-            handshaking.decrementAndGet();
+            tunnel.close("server closed");
         }
     }
 
@@ -248,6 +246,7 @@ final class BcUdpServer implements ServerEndpoint {
             return;
         }
         closed = true;
+        core.closing();
         for (Session s : new ArrayList<>(sessions.values())) {
             s.end("server closed"); // close_notify goes out while the socket is still open
         }
@@ -259,6 +258,7 @@ final class BcUdpServer implements ServerEndpoint {
         selector.wakeup();
         handshakes.shutdownNow();
         pumps.shutdown();
+        resolver.close();
         try {
             receiver.join(5000);
             destinations.join(5000);
@@ -282,29 +282,24 @@ final class BcUdpServer implements ServerEndpoint {
 
     // ------------------------------------------------------------ one client address
 
-    private enum State { HANDSHAKE, HEADER, RELAYING, ENDED }
-
     private final class Session implements DatagramTransport {
         final SocketAddress client;
-        final long createdNanos = System.nanoTime();
+        final TunnelSession tunnel;
         final BlockingQueue<byte[]> inbound = new ArrayBlockingQueue<>(QUEUE_PER_SESSION);
         final AtomicBoolean pumping = new AtomicBoolean();
         final BcDtlsServerPeer peer;
-        volatile State state = State.HANDSHAKE;
-        volatile long lastActivity = createdNanos;
+        volatile boolean relaying;
+        volatile boolean ended;
         volatile boolean transportClosed;
-        volatile boolean expired;
-        DTLSTransport dtls;
+        boolean finished;
+        volatile DTLSTransport dtls;
         DatagramChannel upstream;
         SelectionKey upstreamKey;
-        Destination destination;
-        SessionInfo info;
-        final AtomicLong bytesToDestination = new AtomicLong();
-        final AtomicLong bytesFromDestination = new AtomicLong();
 
-        Session(SocketAddress client) {
+        Session(SocketAddress client, TunnelSession tunnel) {
             this.client = client;
-            // Bouncy Castle's own handshake timeout is a backstop behind the header deadline of checkTimers
+            this.tunnel = tunnel;
+            // Bouncy Castle's own handshake timeout is a backstop behind the core's deadline (checkTimers)
             this.peer = new BcDtlsServerPeer(tls, options.headerTimeout().plusSeconds(1));
         }
 
@@ -315,7 +310,7 @@ final class BcUdpServer implements ServerEndpoint {
                 LOG.debug("UDP session from {}: inbound queue full, datagram dropped", client);
                 return;
             }
-            if (state == State.RELAYING) {
+            if (relaying) {
                 schedulePump();
             }
         }
@@ -364,72 +359,101 @@ final class BcUdpServer implements ServerEndpoint {
             transportClosed = true;
         }
 
-        /** Runs on the handshake pool: handshake, then the header, then the decision. */
+        /** Runs on the handshake pool: handshake, header, then the core's steps up to the relay. */
         void handshake(DTLSRequest request) {
             try {
                 dtls = new DTLSServerProtocol().accept(peer, this, request);
             } catch (IOException | RuntimeException e) {
-                boolean late = expired || e instanceof TlsTimeoutException;
-                refuse(late ? RefusalReason.HEADER_TIMEOUT : RefusalReason.HANDSHAKE_FAILED,
-                        late ? "no handshake within " + options.headerTimeout()
-                                : "DTLS: " + (peer.alertSummary() != null ? peer.alertSummary() : describe(e)));
+                act(tunnel.handshakeFailed("DTLS: " + (peer.alertSummary() != null ? peer.alertSummary()
+                        : describe(e)), System.nanoTime()));
                 return;
             }
-            state = State.HEADER;
+            Step step = tunnel.handshakeDone(null, peer.peerSubject(), System.nanoTime());
+            if (step != Step.WAIT) {
+                act(step);
+                return;
+            }
             byte[] buf = PUMP_BUFFER.get();
             int n = -1;
             try {
-                long deadline = createdNanos + options.headerTimeout().toNanos();
                 while (n < 0 && !peer.closeNotifyReceived()) {
-                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                    if (left <= 0 || expired) {
-                        refuse(RefusalReason.HEADER_TIMEOUT, "no header within " + options.headerTimeout());
+                    long left = TimeUnit.NANOSECONDS.toMillis(tunnel.nextDeadline() - System.nanoTime());
+                    if (left <= 0 || ended) {
+                        act(tunnel.tick(System.nanoTime()));
                         return;
                     }
                     n = dtls.receive(buf, 0, buf.length, (int) Math.min(left, 100));
                 }
             } catch (IOException | RuntimeException e) {
-                refuse(expired ? RefusalReason.HEADER_TIMEOUT : RefusalReason.INVALID_HEADER,
-                        expired ? "no header within " + options.headerTimeout() : "DTLS: " + describe(e));
+                act(tunnel.failed("DTLS: " + describe(e), System.nanoTime()));
                 return;
             }
             if (n < 0) {
-                refuse(RefusalReason.INVALID_HEADER, "client closed before sending a header");
+                act(tunnel.failed("client closed before sending a header", System.nanoTime()));
                 return;
             }
-            decide(ByteBuffer.wrap(buf, 0, n));
+            act(tunnel.header(ByteBuffer.wrap(buf, 0, n), System.nanoTime()));
         }
 
-        private void decide(ByteBuffer header) {
-            SessionDecision decision = SessionRules.decide(header, options.policy());
-            switch (decision.action()) {
-                case CLOSE_QUIETLY:
-                    events.probe(Protocol.UDP, client);
-                    finish();
-                    return;
-                case REFUSE:
-                    refuse(decision.reason(), header.remaining() != StreamProtocol.HEADER_SIZE
-                            ? "first record is " + header.remaining() + " bytes, a header is "
-                            + StreamProtocol.HEADER_SIZE : decision.detail());
-                    return;
-                default:
-                    dial(decision.destination());
+        /** Carries out the core's steps on the handshake thread until the relay runs or the session ends. */
+        private void act(Step first) {
+            Step step = first;
+            while (true) {
+                switch (step) {
+                    case WAIT:
+                        return;
+                    case RESOLVE:
+                        step = resolve();
+                        break;
+                    case DIAL:
+                        step = connect();
+                        break;
+                    case RELAY:
+                        relaying = true;
+                        toRegister.add(this);
+                        selector.wakeup();
+                        schedulePump();
+                        return;
+                    default:
+                        finish();
+                        return;
+                }
             }
         }
 
-        private void dial(Destination d) {
-            if (relaying.get() >= options.maxSessions()) {
-                refuse(RefusalReason.CAPACITY, "at the limit of " + options.maxSessions() + " sessions");
-                return;
+        private Step resolve() {
+            CompletableFuture<Step> answer = new CompletableFuture<>();
+            resolver.resolve(tunnel.destination().host(), tunnel.dialDeadline(), Runnable::run,
+                    new Resolver.Callback() {
+                        @Override
+                        public void resolved(List<InetAddress> addresses) {
+                            answer.complete(tunnel.resolved(addresses, System.nanoTime()));
+                        }
+
+                        @Override
+                        public void failed(String why) {
+                            answer.complete(tunnel.resolveFailed(why, System.nanoTime()));
+                        }
+                    });
+            try {
+                return answer.get(Math.max(1, tunnel.dialDeadline() - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                return tunnel.tick(System.nanoTime());
+            } catch (ExecutionException e) {
+                return tunnel.resolveFailed(String.valueOf(e.getCause()), System.nanoTime());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return tunnel.close("interrupted");
             }
-            destination = d;
+        }
+
+        private Step connect() {
             DatagramChannel up = null;
             try {
-                InetAddress address = resolve(d.host());
                 up = DatagramChannel.open();
                 up.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER);
                 up.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
-                up.connect(new InetSocketAddress(address, d.port()));
+                up.connect(tunnel.dialAddress());
                 up.configureBlocking(false);
             } catch (IOException e) {
                 if (up != null) {
@@ -439,46 +463,20 @@ final class BcUdpServer implements ServerEndpoint {
                         // closing
                     }
                 }
-                refuse(RefusalReason.DIAL_FAILED, "dialling " + d + ": " + e.getMessage());
-                return;
+                return tunnel.dialFailed(String.valueOf(e.getMessage()), System.nanoTime());
             }
-            upstream = up;
-            info = new SessionInfo(sessionIds.incrementAndGet(), Protocol.UDP, client, d);
-            handshaking.decrementAndGet();
-            relaying.incrementAndGet();
-            lastActivity = System.nanoTime();
-            state = State.RELAYING;
-            events.opened(info);
-            toRegister.add(this);
-            selector.wakeup();
-            schedulePump();
-        }
-
-        private InetAddress resolve(String host) throws IOException {
-            if (BcTls.isIpLiteral(host)) {
-                return InetAddress.getByName(host);
+            synchronized (this) {
+                upstream = up;
             }
-            Future<InetAddress> lookup;
-            try {
-                lookup = pumps.submit(() -> InetAddress.getByName(host));
-            } catch (RejectedExecutionException e) {
-                throw new IOException("server closing");
+            Step step = tunnel.dialSucceeded(System.nanoTime());
+            if (step != Step.RELAY) {
+                finish();
             }
-            try {
-                return lookup.get(options.dialTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                lookup.cancel(true);
-                throw new IOException("resolving " + host + " took longer than " + options.dialTimeout());
-            } catch (ExecutionException e) {
-                throw new IOException(String.valueOf(e.getCause().getMessage()), e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted");
-            }
+            return step;
         }
 
         void register() {
-            if (state != State.RELAYING || upstream == null) {
+            if (!relaying || upstream == null) {
                 return;
             }
             try {
@@ -502,7 +500,7 @@ final class BcUdpServer implements ServerEndpoint {
         private void pump() {
             byte[] buf = PUMP_BUFFER.get();
             try {
-                while (state == State.RELAYING) {
+                while (relaying) {
                     int n = dtls.receivePending(buf, 0, buf.length);
                     if (n < 0) {
                         if (inbound.isEmpty()) {
@@ -524,20 +522,18 @@ final class BcUdpServer implements ServerEndpoint {
             } finally {
                 pumping.set(false);
             }
-            if (!inbound.isEmpty() && state == State.RELAYING) {
+            if (!inbound.isEmpty() && relaying) {
                 schedulePump();
             }
         }
 
         private void toDestination(byte[] buf, int n) {
-            lastActivity = System.nanoTime();
-            bytesToDestination.addAndGet(n); // counted first: the session may be closed while the write returns
             try {
-                if (upstream.write(ByteBuffer.wrap(buf, 0, n)) == 0) {
-                    bytesToDestination.addAndGet(-n); // send buffer full: dropped
+                if (upstream.write(ByteBuffer.wrap(buf, 0, n)) > 0) {
+                    tunnel.relayedToDestination(n, System.nanoTime());
                 }
             } catch (PortUnreachableException e) {
-                LOG.debug("UDP session {}: destination {} unreachable (ICMP); session kept", info.id(), destination);
+                LOG.debug("UDP session from {}: destination unreachable (ICMP); session kept", client);
             } catch (IOException e) {
                 end("writing to the destination failed: " + e.getMessage());
             }
@@ -545,14 +541,13 @@ final class BcUdpServer implements ServerEndpoint {
 
         /** On the selector thread. */
         void readDestination() {
-            for (int i = 0; i < 64 && state == State.RELAYING; i++) {
+            for (int i = 0; i < 64 && relaying; i++) {
                 fromDestination.clear();
                 int n;
                 try {
                     n = upstream.read(fromDestination);
                 } catch (PortUnreachableException e) {
-                    LOG.debug("UDP session {}: destination {} unreachable (ICMP); session kept", info.id(),
-                            destination);
+                    LOG.debug("UDP session from {}: destination unreachable (ICMP); session kept", client);
                     continue;
                 } catch (IOException e) {
                     end("destination socket failed: " + e.getMessage());
@@ -562,61 +557,51 @@ final class BcUdpServer implements ServerEndpoint {
                     return;
                 }
                 if (n > MAX_DATAGRAM) {
-                    events.dropped(info, n, "over the " + MAX_DATAGRAM + "-byte DTLS record limit");
+                    events.datagramDropped(tunnel.info(), n, "over the " + MAX_DATAGRAM + "-byte DTLS record limit");
                     continue;
                 }
                 fromDestination.flip();
                 fromDestination.get(toClient, 0, n);
-                lastActivity = System.nanoTime();
-                bytesFromDestination.addAndGet(n);
                 try {
                     dtls.send(toClient, 0, n);
                 } catch (IOException | RuntimeException e) {
                     end("sending to the client failed: " + describe(e));
                     return;
                 }
+                tunnel.relayedFromDestination(n, System.nanoTime());
             }
         }
 
+        /** On the selector thread: the core's deadlines. */
         void checkTimers(long now) {
-            State s = state;
-            if ((s == State.HANDSHAKE || s == State.HEADER)
-                    && now - createdNanos > options.headerTimeout().toNanos()) {
-                expired = true;
-                transportClosed = true; // wakes the handshake thread, which reports the timeout
-            } else if (s == State.RELAYING && now - lastActivity > options.udpIdleTimeout().toNanos()) {
-                end("idle for " + options.udpIdleTimeout());
-            }
-        }
-
-        private synchronized void refuse(RefusalReason reason, String detail) {
-            if (state == State.ENDED) {
+            Step step = tunnel.tick(now);
+            if (step == Step.WAIT) {
                 return;
             }
-            events.refused(Protocol.UDP, client, reason, detail);
-            finish();
+            if (relaying) {
+                finish();
+            } else {
+                // the handshake thread is blocked in Bouncy Castle: wake it; it finds the session ended
+                ended = true;
+                transportClosed = true;
+                sessions.remove(client, this);
+            }
         }
 
         /** Ends the session, relaying or not. */
-        synchronized void end(String why) {
-            State was = state;
-            if (was == State.ENDED) {
-                return;
-            }
-            if (was != State.RELAYING) {
-                refuse(was == State.HANDSHAKE ? RefusalReason.HANDSHAKE_FAILED : RefusalReason.HEADER_TIMEOUT, why);
-                return;
-            }
+        void end(String why) {
+            tunnel.close(why);
             finish();
-            events.closed(info, why, bytesToDestination.get(), bytesFromDestination.get());
         }
 
         private synchronized void finish() {
-            State was = state;
-            if (was == State.ENDED) {
+            if (finished) {
                 return;
             }
-            state = State.ENDED;
+            finished = true;
+            ended = true;
+            relaying = false;
+            tunnel.close("ended");
             sessions.remove(client, this);
             if (dtls != null) {
                 try {
@@ -635,11 +620,6 @@ final class BcUdpServer implements ServerEndpoint {
                 } catch (IOException e) {
                     // closing
                 }
-            }
-            if (was == State.RELAYING) {
-                relaying.decrementAndGet();
-            } else {
-                handshaking.decrementAndGet();
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.streamproxy.transport.jdk;
 
+import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;

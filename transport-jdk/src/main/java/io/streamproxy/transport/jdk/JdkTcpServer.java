@@ -1,30 +1,27 @@
 package io.streamproxy.transport.jdk;
 
-import io.streamproxy.RefusalReason;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.internal.NamedThreads;
+import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketAddress;
 import java.security.GeneralSecurityException;
+import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The JDK transport's TCP-over-TLS listener: an accept thread hands each connection to a session thread, which runs
- * the TLS handshake (mutual auth, stream ALPN id) under the header deadline and then serves it with
- * {@link TcpSessions}.
+ * The JDK transport's TCP-over-TLS listener: an accept thread admits each connection through the session core
+ * (the handshake limit) and hands it to a session thread, which {@link TcpSessions} runs from the TLS handshake
+ * (mutual auth, the stream ALPN id and the routes' ids) to the end of its tunnel or route.
  */
 final class JdkTcpServer implements ServerEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(JdkTcpServer.class);
@@ -33,7 +30,7 @@ final class JdkTcpServer implements ServerEndpoint {
     private final SSLSocketFactory tls;
     private final ServerSocket listener;
     private final TcpSessions sessions;
-    private final AtomicInteger handshakes = new AtomicInteger();
+    private final List<String> alpn;
     private final Thread acceptor;
     private final InetSocketAddress localAddress;
 
@@ -46,6 +43,7 @@ final class JdkTcpServer implements ServerEndpoint {
             throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
         }
         this.tls = context.getSocketFactory();
+        this.alpn = options.alpnProtocols();
         this.listener = new ServerSocket();
         try {
             listener.setReuseAddress(true);
@@ -83,73 +81,33 @@ final class JdkTcpServer implements ServerEndpoint {
                 LOG.warn("accept failed on {}: {}", localAddress, e.toString());
                 continue;
             }
-            SocketAddress client = raw.getRemoteSocketAddress();
-            if (handshakes.incrementAndGet() > options.maxHandshakes()) {
-                handshakes.decrementAndGet();
+            TunnelSession tunnel = sessions.admit(raw.getRemoteSocketAddress());
+            if (tunnel == null) {
                 TcpRelay.closeQuietly(raw);
-                sessions.refused(client, RefusalReason.CAPACITY,
-                        "at the limit of " + options.maxHandshakes() + " handshakes");
                 continue;
             }
             try {
-                sessions.workers().execute(() -> handshakeAndServe(raw, client));
+                sessions.workers().execute(() -> handshakeAndServe(raw, tunnel));
             } catch (RejectedExecutionException e) {
-                handshakes.decrementAndGet();
+                tunnel.close("server closed");
                 TcpRelay.closeQuietly(raw);
             }
         }
     }
 
-    private void handshakeAndServe(Socket raw, SocketAddress client) {
-        AtomicBoolean expired = new AtomicBoolean();
-        ScheduledFuture<?> deadline = null;
-        SSLSocket socket = null;
-        boolean handshaken = false;
+    private void handshakeAndServe(Socket raw, TunnelSession tunnel) {
+        SSLSocket socket;
         try {
-            if (!sessions.track(raw)) {
-                return;
-            }
-            deadline = sessions.deadline(raw, expired);
             raw.setTcpNoDelay(true);
             // not auto-closing: a refused connection is closed with a linger, so that the alert is not lost
             socket = (SSLSocket) tls.createSocket(raw, null, false);
-            TlsParameters.configureServer(socket);
-            socket.startHandshake();
-            handshaken = true;
+            TlsParameters.configureServer(socket, alpn);
         } catch (IOException | RuntimeException e) {
-            if (expired.get()) {
-                sessions.refused(client, RefusalReason.HEADER_TIMEOUT,
-                        "no TLS handshake within " + options.headerTimeout());
-            } else if (!sessions.isClosed()) {
-                sessions.refused(client, RefusalReason.HANDSHAKE_FAILED, describe(e));
-            }
-        } finally {
-            handshakes.decrementAndGet();
-            if (!handshaken) {
-                if (deadline != null) {
-                    deadline.cancel(false);
-                }
-                if (socket != null) {
-                    TcpRelay.closeQuietly(socket);
-                }
-                if (expired.get() || sessions.isClosed()) {
-                    TcpRelay.closeQuietly(raw);
-                } else {
-                    sessions.lingerClose(raw);
-                }
-                sessions.untrack(raw);
-            }
+            tunnel.failed(e.toString(), System.nanoTime());
+            TcpRelay.closeQuietly(raw);
+            return;
         }
-        if (handshaken) {
-            sessions.serve(socket, deadline, expired, raw);
-        }
-    }
-
-    private static String describe(Exception e) {
-        if (e instanceof SSLException) {
-            return "TLS: " + e.getMessage();
-        }
-        return e.toString();
+        sessions.serveAccepted(tunnel, socket, raw);
     }
 
     @Override

@@ -1,7 +1,14 @@
 package io.streamproxy.transport.jdk;
 
-import io.streamproxy.Destination;
+import io.streamproxy.Protocol;
+import io.streamproxy.SessionInfo;
+import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.internal.NamedThreads;
+import io.streamproxy.internal.Resolver;
+import io.streamproxy.internal.SessionEvents;
+import io.streamproxy.protocol.SessionCore;
+import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.dtls.DtlsEngines;
 import io.streamproxy.protocol.dtls.DtlsServerSession;
 import io.streamproxy.protocol.dtls.DtlsScratch;
@@ -25,9 +32,7 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
@@ -53,17 +58,20 @@ final class JdkUdpServer implements ServerEndpoint {
     private final InetSocketAddress localAddress;
     private final Map<SocketAddress, Session> sessions = new HashMap<>();
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    private final ExecutorService resolver;
+    private final Resolver resolver;
+    private final SessionListener events;
     private final DtlsScratch scratch = new DtlsScratch();
     private final ByteBuffer datagram = ByteBuffer.allocateDirect(65536);
     private final Thread loop;
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private final DtlsServerSession.Counters counters = new DtlsServerSession.Counters();
+    private final SessionCore core;
     private long lastTick;
     private volatile boolean closed;
 
     JdkUdpServer(StreamServerOptions options) throws IOException {
         this.options = options;
+        this.events = SessionEvents.reporting(options.listener());
+        this.core = new SessionCore(Protocol.UDP, options, events);
         try {
             this.dtls = options.credentials().newSslContext("DTLSv1.2");
         } catch (GeneralSecurityException e) {
@@ -83,8 +91,7 @@ final class JdkUdpServer implements ServerEndpoint {
             throw new IOException("cannot listen on UDP " + options.udpAddress() + ": " + e.getMessage(), e);
         }
         this.localAddress = (InetSocketAddress) channel.getLocalAddress();
-        this.resolver = new ThreadPoolExecutor(0, 4, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
-                new NamedThreads("stream-proxy-jdk-udp-resolve"), new ThreadPoolExecutor.AbortPolicy());
+        this.resolver = new Resolver("stream-proxy-jdk-udp-resolve");
         this.loop = new NamedThreads("stream-proxy-jdk-udp").newThread(this::run);
         loop.start();
         LOG.info("UDP stream server listening on {}", localAddress);
@@ -97,7 +104,7 @@ final class JdkUdpServer implements ServerEndpoint {
 
     @Override
     public int activeSessions() {
-        return counters.relaying();
+        return core.activeSessions();
     }
 
     @Override
@@ -128,7 +135,11 @@ final class JdkUdpServer implements ServerEndpoint {
                 }
                 Runnable task;
                 while ((task = tasks.poll()) != null) {
-                    task.run();
+                    try {
+                        task.run();
+                    } catch (RuntimeException e) {
+                        LOG.warn("UDP server task failed", e);
+                    }
                 }
                 long now = System.nanoTime();
                 if (now - lastTick >= TICK_NANOS) {
@@ -166,26 +177,22 @@ final class JdkUdpServer implements ServerEndpoint {
                     continue;
                 }
             }
-            s.logic.fromClient(datagram, System.nanoTime());
+            Session session = s;
+            guarded(session, () -> session.logic.fromClient(datagram, System.nanoTime()));
         }
     }
 
-    /** A new source: only a DTLS ClientHello within the caps creates state. */
+    /** A new source: only a DTLS ClientHello that the core admits (within the handshake limit) creates state. */
     private Session newSession(SocketAddress from) {
         if (!DtlsServerSession.looksLikeClientHello(datagram)) {
             return null;
         }
-        if (counters.handshaking() >= options.maxHandshakes()) {
-            LOG.debug("UDP handshake from {} dropped: {} handshakes in progress", from, counters.handshaking());
-            return null;
-        }
-        if (counters.relaying() >= options.maxSessions()) {
-            LOG.debug("UDP handshake from {} dropped: {} sessions", from, counters.relaying());
+        TunnelSession tunnel = core.accept(from, System.nanoTime());
+        if (tunnel == null) {
             return null;
         }
         Session s = new Session(from);
-        s.logic = new DtlsServerSession(DtlsEngines.server(dtls), from, options, counters, s, scratch,
-                System.nanoTime());
+        s.logic = new DtlsServerSession(DtlsEngines.server(dtls), tunnel, s, options.dtlsMtu(), scratch);
         sessions.put(from, s);
         return s;
     }
@@ -207,13 +214,28 @@ final class JdkUdpServer implements ServerEndpoint {
                 return;
             }
             datagram.flip();
-            s.logic.fromDestination(datagram, System.nanoTime());
+            guarded(s, () -> s.logic.fromDestination(datagram, System.nanoTime()));
         }
     }
 
     private void tick(long now) {
         for (Session s : new ArrayList<>(sessions.values())) {
-            s.logic.tick(now);
+            guarded(s, () -> s.logic.tick(now));
+        }
+    }
+
+    /** Runs session code so that a bug in one session ends that session, never the server's loop. */
+    private void guarded(Session s, Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            LOG.warn("UDP session from {} failed; ending it", s.client, e);
+            try {
+                s.logic.end("internal error: " + e);
+            } catch (RuntimeException again) {
+                s.closeDestination();
+                s.ended();
+            }
         }
     }
 
@@ -224,6 +246,7 @@ final class JdkUdpServer implements ServerEndpoint {
     }
 
     private void shutdownSessions() {
+        core.closing();
         for (Session s : new ArrayList<>(sessions.values())) {
             s.logic.end("server closed");
         }
@@ -254,12 +277,7 @@ final class JdkUdpServer implements ServerEndpoint {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        resolver.shutdownNow();
-        try {
-            resolver.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        resolver.close();
         LOG.info("UDP stream server on {} closed", localAddress);
     }
 
@@ -282,50 +300,40 @@ final class JdkUdpServer implements ServerEndpoint {
         }
 
         @Override
-        public void openDestination(Destination destination) {
-            String host = destination.host();
-            if (TcpSessions.isIpLiteral(host)) {
-                try {
-                    connect(InetAddress.getByName(host), destination.port());
-                    logic.destinationOpened();
-                } catch (IOException e) {
-                    logic.destinationFailed(e.getMessage());
+        public void resolve(String host, long deadline) {
+            resolver.resolve(host, deadline, task -> {
+                tasks.add(task);
+                selector.wakeup();
+            }, new Resolver.Callback() {
+                @Override
+                public void resolved(List<InetAddress> addresses) {
+                    logic.resolved(addresses);
                 }
-                return;
-            }
-            long deadline = System.nanoTime() + options.dialTimeout().toNanos();
-            try {
-                resolver.execute(() -> {
-                    InetAddress found = null;
-                    String failure = null;
-                    try {
-                        found = InetAddress.getAllByName(host)[0];
-                    } catch (IOException e) {
-                        failure = e.getMessage();
-                    }
-                    InetAddress address = found;
-                    String why = failure;
-                    tasks.add(() -> {
-                        if (address == null || System.nanoTime() > deadline) {
-                            logic.destinationFailed("resolving " + host + ": "
-                                    + (why != null ? why : "took longer than " + options.dialTimeout()));
-                            return;
-                        }
-                        try {
-                            connect(address, destination.port());
-                            logic.destinationOpened();
-                        } catch (IOException e) {
-                            logic.destinationFailed(e.getMessage());
-                        }
-                    });
-                    selector.wakeup();
-                });
-            } catch (RuntimeException e) {
-                logic.destinationFailed("resolver busy");
-            }
+
+                @Override
+                public void failed(String why) {
+                    logic.resolveFailed(why);
+                }
+            });
         }
 
-        private void connect(InetAddress address, int port) throws IOException {
+        @Override
+        public void connect(InetSocketAddress address) {
+            try {
+                open(address);
+            } catch (IOException e) {
+                logic.destinationFailed(e.getMessage() == null ? e.toString() : e.getMessage());
+                return;
+            }
+            logic.destinationOpened();
+        }
+
+        @Override
+        public void dropped(SessionInfo session, int size, String reason) {
+            events.datagramDropped(session, size, reason);
+        }
+
+        private void open(InetSocketAddress address) throws IOException {
             if (logic.isEnded()) {
                 throw new IOException("session ended");
             }
@@ -333,7 +341,7 @@ final class JdkUdpServer implements ServerEndpoint {
             try {
                 up.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER);
                 up.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
-                up.connect(new InetSocketAddress(address, port));
+                up.connect(address);
                 up.configureBlocking(false);
                 upstreamKey = up.register(selector, SelectionKey.OP_READ, this);
             } catch (IOException e) {

@@ -1,44 +1,46 @@
 package io.streamproxy.transport.jdk;
 
-import io.streamproxy.Destination;
 import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
-import io.streamproxy.SessionInfo;
 import io.streamproxy.StreamServerOptions;
-import io.streamproxy.protocol.SessionDecision;
-import io.streamproxy.protocol.SessionEvents;
-import io.streamproxy.protocol.SessionRules;
+import io.streamproxy.TlsRoute;
+import io.streamproxy.internal.NamedThreads;
+import io.streamproxy.internal.Resolver;
+import io.streamproxy.internal.SessionEvents;
+import io.streamproxy.protocol.SessionCore;
 import io.streamproxy.protocol.StreamProtocol;
+import io.streamproxy.protocol.TunnelSession;
+import io.streamproxy.protocol.TunnelSession.Step;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
-import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.security.Principal;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The server side of TCP tunnels on handshaken TLS sockets: reads the header within the deadline, applies
- * {@link SessionRules}, dials the destination and relays. It owns the worker threads, the deadline timer and every
- * socket of its sessions, and {@link #close()} ends them all.
+ * The JDK transport's shell around the session core for TCP: one blocking thread per connection runs the TLS
+ * handshake, reads the header and carries out each {@link TunnelSession} step (resolve on the shared
+ * {@link Resolver}, dial each checked address in turn, relay with {@link TcpRelay}); a timer thread enforces the
+ * core's deadlines by closing the connection. It owns the threads, the timer and every socket of its sessions, and
+ * {@link #close()} ends them all.
  */
 final class TcpSessions {
     private static final Logger LOG = LoggerFactory.getLogger(TcpSessions.class);
@@ -46,21 +48,25 @@ final class TcpSessions {
     private static final long LINGER_MILLIS = 1000;
 
     private final StreamServerOptions options;
-    private final SessionEvents events;
+    private final SessionCore core;
+    private final Resolver resolver;
     private final ThreadPoolExecutor workers;
     private final ScheduledThreadPoolExecutor timer;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
-    private final AtomicInteger activeSessions = new AtomicInteger();
-    private final AtomicLong sessionIds = new AtomicLong();
     private volatile boolean closed;
 
     TcpSessions(StreamServerOptions options, String threadPrefix) {
         this.options = options;
-        this.events = new SessionEvents(options.listener());
+        this.core = new SessionCore(Protocol.TCP, options, SessionEvents.reporting(options.listener()));
+        this.resolver = new Resolver(threadPrefix + "-resolve");
         this.workers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 new NamedThreads(threadPrefix + "-session"));
         this.timer = new ScheduledThreadPoolExecutor(1, new NamedThreads(threadPrefix + "-timer"));
         this.timer.setRemoveOnCancelPolicy(true);
+    }
+
+    SessionCore core() {
+        return core;
     }
 
     ExecutorService workers() {
@@ -72,7 +78,7 @@ final class TcpSessions {
     }
 
     int activeSessions() {
-        return activeSessions.get();
+        return core.activeSessions();
     }
 
     /** Registers a socket so that {@link #close()} closes it; false (and the socket closed) if already closed. */
@@ -88,18 +94,6 @@ final class TcpSessions {
 
     void untrack(Socket socket) {
         sockets.remove(socket);
-    }
-
-    /** Closes {@code socket} when the deadline passes unless the returned task is cancelled first. */
-    ScheduledFuture<?> deadline(Socket socket, AtomicBoolean expired) {
-        return timer.schedule(() -> {
-            expired.set(true);
-            TcpRelay.closeQuietly(socket);
-        }, options.headerTimeout().toNanos(), TimeUnit.NANOSECONDS);
-    }
-
-    void refused(SocketAddress client, RefusalReason reason, String detail) {
-        events.refused(Protocol.TCP, client, reason, detail);
     }
 
     /**
@@ -126,190 +120,273 @@ final class TcpSessions {
         }
     }
 
-    /**
-     * Serves one handshaken socket on the calling thread until its session ends; always closes it. The header read
-     * is bounded by {@code deadline} (already running) or, when null, by a new header timeout from now. When the
-     * server owns the TCP socket under the TLS one ({@code raw}, not closed with it), a refused connection is
-     * closed with {@link #lingerClose}.
-     */
-    void serve(SSLSocket socket, ScheduledFuture<?> deadline, AtomicBoolean expired, Socket raw) {
-        SocketAddress client = socket.getRemoteSocketAddress();
-        if (!track(socket)) {
-            return;
+    /** One connection: its sockets, its state machine and the timer that enforces the state machine's deadline. */
+    private final class Connection {
+        final TunnelSession tunnel;
+        final SSLSocket socket;
+        final Socket raw;
+        ScheduledFuture<?> deadline;
+        String lastDialFailure;
+
+        Connection(TunnelSession tunnel, SSLSocket socket, Socket raw) {
+            this.tunnel = tunnel;
+            this.socket = socket;
+            this.raw = raw;
         }
-        boolean relayed = false;
-        AtomicBoolean timedOut = expired != null ? expired : new AtomicBoolean();
-        ScheduledFuture<?> timeout = deadline != null ? deadline : deadline(socket, timedOut);
-        try {
-            String alpn = socket.getApplicationProtocol();
-            if (!StreamProtocol.ALPN.equals(alpn)) {
-                refused(client, RefusalReason.HANDSHAKE_FAILED, "client did not negotiate ALPN "
-                        + StreamProtocol.ALPN + " (got '" + (alpn == null ? "" : alpn) + "')");
+
+        /** Arms the timer for the core's next deadline; when it fires, a step other than WAIT closes the sockets. */
+        void arm() {
+            long at = tunnel.nextDeadline();
+            if (at == Long.MAX_VALUE || closed) {
                 return;
             }
-            byte[] header = new byte[StreamProtocol.HEADER_SIZE];
-            int n;
             try {
-                n = readFully(socket.getInputStream(), header);
-            } catch (IOException e) {
-                if (timedOut.get()) {
-                    refused(client, RefusalReason.HEADER_TIMEOUT, "no header within " + options.headerTimeout());
-                } else if (!closed) {
-                    refused(client, RefusalReason.INVALID_HEADER, "reading the header failed: " + e.getMessage());
-                }
-                return;
+                deadline = timer.schedule(() -> {
+                    Step s = tunnel.tick(System.nanoTime());
+                    if (s == Step.WAIT) {
+                        arm();
+                    } else {
+                        closeSockets();
+                    }
+                }, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (RuntimeException e) {
+                closeSockets(); // the timer is shut down: the server is closing
             }
-            if (!timeout.cancel(false) || timedOut.get()) {
-                refused(client, RefusalReason.HEADER_TIMEOUT, "no header within " + options.headerTimeout());
-                return;
+        }
+
+        void disarm() {
+            ScheduledFuture<?> d = deadline;
+            if (d != null) {
+                d.cancel(false);
             }
-            SessionDecision decision = SessionRules.decide(ByteBuffer.wrap(header, 0, n), options.policy());
-            switch (decision.action()) {
-                case CLOSE_QUIETLY:
-                    events.probe(Protocol.TCP, client);
-                    return;
-                case REFUSE:
-                    refused(client, decision.reason(), decision.detail());
-                    return;
-                default:
-                    relayed = true;
-                    relay(socket, raw, client, decision.destination());
-            }
-        } finally {
-            timeout.cancel(false);
+        }
+
+        void closeSockets() {
             TcpRelay.closeQuietly(socket);
-            untrack(socket);
             if (raw != null) {
-                if (relayed || timedOut.get() || closed) {
-                    TcpRelay.closeQuietly(raw);
-                } else {
-                    lingerClose(raw);
-                }
-                untrack(raw);
+                TcpRelay.closeQuietly(raw);
             }
         }
     }
 
-    private void relay(SSLSocket socket, Socket raw, SocketAddress client, Destination destination) {
-        if (activeSessions.incrementAndGet() > options.maxSessions()) {
-            activeSessions.decrementAndGet();
-            refused(client, RefusalReason.CAPACITY, "at the limit of " + options.maxSessions() + " sessions");
+    /**
+     * Serves an accepted connection on the calling thread, from the TLS handshake to the end of its session;
+     * always closes it.
+     *
+     * @param tunnel the state machine the core admitted it with
+     * @param socket the server-mode TLS socket over {@code raw}, not yet handshaken, not closing {@code raw}
+     * @param raw    the accepted TCP socket
+     */
+    void serveAccepted(TunnelSession tunnel, SSLSocket socket, Socket raw) {
+        Connection c = new Connection(tunnel, socket, raw);
+        if (!track(raw)) {
+            tunnel.close("server closed");
             return;
         }
-        Socket upstream = null;
+        c.arm();
+        Step step;
         try {
-            try {
-                upstream = dial(destination);
-            } catch (IOException e) {
-                if (!closed) {
-                    refused(client, RefusalReason.DIAL_FAILED, "dialling " + destination + ": " + e.getMessage());
+            socket.startHandshake();
+            step = handshaken(c);
+        } catch (IOException | RuntimeException e) {
+            step = tunnel.handshakeFailed(describe(e), System.nanoTime());
+        }
+        run(c, step);
+    }
+
+    /**
+     * Serves a connection a host accepted and handshook itself, on the calling thread; always closes it.
+     *
+     * @param socket a server-mode socket whose handshake has completed
+     */
+    void serveHandshaken(SSLSocket socket) {
+        TunnelSession tunnel = core.accept(socket.getRemoteSocketAddress(), System.nanoTime());
+        if (tunnel == null) {
+            TcpRelay.closeQuietly(socket);
+            return;
+        }
+        Connection c = new Connection(tunnel, socket, null);
+        if (!track(socket)) {
+            tunnel.close("server closed");
+            return;
+        }
+        c.arm();
+        Step step;
+        try {
+            step = handshaken(c);
+        } catch (RuntimeException e) {
+            step = tunnel.failed(e.toString(), System.nanoTime());
+        }
+        run(c, step);
+    }
+
+    /** After the handshake: a route takes the connection, or the core checks the ALPN id. */
+    private Step handshaken(Connection c) {
+        String alpn = c.socket.getApplicationProtocol();
+        TlsRoute route = options.routeFor(alpn);
+        if (route != null && !StreamProtocol.ALPN.equals(alpn)) {
+            c.disarm();
+            c.tunnel.routed(System.nanoTime());
+            new JdkRouteChannel(c.socket, alpn).serve(route);
+            return Step.END;
+        }
+        return c.tunnel.handshakeDone(alpn, identity(c.socket), System.nanoTime());
+    }
+
+    /** Carries out the core's steps until the session ends, then frees what it holds. */
+    private void run(Connection c, Step first) {
+        TunnelSession t = c.tunnel;
+        Step step = first;
+        Socket upstream = null;
+        boolean linger = false;
+        try {
+            while (true) {
+                switch (step) {
+                    case WAIT:
+                        step = readHeader(c);
+                        break;
+                    case RESOLVE:
+                        step = resolve(t);
+                        break;
+                    case DIAL:
+                        upstream = dial(c);
+                        step = upstream != null ? t.dialSucceeded(System.nanoTime())
+                                : t.dialFailed(c.lastDialFailure, System.nanoTime());
+                        if (step != Step.RELAY && upstream != null) {
+                            TcpRelay.closeQuietly(upstream);
+                            untrack(upstream);
+                            upstream = null;
+                        }
+                        break;
+                    case RELAY:
+                        c.disarm();
+                        TcpRelay relay = new TcpRelay(c.socket, c.raw, upstream);
+                        relay.run(workers);
+                        step = t.relayEnded(relay.failed() ? "failed" : "both directions ended",
+                                relay.bytesToDestination(), relay.bytesFromDestination(), System.nanoTime());
+                        break;
+                    case REFUSE:
+                    case PROBE:
+                        linger = t.refusalReason() != RefusalReason.HEADER_TIMEOUT;
+                        return;
+                    case END:
+                    default:
+                        return;
                 }
-                return;
             }
-            SessionInfo info = new SessionInfo(sessionIds.incrementAndGet(), Protocol.TCP, client, destination);
-            events.opened(info);
-            TcpRelay relay = new TcpRelay(socket, raw, upstream);
-            relay.run(workers);
-            events.closed(info, relay.failed() ? "failed" : "both directions ended", relay.bytesToDestination(),
-                    relay.bytesFromDestination());
         } finally {
+            c.disarm();
             if (upstream != null) {
                 TcpRelay.closeQuietly(upstream);
                 untrack(upstream);
             }
-            activeSessions.decrementAndGet();
-        }
-    }
-
-    /**
-     * Resolves (for names) and connects within the dial timeout, trying each address in turn; the socket returned
-     * is tracked, so that closing the server closes it.
-     */
-    private Socket dial(Destination destination) throws IOException {
-        long deadline = System.nanoTime() + options.dialTimeout().toNanos();
-        InetAddress[] addresses = resolve(destination.host(), deadline);
-        IOException last = null;
-        for (InetAddress address : addresses) {
-            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (left <= 0) {
-                break;
-            }
-            Socket attempt = new Socket();
-            if (!track(attempt)) {
-                throw new IOException("server closed");
-            }
-            try {
-                attempt.setTcpNoDelay(true);
-                attempt.connect(new InetSocketAddress(address, destination.port()),
-                        (int) Math.min(left, Integer.MAX_VALUE));
-                return attempt;
-            } catch (IOException e) {
-                last = e;
-                TcpRelay.closeQuietly(attempt);
-                untrack(attempt);
-                if (closed) {
-                    throw e;
+            TcpRelay.closeQuietly(c.socket);
+            untrack(c.socket);
+            if (c.raw != null) {
+                if (!linger || closed) {
+                    TcpRelay.closeQuietly(c.raw);
+                } else {
+                    lingerClose(c.raw);
                 }
+                untrack(c.raw);
             }
         }
-        if (last == null) {
-            throw new SocketTimeoutException("dial timeout " + options.dialTimeout() + " passed");
-        }
-        throw last;
     }
 
-    private InetAddress[] resolve(String host, long deadline) throws IOException {
-        if (isIpLiteral(host)) {
-            return InetAddress.getAllByName(host);
-        }
-        Future<InetAddress[]> lookup = workers.submit(() -> InetAddress.getAllByName(host));
+    private Step readHeader(Connection c) {
+        byte[] header = new byte[StreamProtocol.HEADER_SIZE];
+        int total = 0;
         try {
-            return lookup.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            InputStream in = c.socket.getInputStream();
+            while (total < header.length) {
+                int n = in.read(header, total, header.length - total);
+                if (n < 0) {
+                    return c.tunnel.clientEnded(total, System.nanoTime());
+                }
+                total += n;
+            }
+        } catch (IOException e) {
+            return c.tunnel.failed("reading the header failed: " + e.getMessage(), System.nanoTime());
+        }
+        return c.tunnel.header(ByteBuffer.wrap(header), System.nanoTime());
+    }
+
+    private Step resolve(TunnelSession t) {
+        CompletableFuture<Step> answer = new CompletableFuture<>();
+        resolver.resolve(t.destination().host(), t.dialDeadline(), Runnable::run, new Resolver.Callback() {
+            @Override
+            public void resolved(List<InetAddress> addresses) {
+                answer.complete(t.resolved(addresses, System.nanoTime()));
+            }
+
+            @Override
+            public void failed(String why) {
+                answer.complete(t.resolveFailed(why, System.nanoTime()));
+            }
+        });
+        try {
+            return answer.get(Math.max(1, t.dialDeadline() - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            lookup.cancel(true);
-            throw new SocketTimeoutException("resolving " + host + " took longer than " + options.dialTimeout());
+            return t.tick(System.nanoTime());
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            throw cause instanceof IOException ? (IOException) cause : new IOException(cause);
+            return t.resolveFailed(String.valueOf(e.getCause()), System.nanoTime());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while resolving " + host);
+            return t.close("interrupted");
         }
     }
 
-    static boolean isIpLiteral(String host) {
-        if (host.indexOf(':') >= 0) {
-            return true;
+    /** Connects to the core's current address within the time the dial deadline leaves; null on failure. */
+    private Socket dial(Connection c) {
+        TunnelSession t = c.tunnel;
+        Socket attempt = new Socket();
+        if (!track(attempt)) {
+            c.lastDialFailure = "server closed";
+            return null;
         }
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
-            if (!(c >= '0' && c <= '9') && c != '.') {
-                return false;
-            }
+        try {
+            attempt.setTcpNoDelay(true);
+            attempt.connect(t.dialAddress(), t.dialMillisLeft(System.nanoTime()));
+            return attempt;
+        } catch (IOException e) {
+            c.lastDialFailure = e.getMessage() == null ? e.toString() : e.getMessage();
+            TcpRelay.closeQuietly(attempt);
+            untrack(attempt);
+            return null;
         }
-        return true;
     }
 
-    private static int readFully(InputStream in, byte[] buffer) throws IOException {
-        int total = 0;
-        while (total < buffer.length) {
-            int n = in.read(buffer, total, buffer.length - total);
-            if (n < 0) {
-                break;
-            }
-            total += n;
+    static String identity(SSLSocket socket) {
+        try {
+            Principal p = socket.getSession().getPeerPrincipal();
+            return p == null ? null : p.getName();
+        } catch (SSLPeerUnverifiedException e) {
+            return null;
         }
-        return total;
+    }
+
+    static String describe(Exception e) {
+        if (e instanceof javax.net.ssl.SSLException) {
+            return "TLS: " + e.getMessage();
+        }
+        return e.toString();
+    }
+
+    /** Admits an accepted connection, or returns null (refused for capacity, already reported). */
+    TunnelSession admit(SocketAddress client) {
+        return core.accept(client, System.nanoTime());
     }
 
     /** Ends every session, closes every socket, stops every thread; waits a bounded time for them. */
     void close() {
         closed = true;
+        core.closing();
         for (Socket s : sockets) {
             TcpRelay.closeQuietly(s);
         }
         workers.shutdown();
         timer.shutdownNow();
+        resolver.close();
         try {
             if (!workers.awaitTermination(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
                 workers.shutdownNow();

@@ -13,11 +13,11 @@ final class TlsParameters {
     private TlsParameters() {
     }
 
-    static void configureServer(SSLSocket socket) {
+    static void configureServer(SSLSocket socket, List<String> alpn) {
         SSLParameters p = socket.getSSLParameters();
         p.setProtocols(PROTOCOLS);
         p.setNeedClientAuth(true);
-        p.setApplicationProtocols(new String[] {StreamProtocol.ALPN});
+        p.setApplicationProtocols(alpn.toArray(new String[0]));
         socket.setSSLParameters(p);
         socket.setUseClientMode(false);
     }

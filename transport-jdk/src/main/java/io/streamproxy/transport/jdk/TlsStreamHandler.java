@@ -36,7 +36,7 @@ public final class TlsStreamHandler implements Closeable {
      * @param socket a server-mode socket whose handshake has completed
      */
     public void serve(SSLSocket socket) {
-        sessions.serve(socket, null, null, null);
+        sessions.serveHandshaken(socket);
     }
 
     /**

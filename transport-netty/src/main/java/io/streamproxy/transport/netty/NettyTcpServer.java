@@ -8,13 +8,12 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.streamproxy.RefusalReason;
+import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.StreamServerOptions;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,12 +30,11 @@ final class NettyTcpServer implements ServerEndpoint {
     private final StreamTunnelService service;
     private final Channel listener;
     private final InetSocketAddress localAddress;
-    private final AtomicInteger handshakes = new AtomicInteger();
     private volatile boolean closed;
 
     NettyTcpServer(StreamServerOptions options) throws IOException {
         this.runtime = NettyRuntime.from(options.transportOptions());
-        SslContext tls = TlsContexts.server(options.credentials(), runtime.sslProvider);
+        SslContext tls = TlsContexts.server(options.credentials(), runtime.sslProvider, options.alpnProtocols());
         this.service = StreamTunnelService.create(options);
         this.group = runtime.newGroup("stream-proxy-netty-tcp");
         ServerBootstrap b = new ServerBootstrap().group(group).channel(runtime.serverChannel())
@@ -47,19 +45,17 @@ final class NettyTcpServer implements ServerEndpoint {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        if (handshakes.get() >= options.maxHandshakes()) {
-                            service.refused(ch.remoteAddress(), RefusalReason.CAPACITY,
-                                    "at the limit of " + options.maxHandshakes() + " handshakes");
+                        TunnelSession tunnel = service.core.accept(ch.remoteAddress(), System.nanoTime());
+                        if (tunnel == null) {
                             ch.close();
                             return;
                         }
-                        handshakes.incrementAndGet();
                         SslHandler ssl = tls.newHandler(ch.alloc());
-                        ssl.setHandshakeTimeout(options.headerTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                        ssl.handshakeFuture().addListener(f -> handshakes.decrementAndGet());
+                        // a backstop: the core's deadline (handshake plus header) closes the connection first
+                        ssl.setHandshakeTimeout(options.headerTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
                         ch.pipeline().addLast(LingeringClose.NAME, new LingeringClose());
                         ch.pipeline().addLast("ssl", ssl);
-                        ch.pipeline().addLast("stream", service.newHandler());
+                        ch.pipeline().addLast("stream", service.newHandler(tunnel));
                     }
                 });
         try {

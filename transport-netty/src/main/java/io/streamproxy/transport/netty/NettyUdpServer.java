@@ -11,8 +11,14 @@ import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.streamproxy.Destination;
+import io.streamproxy.Protocol;
+import io.streamproxy.SessionInfo;
+import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.internal.Resolver;
+import io.streamproxy.internal.SessionEvents;
+import io.streamproxy.protocol.SessionCore;
+import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.dtls.DtlsEngines;
 import io.streamproxy.protocol.dtls.DtlsScratch;
 import io.streamproxy.protocol.dtls.DtlsServerSession;
@@ -25,10 +31,8 @@ import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.net.InetAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
@@ -52,26 +56,25 @@ final class NettyUdpServer implements ServerEndpoint {
     private final EventLoop loop;
     private final InetSocketAddress localAddress;
     private final Map<InetSocketAddress, Session> sessions = new HashMap<>();
-    private final DtlsServerSession.Counters counters = new DtlsServerSession.Counters();
+    private final SessionListener events;
+    private final SessionCore core;
     private final DtlsScratch scratch = new DtlsScratch();
-    private final ExecutorService resolver;
+    private final Resolver resolver;
     private final ScheduledFuture<?> ticker;
     private volatile boolean closed;
 
     NettyUdpServer(StreamServerOptions options) throws IOException {
         this.options = options;
         this.runtime = NettyRuntime.from(options.transportOptions());
+        this.events = SessionEvents.reporting(options.listener());
+        this.core = new SessionCore(Protocol.UDP, options, events);
         try {
             this.dtls = options.credentials().newSslContext("DTLSv1.2");
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
         }
         this.group = runtime.newGroup("stream-proxy-netty-udp", 1);
-        this.resolver = new ThreadPoolExecutor(0, 4, 10, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "stream-proxy-netty-udp-resolve");
-            t.setDaemon(true);
-            return t;
-        }, new ThreadPoolExecutor.AbortPolicy());
+        this.resolver = new Resolver("stream-proxy-netty-udp-resolve");
         try {
             this.channel = new Bootstrap().group(group).channel(runtime.datagramChannel())
                     .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
@@ -81,7 +84,7 @@ final class NettyUdpServer implements ServerEndpoint {
                     .bind(options.udpAddress()).sync().channel();
         } catch (Exception e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-            resolver.shutdownNow();
+            resolver.close();
             throw new IOException("cannot listen on UDP " + options.udpAddress() + ": " + e.getMessage(), e);
         }
         this.loop = channel.eventLoop();
@@ -97,7 +100,7 @@ final class NettyUdpServer implements ServerEndpoint {
 
     @Override
     public int activeSessions() {
-        return counters.relaying();
+        return core.activeSessions();
     }
 
     @Override
@@ -108,7 +111,12 @@ final class NettyUdpServer implements ServerEndpoint {
     private void tick() {
         long now = System.nanoTime();
         for (Session s : new ArrayList<>(sessions.values())) {
-            s.logic.tick(now);
+            try {
+                s.logic.tick(now);
+            } catch (RuntimeException e) {
+                LOG.warn("UDP session from {} failed; ending it", s.client, e);
+                s.logic.end("internal error: " + e);
+            }
         }
     }
 
@@ -120,14 +128,15 @@ final class NettyUdpServer implements ServerEndpoint {
             ByteBuffer data = packet.content().nioBuffer();
             Session s = sessions.get(from);
             if (s == null) {
-                if (closed || !DtlsServerSession.looksLikeClientHello(data)
-                        || counters.handshaking() >= options.maxHandshakes()
-                        || counters.relaying() >= options.maxSessions()) {
+                if (closed || !DtlsServerSession.looksLikeClientHello(data)) {
+                    return;
+                }
+                TunnelSession tunnel = core.accept(from, System.nanoTime());
+                if (tunnel == null) {
                     return;
                 }
                 s = new Session(from);
-                s.logic = new DtlsServerSession(DtlsEngines.server(dtls), from, options, counters, s, scratch,
-                        System.nanoTime());
+                s.logic = new DtlsServerSession(DtlsEngines.server(dtls), tunnel, s, options.dtlsMtu(), scratch);
                 sessions.put(from, s);
             }
             s.logic.fromClient(data, System.nanoTime());
@@ -158,31 +167,27 @@ final class NettyUdpServer implements ServerEndpoint {
         }
 
         @Override
-        public void openDestination(Destination destination) {
-            if (StreamTunnelHandler.TcpAddresses.isIpLiteral(destination.host())) {
-                connect(new InetSocketAddress(StreamTunnelHandler.TcpAddresses.literal(destination.host()),
-                        destination.port()));
-                return;
-            }
-            long deadline = System.nanoTime() + options.dialTimeout().toNanos();
-            try {
-                resolver.execute(() -> {
-                    InetSocketAddress address = new InetSocketAddress(destination.host(), destination.port());
-                    loop.execute(() -> {
-                        if (address.isUnresolved() || System.nanoTime() > deadline) {
-                            logic.destinationFailed(address.isUnresolved() ? "cannot resolve " + destination.host()
-                                    : "resolving took longer than " + options.dialTimeout());
-                        } else {
-                            connect(address);
-                        }
-                    });
-                });
-            } catch (RejectedExecutionException e) {
-                logic.destinationFailed("resolver busy");
-            }
+        public void resolve(String host, long deadline) {
+            resolver.resolve(host, deadline, loop, new Resolver.Callback() {
+                @Override
+                public void resolved(List<InetAddress> addresses) {
+                    logic.resolved(addresses);
+                }
+
+                @Override
+                public void failed(String why) {
+                    logic.resolveFailed(why);
+                }
+            });
         }
 
-        private void connect(InetSocketAddress address) {
+        @Override
+        public void dropped(SessionInfo session, int size, String reason) {
+            events.datagramDropped(session, size, reason);
+        }
+
+        @Override
+        public void connect(InetSocketAddress address) {
             new Bootstrap().group(loop).channel(runtime.datagramChannel())
                     .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
                     .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
@@ -253,6 +258,7 @@ final class NettyUdpServer implements ServerEndpoint {
             return;
         }
         closed = true;
+        core.closing();
         loop.submit(() -> {
             ticker.cancel(false);
             for (Session s : new ArrayList<>(sessions.values())) {
@@ -261,12 +267,7 @@ final class NettyUdpServer implements ServerEndpoint {
         }).awaitUninterruptibly(5, TimeUnit.SECONDS);
         channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-        resolver.shutdownNow();
-        try {
-            resolver.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        resolver.close();
         LOG.info("UDP stream server (netty) on {} closed", localAddress);
     }
 }

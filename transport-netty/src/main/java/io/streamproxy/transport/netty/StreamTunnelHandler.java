@@ -15,60 +15,56 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.streamproxy.Destination;
-import io.streamproxy.RefusalReason;
-import io.streamproxy.protocol.SessionDecision;
-import io.streamproxy.protocol.SessionRules;
+import io.streamproxy.TlsRoute;
+import io.streamproxy.internal.Resolver;
 import io.streamproxy.protocol.StreamProtocol;
+import io.streamproxy.protocol.TunnelSession;
+import io.streamproxy.protocol.TunnelSession.Step;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
+import java.security.Principal;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Queue;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
- * The server side of one stream tunnel on a Netty channel behind an {@code SslHandler}: waits for the handshake (or
- * finds it done), requires the stream ALPN id, takes exactly 275 header bytes within the header timeout, applies
- * {@link SessionRules}, dials the destination on the same event loop within the dial timeout, forwards any bytes
- * that came with the header, and hands both channels to the relay; then removes itself. Create it with
- * {@link StreamTunnelService#newHandler()}.
+ * The server side of one stream tunnel on a Netty channel behind an {@code SslHandler}, as a shell around the
+ * session core's {@link TunnelSession}: it feeds the core the handshake's outcome, exactly 275 header bytes and each
+ * resolve and dial outcome, and carries out the core's steps on the channel's event loop (resolve on the shared
+ * resolver, dial each checked address in turn, forward bytes that came with the header, hand both channels to the
+ * relay); a timer on the loop enforces the core's deadlines. A connection that negotiated a route's ALPN id goes to
+ * that route instead. Create it with {@link StreamTunnelService#newHandler()}.
  */
 public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
-    private static final Logger LOG = LoggerFactory.getLogger(StreamTunnelHandler.class);
-
     private final StreamTunnelService service;
+    private TunnelSession tunnel;
     private ByteBuf header;
     private final Queue<Object> pending = new ArrayDeque<>();
-    private ScheduledFuture<?> deadline;
+    private ScheduledFuture<?> timer;
     private boolean handshaken;
-    private boolean decided;
-    private boolean clientEnded;
-    private SocketAddress client;
+    private boolean done;
 
-    StreamTunnelHandler(StreamTunnelService service) {
+    StreamTunnelHandler(StreamTunnelService service, TunnelSession admitted) {
         this.service = service;
+        this.tunnel = admitted;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        client = ctx.channel().remoteAddress();
+        if (tunnel == null) {
+            tunnel = service.core.accept(ctx.channel().remoteAddress(), System.nanoTime());
+            if (tunnel == null) {
+                done = true;
+                ctx.close();
+                return;
+            }
+        }
         service.track(ctx.channel());
         header = ctx.alloc().buffer(StreamProtocol.HEADER_SIZE);
-        deadline = ctx.executor().schedule(() -> {
-            if (!decided) {
-                decided = true;
-                service.refused(client, RefusalReason.HEADER_TIMEOUT, (handshaken ? "no header" : "no TLS handshake")
-                        + " within " + service.options.headerTimeout());
-                ctx.close();
-            }
-        }, service.options.headerTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        arm(ctx);
         SslHandler ssl = ctx.pipeline().get(SslHandler.class);
         if (ssl != null && ssl.handshakeFuture().isDone()) {
             onHandshake(ctx, ssl.handshakeFuture().isSuccess() ? null : ssl.handshakeFuture().cause());
@@ -81,13 +77,26 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
             header.release();
             header = null;
         }
-        if (deadline != null) {
-            deadline.cancel(false);
+        if (timer != null) {
+            timer.cancel(false);
         }
-        Object o;
-        while ((o = pending.poll()) != null) {
-            ReferenceCountUtil.release(o);
+        releasePending();
+    }
+
+    /** Schedules the core's next deadline on the loop; a step other than WAIT then closes the connection. */
+    private void arm(ChannelHandlerContext ctx) {
+        long at = tunnel.nextDeadline();
+        if (at == Long.MAX_VALUE) {
+            return;
         }
+        timer = ctx.executor().schedule(() -> {
+            Step s = tunnel.tick(System.nanoTime());
+            if (s == Step.WAIT) {
+                arm(ctx);
+            } else {
+                act(ctx, s);
+            }
+        }, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
 
     @Override
@@ -98,15 +107,8 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent) {
-            if (decided && header != null) {
-                clientEnded = true; // the client half-closed while we dial: pass it on once the relay runs
-                return;
-            }
-            if (!decided) {
-                decided = true;
-                service.refused(client, handshaken ? RefusalReason.INVALID_HEADER : RefusalReason.HANDSHAKE_FAILED,
-                        "client closed after " + (header == null ? 0 : header.readableBytes()) + " header bytes");
-                ctx.close();
+            if (tunnel != null && !done) {
+                act(ctx, tunnel.clientEnded(header == null ? 0 : header.readableBytes(), System.nanoTime()));
             }
             return;
         }
@@ -114,38 +116,45 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onHandshake(ChannelHandlerContext ctx, Throwable failure) {
-        if (handshaken || decided) {
+        if (handshaken || done || tunnel == null) {
             return;
         }
         if (failure != null) {
-            decided = true;
-            if (failure instanceof io.netty.handler.ssl.SslHandshakeTimeoutException) {
-                service.refused(client, RefusalReason.HEADER_TIMEOUT,
-                        "no TLS handshake within " + service.options.headerTimeout());
-            } else {
-                service.refused(client, RefusalReason.HANDSHAKE_FAILED, "TLS: " + failure.getMessage());
-            }
-            ctx.close();
+            act(ctx, tunnel.handshakeFailed("TLS: " + failure.getMessage(), System.nanoTime()));
             return;
         }
         handshaken = true;
         SslHandler ssl = ctx.pipeline().get(SslHandler.class);
         String alpn = ssl == null ? null : ssl.applicationProtocol();
-        if (!StreamProtocol.ALPN.equals(alpn)) {
-            decided = true;
-            service.refused(client, RefusalReason.HANDSHAKE_FAILED, "client did not negotiate ALPN "
-                    + StreamProtocol.ALPN + " (got '" + (alpn == null ? "" : alpn) + "')");
-            ctx.close();
+        TlsRoute route = service.options.routeFor(alpn);
+        if (route != null && !StreamProtocol.ALPN.equals(alpn)) {
+            done = true;
+            tunnel.routed(System.nanoTime());
+            ctx.pipeline().replace(this, "route", new NettyRouteHandler(route, alpn));
+            return;
+        }
+        act(ctx, tunnel.handshakeDone(alpn, identity(ssl), System.nanoTime()));
+    }
+
+    private static String identity(SslHandler ssl) {
+        if (ssl == null) {
+            return null;
+        }
+        try {
+            Principal p = ssl.engine().getSession().getPeerPrincipal();
+            return p == null ? null : p.getName();
+        } catch (SSLPeerUnverifiedException e) {
+            return null;
         }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (decided) {
-            if (header == null) {
-                ReferenceCountUtil.release(msg); // refused: drop
+        if (done || header == null || tunnel.destination() != null) {
+            if (!done && header != null) {
+                pending.add(msg); // resolving or dialling: keep for the destination
             } else {
-                pending.add(msg); // dialling: keep for the destination
+                ReferenceCountUtil.release(msg); // refused: drop
             }
             return;
         }
@@ -158,91 +167,66 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
             in.release();
         }
         if (header.readableBytes() == StreamProtocol.HEADER_SIZE) {
-            decided = true;
-            deadline.cancel(false);
             ctx.channel().config().setAutoRead(false);
-            decide(ctx);
+            act(ctx, tunnel.header(header.nioBuffer(), System.nanoTime()));
         }
     }
 
-    private void decide(ChannelHandlerContext ctx) {
-        SessionDecision decision = SessionRules.decide(header.nioBuffer(), service.options.policy());
-        switch (decision.action()) {
-            case CLOSE_QUIETLY:
-                service.events.probe(io.streamproxy.Protocol.TCP, client);
-                dropHeader();
-                ctx.close();
+    /** Carries out a step of the core. */
+    private void act(ChannelHandlerContext ctx, Step step) {
+        if (done) {
+            return;
+        }
+        switch (step) {
+            case WAIT:
                 return;
-            case REFUSE:
-                service.refused(client, decision.reason(), decision.detail());
-                dropHeader();
-                ctx.close();
+            case RESOLVE:
+                rearm(ctx);
+                service.resolver.resolve(tunnel.destination().host(), tunnel.dialDeadline(), ctx.executor(),
+                        new Resolver.Callback() {
+                            @Override
+                            public void resolved(List<InetAddress> addresses) {
+                                act(ctx, tunnel.resolved(addresses, System.nanoTime()));
+                            }
+
+                            @Override
+                            public void failed(String why) {
+                                act(ctx, tunnel.resolveFailed(why, System.nanoTime()));
+                            }
+                        });
                 return;
+            case DIAL:
+                rearm(ctx);
+                dial(ctx);
+                return;
+            case RELAY:
+                return; // started by dial()
             default:
-                if (service.activeSessions.incrementAndGet() > service.options.maxSessions()) {
-                    service.activeSessions.decrementAndGet();
-                    service.refused(client, RefusalReason.CAPACITY,
-                            "at the limit of " + service.options.maxSessions() + " sessions");
-                    dropHeader();
-                    ctx.close();
-                    return;
+                done = true;
+                if (timer != null) {
+                    timer.cancel(false);
                 }
-                resolveAndDial(ctx, decision.destination());
+                releasePending();
+                ctx.close();
         }
     }
 
-    private void dropHeader() {
-        header.release();
-        header = null;
-        Object o;
-        while ((o = pending.poll()) != null) {
-            ReferenceCountUtil.release(o);
+    private void rearm(ChannelHandlerContext ctx) {
+        if (timer != null) {
+            timer.cancel(false);
         }
+        arm(ctx);
     }
 
-    private void resolveAndDial(ChannelHandlerContext ctx, Destination d) {
-        long deadlineNanos = System.nanoTime() + service.options.dialTimeout().toNanos();
-        if (TcpAddresses.isIpLiteral(d.host())) {
-            dial(ctx, d, new InetSocketAddress(TcpAddresses.literal(d.host()), d.port()), deadlineNanos);
-            return;
-        }
-        try {
-            service.resolver.execute(() -> {
-                InetSocketAddress address = new InetSocketAddress(d.host(), d.port());
-                ctx.executor().execute(() -> {
-                    if (address.isUnresolved()) {
-                        failDial(ctx, d, "cannot resolve " + d.host());
-                    } else if (System.nanoTime() > deadlineNanos) {
-                        failDial(ctx, d, "resolving took longer than " + service.options.dialTimeout());
-                    } else {
-                        dial(ctx, d, address, deadlineNanos);
-                    }
-                });
-            });
-        } catch (RejectedExecutionException e) {
-            failDial(ctx, d, "resolver busy");
-        }
-    }
-
-    private void failDial(ChannelHandlerContext ctx, Destination d, String why) {
-        service.activeSessions.decrementAndGet();
-        if (!service.isClosed()) {
-            service.refused(client, RefusalReason.DIAL_FAILED, "dialling " + d + ": " + why);
-        }
-        dropHeader();
-        ctx.close();
-    }
-
-    private void dial(ChannelHandlerContext ctx, Destination d, InetSocketAddress address, long deadlineNanos) {
+    private void dial(ChannelHandlerContext ctx) {
         if (!ctx.channel().isActive()) {
-            failDial(ctx, d, "client went away");
+            act(ctx, tunnel.close("client went away"));
             return;
         }
-        long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
         Class<? extends SocketChannel> type = ctx.channel() instanceof EpollSocketChannel
                 ? EpollSocketChannel.class : NioSocketChannel.class;
         Bootstrap b = new Bootstrap().group(ctx.channel().eventLoop()).channel(type)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, left))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, tunnel.dialMillisLeft(System.nanoTime()))
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)
@@ -252,25 +236,35 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
                         service.track(ch);
                     }
                 });
-        ChannelFuture connect = b.connect(address);
+        ChannelFuture connect = b.connect(tunnel.dialAddress());
         connect.addListener(f -> {
             if (!f.isSuccess()) {
                 Throwable c = f.cause();
-                failDial(ctx, d, c == null ? "failed" : c.getMessage());
+                act(ctx, tunnel.dialFailed(c == null ? "failed" : String.valueOf(c.getMessage()), System.nanoTime()));
                 return;
             }
             Channel upstream = connect.channel();
             if (!ctx.channel().isActive()) {
                 upstream.close();
-                failDial(ctx, d, "client went away");
+                act(ctx, tunnel.close("client went away"));
                 return;
             }
-            startRelay(ctx, upstream, d);
+            Step step = tunnel.dialSucceeded(System.nanoTime());
+            if (step != Step.RELAY) {
+                upstream.close();
+                act(ctx, step);
+                return;
+            }
+            startRelay(ctx, upstream);
         });
     }
 
-    private void startRelay(ChannelHandlerContext ctx, Channel upstream, Destination d) {
-        TcpRelay relay = new TcpRelay(service, ctx.channel(), upstream, d, client);
+    private void startRelay(ChannelHandlerContext ctx, Channel upstream) {
+        done = true;
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        TcpRelay relay = new TcpRelay(tunnel, ctx.channel(), upstream);
         // bytes that came with (or right after) the header go first
         Object o;
         while ((o = pending.poll()) != null) {
@@ -282,44 +276,33 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         ctx.pipeline().replace(this, TcpRelay.CLIENT_SIDE, relay.clientSide());
         upstream.pipeline().addLast(TcpRelay.DESTINATION_SIDE, relay.destinationSide());
         relay.start();
-        if (clientEnded) {
+        if (tunnel.clientEndedEarly()) {
             relay.clientInputEnded();
+        }
+    }
+
+    private void releasePending() {
+        Object o;
+        while ((o = pending.poll()) != null) {
+            ReferenceCountUtil.release(o);
         }
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (!decided) {
-            decided = true;
-            service.refused(client, handshaken ? RefusalReason.INVALID_HEADER : RefusalReason.HANDSHAKE_FAILED,
-                    String.valueOf(cause.getMessage()));
+        if (tunnel != null && !done) {
+            act(ctx, tunnel.failed(String.valueOf(cause.getMessage()), System.nanoTime()));
         } else {
-            LOG.debug("TCP connection from {} failed before relaying: {}", client, cause.toString());
+            ctx.close();
         }
-        ctx.close();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (!decided) {
-            decided = true;
-            service.refused(client, handshaken ? RefusalReason.INVALID_HEADER : RefusalReason.HANDSHAKE_FAILED,
-                    "client closed the connection");
+        if (tunnel != null && !done) {
+            Step s = tunnel.clientEnded(header == null ? 0 : header.readableBytes(), System.nanoTime());
+            act(ctx, s == Step.WAIT ? tunnel.close("client went away") : s);
         }
         ctx.fireChannelInactive();
-    }
-
-    /** IP literal parsing without DNS. */
-    static final class TcpAddresses {
-        private TcpAddresses() {
-        }
-
-        static boolean isIpLiteral(String host) {
-            return NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host);
-        }
-
-        static InetAddress literal(String host) {
-            return NetUtil.createInetAddressFromIpAddressString(host);
-        }
     }
 }

@@ -5,21 +5,17 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.streamproxy.Protocol;
-import io.streamproxy.RefusalReason;
 import io.streamproxy.StreamServerOptions;
-import io.streamproxy.protocol.SessionEvents;
+import io.streamproxy.internal.Resolver;
+import io.streamproxy.internal.SessionEvents;
+import io.streamproxy.protocol.SessionCore;
+import io.streamproxy.protocol.TunnelSession;
 import java.io.Closeable;
-import java.net.SocketAddress;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The shared side of stream tunnels on Netty: the options (timeouts, limits, policy, listener), every channel of
- * every session, and the counters. A host's own Netty HTTPS server creates one, and for each connection that
+ * The shared side of stream tunnels on Netty: the session core (timeouts, limits, policy, listener), the resolver,
+ * every channel of every session. A host's own Netty HTTPS server creates one, and for each connection that
  * negotiated {@code godoxy-agent-stream/1} adds {@link #newHandler()} behind its {@code SslHandler};
  * {@link #close()} ends every session. The transport's own TCP server uses it the same way. For half-close to be
  * relayed, the host's {@code SslContext} must use {@code SslProvider.JDK} and allow half-closure
@@ -28,21 +24,15 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class StreamTunnelService implements Closeable {
     final StreamServerOptions options;
-    final SessionEvents events;
+    final SessionCore core;
     final ChannelGroup channels = new DefaultChannelGroup("stream-tunnels", GlobalEventExecutor.INSTANCE);
-    final AtomicInteger activeSessions = new AtomicInteger();
-    final AtomicLong sessionIds = new AtomicLong();
-    final ExecutorService resolver;
+    final Resolver resolver;
     private volatile boolean closed;
 
     private StreamTunnelService(StreamServerOptions options) {
         this.options = options;
-        this.events = new SessionEvents(options.listener());
-        this.resolver = new ThreadPoolExecutor(0, 4, 10, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "stream-proxy-netty-resolve");
-            t.setDaemon(true);
-            return t;
-        }, new ThreadPoolExecutor.AbortPolicy());
+        this.core = new SessionCore(Protocol.TCP, options, SessionEvents.reporting(options.listener()));
+        this.resolver = new Resolver("stream-proxy-netty-resolve");
     }
 
     /**
@@ -63,12 +53,17 @@ public final class StreamTunnelService implements Closeable {
      * @return a new handler
      */
     public StreamTunnelHandler newHandler() {
-        return new StreamTunnelHandler(this);
+        return new StreamTunnelHandler(this, null);
+    }
+
+    /** A handler for a connection the core admitted at accept. */
+    StreamTunnelHandler newHandler(TunnelSession admitted) {
+        return new StreamTunnelHandler(this, admitted);
     }
 
     /** @return sessions being relayed now */
     public int activeSessions() {
-        return activeSessions.get();
+        return core.activeSessions();
     }
 
     boolean isClosed() {
@@ -82,20 +77,12 @@ public final class StreamTunnelService implements Closeable {
         }
     }
 
-    void refused(SocketAddress client, RefusalReason reason, String detail) {
-        events.refused(Protocol.TCP, client, reason, detail);
-    }
-
     /** Ends every session and refuses new ones; idempotent. */
     @Override
     public void close() {
         closed = true;
+        core.closing();
         channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-        resolver.shutdownNow();
-        try {
-            resolver.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        resolver.close();
     }
 }

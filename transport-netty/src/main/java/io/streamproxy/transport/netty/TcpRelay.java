@@ -10,10 +10,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
-import io.streamproxy.Destination;
-import io.streamproxy.Protocol;
-import io.streamproxy.SessionInfo;
-import java.net.SocketAddress;
+import io.streamproxy.protocol.TunnelSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,21 +25,19 @@ final class TcpRelay {
     static final String DESTINATION_SIDE = "stream-relay-destination";
     private static final Logger LOG = LoggerFactory.getLogger(TcpRelay.class);
 
-    private final StreamTunnelService service;
+    private final TunnelSession tunnel;
     private final Channel client;
     private final Channel destination;
-    private final SessionInfo info;
     private long bytesToDestination;
     private long bytesFromDestination;
     private boolean clientDone;
     private boolean destinationDone;
     private boolean ended;
 
-    TcpRelay(StreamTunnelService service, Channel client, Channel destination, Destination d, SocketAddress from) {
-        this.service = service;
+    TcpRelay(TunnelSession tunnel, Channel client, Channel destination) {
+        this.tunnel = tunnel;
         this.client = client;
         this.destination = destination;
-        this.info = new SessionInfo(service.sessionIds.incrementAndGet(), Protocol.TCP, from, d);
     }
 
     ChannelHandler clientSide() {
@@ -54,7 +49,6 @@ final class TcpRelay {
     }
 
     void start() {
-        service.events.opened(info);
         client.config().setAutoRead(true);
         destination.config().setAutoRead(true);
         client.read();
@@ -80,6 +74,7 @@ final class TcpRelay {
                 return;
             }
             clientDone = true;
+            tunnel.directionEnded(TunnelSession.Direction.TO_DESTINATION, System.nanoTime());
             destination.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
                 if (destination instanceof DuplexChannel) {
                     ((DuplexChannel) destination).shutdownOutput();
@@ -90,6 +85,7 @@ final class TcpRelay {
                 return;
             }
             destinationDone = true;
+            tunnel.directionEnded(TunnelSession.Direction.FROM_DESTINATION, System.nanoTime());
             SslHandler ssl = client.pipeline().get(SslHandler.class);
             client.flush();
             if (ssl != null) {
@@ -114,9 +110,8 @@ final class TcpRelay {
         }
         ended = true;
         closeBoth();
-        service.activeSessions.decrementAndGet();
-        service.events.closed(info, clientDone && destinationDone ? "both directions ended" : "closed",
-                bytesToDestination, bytesFromDestination);
+        tunnel.relayEnded(clientDone && destinationDone ? "both directions ended" : "closed",
+                bytesToDestination, bytesFromDestination, System.nanoTime());
     }
 
     private final class Side extends ChannelInboundHandlerAdapter {
@@ -191,7 +186,7 @@ final class TcpRelay {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("TCP session {}: {} side failed: {}", info.id(), isClient ? "client" : "destination",
+            LOG.debug("TCP session {}: {} side failed: {}", tunnel.info().id(), isClient ? "client" : "destination",
                     cause.toString());
             end();
         }

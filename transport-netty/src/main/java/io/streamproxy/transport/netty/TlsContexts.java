@@ -9,6 +9,7 @@ import io.streamproxy.TlsCredentials;
 import io.streamproxy.protocol.StreamProtocol;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
+import java.util.List;
 
 /** Netty TLS contexts for both ends: TLS 1.3 and 1.2, the stream ALPN id, mutual authentication. */
 final class TlsContexts {
@@ -17,7 +18,7 @@ final class TlsContexts {
     private TlsContexts() {
     }
 
-    static SslContext server(TlsCredentials c, SslProvider provider) throws IOException {
+    static SslContext server(TlsCredentials c, SslProvider provider, List<String> alpn) throws IOException {
         try {
             return SslContextBuilder.forServer(c.privateKey(), c.certificateChain().toArray(new X509Certificate[0]))
                     .trustManager(c.trustedCas().toArray(new X509Certificate[0]))
@@ -26,7 +27,7 @@ final class TlsContexts {
                     .sslProvider(provider)
                     .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, StreamProtocol.ALPN))
+                            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn))
                     .build();
         } catch (IOException | RuntimeException e) {
             throw new IOException("cannot build the TLS context: " + e.getMessage(), e);

@@ -1,0 +1,93 @@
+package io.streamproxy.internal;
+
+import io.streamproxy.Protocol;
+import io.streamproxy.RefusalReason;
+import io.streamproxy.SessionInfo;
+import io.streamproxy.SessionListener;
+import java.net.SocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The listener every transport hands to its {@link io.streamproxy.protocol.SessionCore}: it passes each event to
+ * the server's own {@link SessionListener} (one that throws is logged and ignored) and logs it the same way for
+ * every transport. Only what the operator must act on is a warning: a dial that failed for an authenticated client.
+ * What an unauthenticated peer can trigger (handshake failures, timeouts, bad headers, capacity) is counted by the
+ * listener and logged at debug, never line by line at a level that floods a log; probes and normal closes are not
+ * errors. Internal: not API.
+ */
+public final class SessionEvents implements SessionListener {
+    private static final Logger LOG = LoggerFactory.getLogger(SessionEvents.class);
+
+    private final SessionListener listener;
+
+    private SessionEvents(SessionListener listener) {
+        this.listener = listener;
+    }
+
+    /**
+     * Wraps a server's listener.
+     *
+     * @param listener the user's listener
+     * @return the reporting listener
+     */
+    public static SessionListener reporting(SessionListener listener) {
+        return listener instanceof SessionEvents ? listener : new SessionEvents(listener);
+    }
+
+    @Override
+    public void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
+        if (reason == RefusalReason.DIAL_FAILED) {
+            LOG.warn("{} session from {} refused: {} ({})", protocol, client, reason, detail);
+        } else {
+            LOG.debug("{} session from {} refused: {} ({})", protocol, client, reason, detail);
+        }
+        try {
+            listener.sessionRefused(protocol, client, reason, detail);
+        } catch (RuntimeException e) {
+            LOG.warn("session listener failed", e);
+        }
+    }
+
+    @Override
+    public void sessionOpened(SessionInfo session) {
+        LOG.debug("{} session {} from {} to {} opened", session.protocol(), session.id(), session.client(),
+                session.destination());
+        try {
+            listener.sessionOpened(session);
+        } catch (RuntimeException e) {
+            LOG.warn("session listener failed", e);
+        }
+    }
+
+    @Override
+    public void sessionClosed(SessionInfo session, long bytesToDestination, long bytesFromDestination) {
+        LOG.debug("{} session {} closed: {} bytes up, {} bytes down", session.protocol(), session.id(),
+                bytesToDestination, bytesFromDestination);
+        try {
+            listener.sessionClosed(session, bytesToDestination, bytesFromDestination);
+        } catch (RuntimeException e) {
+            LOG.warn("session listener failed", e);
+        }
+    }
+
+    @Override
+    public void healthProbe(Protocol protocol, SocketAddress client) {
+        LOG.debug("{} health probe from {}", protocol, client);
+        try {
+            listener.healthProbe(protocol, client);
+        } catch (RuntimeException e) {
+            LOG.warn("session listener failed", e);
+        }
+    }
+
+    @Override
+    public void datagramDropped(SessionInfo session, int size, String reason) {
+        LOG.debug("UDP session {}: {}-byte datagram dropped: {}", session.id(), size, reason);
+        try {
+            listener.datagramDropped(session, size, reason);
+        } catch (RuntimeException e) {
+            LOG.warn("session listener failed", e);
+        }
+    }
+}

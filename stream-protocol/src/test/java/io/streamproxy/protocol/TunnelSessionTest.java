@@ -1,0 +1,448 @@
+package io.streamproxy.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamproxy.Destination;
+import io.streamproxy.DestinationPolicy;
+import io.streamproxy.Protocol;
+import io.streamproxy.RefusalReason;
+import io.streamproxy.SessionInfo;
+import io.streamproxy.SessionListener;
+import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TlsCredentials;
+import io.streamproxy.protocol.TunnelSession.Step;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+import io.streamproxy.pki.CertificateGenerator;
+import java.time.Instant;
+
+/**
+ * The session core driven with a fake clock and no sockets: every transition of {@link TunnelSession} and every
+ * refusal, with the events its listener receives and the counters of {@link SessionCore}.
+ */
+class TunnelSessionTest {
+    private static final long SECOND = 1_000_000_000L;
+    private static final SocketAddress CLIENT = new InetSocketAddress("127.0.0.1", 40000);
+
+    private final List<String> events = new ArrayList<>();
+    private final SessionListener listener = new SessionListener() {
+        @Override
+        public void sessionOpened(SessionInfo session) {
+            events.add("opened " + session.destination());
+        }
+
+        @Override
+        public void sessionClosed(SessionInfo session, long up, long down) {
+            events.add("closed " + up + "/" + down);
+        }
+
+        @Override
+        public void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
+            events.add("refused " + reason + ": " + detail);
+        }
+
+        @Override
+        public void healthProbe(Protocol protocol, SocketAddress client) {
+            events.add("probe");
+        }
+    };
+    private long now = 1000 * SECOND;
+
+    private static TlsCredentials credentials;
+
+    private static synchronized TlsCredentials credentials() {
+        if (credentials == null) {
+            try {
+                CertificateGenerator.Issued ca = CertificateGenerator.ca("CN=test CA", Instant.now(),
+                        Instant.now().plusSeconds(3600));
+                credentials = TlsCredentials.of(List.of(ca.certificate()), List.of(ca.certificate()), ca.key());
+            } catch (java.security.GeneralSecurityException e) {
+                throw new AssertionError(e);
+            }
+        }
+        return credentials;
+    }
+
+    private SessionCore core(Protocol protocol, UnaryOperator<StreamServerOptions.Builder> customize) {
+        StreamServerOptions.Builder b = StreamServerOptions.builder(credentials())
+                .tcp(new InetSocketAddress(0)).headerTimeout(Duration.ofSeconds(10))
+                .dialTimeout(Duration.ofSeconds(5)).udpIdleTimeout(Duration.ofSeconds(60));
+        return new SessionCore(protocol, customize.apply(b).build(), listener);
+    }
+
+    private SessionCore core() {
+        return core(Protocol.TCP, b -> b);
+    }
+
+    private static ByteBuffer header(String host, String port) {
+        return ByteBuffer.wrap(HeaderCodec.encode(host, port, 0));
+    }
+
+    private static InetAddress ip(String text) throws UnknownHostException {
+        return InetAddress.getByName(text); // literals only: no lookup
+    }
+
+    private TunnelSession handshaken(SessionCore core) {
+        TunnelSession t = core.accept(CLIENT, now);
+        assertThat(t.handshakeDone(StreamProtocol.ALPN, "CN=client", now)).isEqualTo(Step.WAIT);
+        return t;
+    }
+
+    @Test
+    void literalDestination_dialsAtOnce_thenRelays_thenReportsClose() {
+        SessionCore core = core();
+        TunnelSession t = handshaken(core);
+        assertThat(core.handshaking()).isEqualTo(1);
+        assertThat(t.header(header("127.0.0.1", "8080"), now)).isEqualTo(Step.DIAL);
+        assertThat(t.dialAddress()).isEqualTo(new InetSocketAddress("127.0.0.1", 8080));
+        assertThat(core.handshaking()).isZero();
+        assertThat(core.activeSessions()).isEqualTo(1);
+        assertThat(t.dialSucceeded(now)).isEqualTo(Step.RELAY);
+        assertThat(t.info().destination()).isEqualTo(Destination.of("127.0.0.1", 8080));
+        assertThat(t.identity()).isEqualTo("CN=client");
+        t.directionEnded(TunnelSession.Direction.FROM_DESTINATION, now);
+        assertThat(t.relayEnded("both directions ended", 10, 20, now)).isEqualTo(Step.END);
+        assertThat(t.endedFirst()).isEqualTo(TunnelSession.Direction.FROM_DESTINATION);
+        assertThat(core.activeSessions()).isZero();
+        assertThat(events).containsExactly("opened 127.0.0.1:8080", "closed 10/20");
+    }
+
+    @Test
+    void name_isResolved_thenEachAllowedAddressDialledInOrder() throws Exception {
+        TunnelSession t = handshaken(core());
+        assertThat(t.header(header("db.internal", "5432"), now)).isEqualTo(Step.RESOLVE);
+        assertThat(t.destination()).isEqualTo(Destination.of("db.internal", 5432));
+        assertThat(t.resolved(List.of(ip("10.0.0.1"), ip("10.0.0.2")), now + 1)).isEqualTo(Step.DIAL);
+        assertThat(t.dialAddress()).isEqualTo(new InetSocketAddress(ip("10.0.0.1"), 5432));
+        assertThat(t.dialFailed("connection refused", now + 2)).isEqualTo(Step.DIAL);
+        assertThat(t.dialAddress()).isEqualTo(new InetSocketAddress(ip("10.0.0.2"), 5432));
+        assertThat(t.dialFailed("no route", now + 3)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.DIAL_FAILED);
+        assertThat(events).singleElement().asString()
+                .contains("10.0.0.1: connection refused").contains("10.0.0.2: no route");
+    }
+
+    @Test
+    void nameResolvingIntoDeniedRange_isPolicyDenied_andNothingDialled() throws Exception {
+        DestinationPolicy denyLoopback = new DestinationPolicy() {
+            @Override
+            public boolean allows(Destination destination) {
+                return true;
+            }
+
+            @Override
+            public boolean allows(Destination destination, InetAddress address) {
+                return !address.isLoopbackAddress();
+            }
+        };
+        TunnelSession t = handshaken(core(Protocol.TCP, b -> b.policy(denyLoopback)));
+        assertThat(t.header(header("localhost", "22"), now)).isEqualTo(Step.RESOLVE);
+        assertThat(t.resolved(List.of(ip("127.0.0.1"), ip("::1")), now)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.POLICY_DENIED);
+        assertThat(t.dialAddress()).isNull();
+    }
+
+    @Test
+    void deniedAddressAmongAllowed_isSkipped() throws Exception {
+        DestinationPolicy policy = new DestinationPolicy() {
+            @Override
+            public boolean allows(Destination destination) {
+                return true;
+            }
+
+            @Override
+            public boolean allows(Destination destination, InetAddress address) {
+                return !address.isLoopbackAddress();
+            }
+        };
+        TunnelSession t = handshaken(core(Protocol.TCP, b -> b.policy(policy)));
+        t.header(header("mixed.example", "80"), now);
+        assertThat(t.resolved(List.of(ip("127.0.0.1"), ip("192.0.2.7")), now)).isEqualTo(Step.DIAL);
+        assertThat(t.dialAddress().getAddress()).isEqualTo(ip("192.0.2.7"));
+        assertThat(t.dialFailed("refused", now)).isEqualTo(Step.REFUSE);
+    }
+
+    @Test
+    void literalInDeniedRange_isPolicyDenied() {
+        DestinationPolicy policy = new DestinationPolicy() {
+            @Override
+            public boolean allows(Destination destination) {
+                return true;
+            }
+
+            @Override
+            public boolean allows(Destination destination, InetAddress address) {
+                return !address.isLoopbackAddress();
+            }
+        };
+        TunnelSession t = handshaken(core(Protocol.TCP, b -> b.policy(policy)));
+        assertThat(t.header(header("::1", "22"), now)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.POLICY_DENIED);
+    }
+
+    @Test
+    void policyDenyingByName_refusesBeforeResolving() {
+        TunnelSession t = handshaken(core(Protocol.TCP, b -> b.policy(d -> !d.host().endsWith(".corp"))));
+        assertThat(t.header(header("x.corp", "80"), now)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.POLICY_DENIED);
+    }
+
+    @Test
+    void policyThatThrows_denies() {
+        TunnelSession t = handshaken(core(Protocol.TCP, b -> b.policy(d -> {
+            throw new IllegalStateException("broken");
+        })));
+        assertThat(t.header(header("x.example", "80"), now)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.POLICY_DENIED);
+    }
+
+    @Test
+    void lenientNumericHosts_areBadDestinations_neverResolved() {
+        for (String host : List.of("127.1", "2130706433", "0127.0.0.1", "127.000.000.001", "0", "1.2.3.4.5",
+                "x:y.example")) {
+            TunnelSession t = handshaken(core());
+            assertThat(t.header(header(host, "80"), now)).as(host).isEqualTo(Step.REFUSE);
+            assertThat(t.refusalReason()).as(host).isEqualTo(RefusalReason.BAD_DESTINATION);
+        }
+    }
+
+    @Test
+    void probe_endsQuietly_andFreesTheHandshakeSlot() {
+        SessionCore core = core();
+        TunnelSession t = handshaken(core);
+        assertThat(t.header(ByteBuffer.wrap(HeaderCodec.healthProbe()), now)).isEqualTo(Step.PROBE);
+        assertThat(core.handshaking()).isZero();
+        assertThat(core.activeSessions()).isZero();
+        assertThat(events).containsExactly("probe");
+    }
+
+    @Test
+    void invalidChecksum_isInvalidHeader() {
+        byte[] h = HeaderCodec.encode("example.com", "443", 0);
+        h[272] ^= 4;
+        TunnelSession t = handshaken(core());
+        assertThat(t.header(ByteBuffer.wrap(h), now)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.INVALID_HEADER);
+    }
+
+    @Test
+    void shortFirstRecordOnUdp_isInvalidHeader_namingItsSize() {
+        TunnelSession t = core(Protocol.UDP, b -> b).accept(CLIENT, now);
+        t.handshakeDone(null, null, now);
+        assertThat(t.header(ByteBuffer.allocate(100), now)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.INVALID_HEADER);
+        assertThat(t.detail()).isEqualTo("first record is 100 bytes, a header is 275");
+    }
+
+    @Test
+    void wrongAlpn_onTcp_isHandshakeFailed() {
+        TunnelSession t = core().accept(CLIENT, now);
+        assertThat(t.handshakeDone("http/1.1", null, now)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(t.detail()).contains("godoxy-agent-stream/1").contains("http/1.1");
+    }
+
+    @Test
+    void noAlpn_onUdp_isFine() {
+        TunnelSession t = core(Protocol.UDP, b -> b).accept(CLIENT, now);
+        assertThat(t.handshakeDone(null, null, now)).isEqualTo(Step.WAIT);
+    }
+
+    @Test
+    void handshakeFailure_isHandshakeFailed_beforeTheDeadline_andTimeoutAfter() {
+        SessionCore core = core();
+        TunnelSession early = core.accept(CLIENT, now);
+        assertThat(early.handshakeFailed("bad certificate", now + SECOND)).isEqualTo(Step.REFUSE);
+        assertThat(early.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        TunnelSession late = core.accept(CLIENT, now);
+        assertThat(late.handshakeFailed("closed", now + 10 * SECOND)).isEqualTo(Step.REFUSE);
+        assertThat(late.refusalReason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
+        assertThat(core.handshaking()).isZero();
+    }
+
+    @Test
+    void oneDeadlineFromAccept_coversHandshakePlusHeader() {
+        TunnelSession t = core().accept(CLIENT, now);
+        assertThat(t.nextDeadline()).isEqualTo(now + 10 * SECOND);
+        assertThat(t.tick(now + 6 * SECOND)).isEqualTo(Step.WAIT);
+        assertThat(t.handshakeDone(StreamProtocol.ALPN, null, now + 6 * SECOND)).isEqualTo(Step.WAIT);
+        assertThat(t.nextDeadline()).isEqualTo(now + 10 * SECOND); // not restarted by the handshake
+        assertThat(t.tick(now + 10 * SECOND)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
+        assertThat(t.detail()).isEqualTo("no header within PT10S");
+    }
+
+    @Test
+    void headerAfterTheDeadline_isRefusedAsTimeout() {
+        TunnelSession t = handshaken(core());
+        assertThat(t.header(header("127.0.0.1", "80"), now + 11 * SECOND)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
+    }
+
+    @Test
+    void handshakeNotDoneByTheDeadline_isTimeout() {
+        TunnelSession t = core().accept(CLIENT, now);
+        assertThat(t.tick(now + 10 * SECOND)).isEqualTo(Step.REFUSE);
+        assertThat(t.detail()).isEqualTo("no TLS handshake within PT10S");
+        assertThat(t.handshakeFailed("socket closed", now + 10 * SECOND)).isEqualTo(Step.END);
+        assertThat(events).hasSize(1);
+    }
+
+    @Test
+    void dialTimeout_boundsResolvingAndDialling() throws Exception {
+        TunnelSession slow = handshaken(core());
+        slow.header(header("slow.example", "80"), now);
+        assertThat(slow.nextDeadline()).isEqualTo(now + 5 * SECOND);
+        assertThat(slow.tick(now + 5 * SECOND)).isEqualTo(Step.REFUSE);
+        assertThat(slow.refusalReason()).isEqualTo(RefusalReason.DIAL_FAILED);
+        assertThat(slow.resolved(List.of(ip("10.0.0.1")), now + 6 * SECOND)).isEqualTo(Step.END);
+
+        TunnelSession t = handshaken(core());
+        t.header(header("a.example", "80"), now);
+        t.resolved(List.of(ip("10.0.0.1"), ip("10.0.0.2")), now + SECOND);
+        assertThat(t.dialMillisLeft(now + SECOND)).isEqualTo(4000);
+        assertThat(t.dialFailed("timed out", now + 5 * SECOND)).isEqualTo(Step.REFUSE); // no time for the next
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.DIAL_FAILED);
+    }
+
+    @Test
+    void resolveFailure_andEmptyAnswer_areDialFailed() {
+        TunnelSession t = handshaken(core());
+        t.header(header("nx.example", "80"), now);
+        assertThat(t.resolveFailed("unknown host", now)).isEqualTo(Step.REFUSE);
+        assertThat(t.detail()).isEqualTo("resolving nx.example: unknown host");
+        TunnelSession e = handshaken(core());
+        e.header(header("empty.example", "80"), now);
+        assertThat(e.resolved(List.of(), now)).isEqualTo(Step.REFUSE);
+        assertThat(e.refusalReason()).isEqualTo(RefusalReason.DIAL_FAILED);
+    }
+
+    @Test
+    void handshakeLimit_isAtomic_andFreedOnEveryEnd() {
+        SessionCore core = core(Protocol.TCP, b -> b.maxHandshakes(2));
+        TunnelSession a = core.accept(CLIENT, now);
+        TunnelSession b = core.accept(CLIENT, now);
+        assertThat(core.accept(CLIENT, now)).isNull();
+        assertThat(events).containsExactly("refused CAPACITY: at the limit of 2 handshakes");
+        a.handshakeFailed("x", now);
+        b.close("server closed");
+        assertThat(core.handshaking()).isZero();
+        assertThat(core.accept(CLIENT, now)).isNotNull();
+    }
+
+    @Test
+    void sessionLimit_refusesAtTheHeader_andIsFreedAtTheEnd() {
+        SessionCore core = core(Protocol.TCP, b -> b.maxSessions(1));
+        TunnelSession first = handshaken(core);
+        first.header(header("10.0.0.1", "80"), now);
+        TunnelSession second = handshaken(core);
+        assertThat(second.header(header("10.0.0.1", "80"), now)).isEqualTo(Step.REFUSE);
+        assertThat(second.refusalReason()).isEqualTo(RefusalReason.CAPACITY);
+        first.dialFailed("refused", now);
+        TunnelSession third = handshaken(core);
+        assertThat(third.header(header("10.0.0.1", "80"), now)).isEqualTo(Step.DIAL);
+    }
+
+    @Test
+    void clientEnding_beforeTheHeader_isRefused_whileDialling_isRemembered() {
+        TunnelSession during = core().accept(CLIENT, now);
+        assertThat(during.clientEnded(0, now)).isEqualTo(Step.REFUSE);
+        assertThat(during.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        TunnelSession partial = handshaken(core());
+        assertThat(partial.clientEnded(100, now)).isEqualTo(Step.REFUSE);
+        assertThat(partial.detail()).isEqualTo("client closed after 100 header bytes");
+        TunnelSession dialling = handshaken(core());
+        dialling.header(header("10.0.0.1", "80"), now);
+        assertThat(dialling.clientEnded(275, now)).isEqualTo(Step.WAIT);
+        assertThat(dialling.clientEndedEarly()).isTrue();
+        assertThat(dialling.dialSucceeded(now)).isEqualTo(Step.RELAY);
+    }
+
+    @Test
+    void routedConnection_leavesTheCore_quietly() {
+        SessionCore core = core();
+        TunnelSession t = core.accept(CLIENT, now);
+        assertThat(t.routed(now)).isEqualTo(Step.END);
+        assertThat(core.handshaking()).isZero();
+        assertThat(events).isEmpty();
+    }
+
+    @Test
+    void udpSession_idlesOut_onlyWithoutRelayedTraffic() {
+        TunnelSession t = core(Protocol.UDP, b -> b).accept(CLIENT, now);
+        t.handshakeDone(null, null, now);
+        t.header(header("10.0.0.1", "53"), now);
+        t.dialSucceeded(now);
+        t.relayedToDestination(100, now + 30 * SECOND);
+        assertThat(t.tick(now + 60 * SECOND)).isEqualTo(Step.WAIT);
+        t.relayedFromDestination(50, now + 80 * SECOND);
+        assertThat(t.nextDeadline()).isEqualTo(now + 140 * SECOND);
+        assertThat(t.tick(now + 140 * SECOND)).isEqualTo(Step.END);
+        assertThat(t.datagramsToDestination()).isEqualTo(1);
+        assertThat(t.datagramsFromDestination()).isEqualTo(1);
+        assertThat(events).containsExactly("opened 10.0.0.1:53", "closed 100/50");
+    }
+
+    @Test
+    void tcpRelay_neverIdlesOut_byDefault() {
+        TunnelSession t = handshaken(core());
+        t.header(header("10.0.0.1", "80"), now);
+        t.dialSucceeded(now);
+        assertThat(t.nextDeadline()).isEqualTo(Long.MAX_VALUE);
+        assertThat(t.tick(now + 3600 * SECOND)).isEqualTo(Step.WAIT);
+    }
+
+    @Test
+    void lateDialSuccess_afterTheSessionEnded_isEnd() {
+        TunnelSession t = handshaken(core());
+        t.header(header("10.0.0.1", "80"), now);
+        t.close("server closed");
+        assertThat(t.dialSucceeded(now)).isEqualTo(Step.END);
+        assertThat(events).isEmpty();
+    }
+
+    @Test
+    void closingServer_reportsNoRefusals_butStillReportsClosedSessions() {
+        SessionCore core = core();
+        TunnelSession relaying = handshaken(core);
+        relaying.header(header("10.0.0.1", "80"), now);
+        relaying.dialSucceeded(now);
+        TunnelSession pending = handshaken(core);
+        core.closing();
+        assertThat(core.accept(CLIENT, now)).isNull();
+        assertThat(pending.failed("socket closed", now)).isEqualTo(Step.REFUSE);
+        assertThat(relaying.close("server closed")).isEqualTo(Step.END);
+        assertThat(events).containsExactly("opened 10.0.0.1:80", "closed 0/0");
+    }
+
+    @Test
+    void throwingListener_doesNotBreakTheCore() {
+        SessionListener bad = new SessionListener() {
+            @Override
+            public void sessionRefused(Protocol p, SocketAddress c, RefusalReason r, String d) {
+                throw new IllegalStateException("listener bug");
+            }
+
+            @Override
+            public void sessionOpened(SessionInfo session) {
+                throw new IllegalStateException("listener bug");
+            }
+        };
+        SessionCore core = new SessionCore(Protocol.TCP, StreamServerOptions.builder(credentials())
+                .tcp(new InetSocketAddress(0)).build(), bad);
+        TunnelSession t = core.accept(CLIENT, now);
+        t.handshakeDone(StreamProtocol.ALPN, null, now);
+        t.header(header("10.0.0.1", "80"), now);
+        assertThat(t.dialSucceeded(now)).isEqualTo(Step.RELAY);
+        TunnelSession r = core.accept(CLIENT, now);
+        assertThat(r.handshakeFailed("x", now)).isEqualTo(Step.REFUSE);
+    }
+}
