@@ -146,8 +146,13 @@ public final class DtlsServerSession implements DtlsDriver.Output {
             return;
         }
         if (driver.isClosed() && !ended) {
-            act(tunnel.isRelaying() ? tunnel.close("client sent close_notify")
-                    : tunnel.failed("client closed before sending a header", now));
+            if (tunnel.isRelaying()) {
+                act(tunnel.close("client sent close_notify"));
+            } else if (tunnel.destination() == null) {
+                act(tunnel.failed("client closed before sending a header", now));
+            } else {
+                act(tunnel.close("client went away while the destination was dialled"));
+            }
         }
     }
 
