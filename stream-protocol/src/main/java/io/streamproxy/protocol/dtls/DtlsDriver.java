@@ -66,7 +66,9 @@ public final class DtlsDriver {
 
     /**
      * Wraps an engine already set to client or server mode and DTLS 1.2, and sizes its handshake flights for a path
-     * MTU without lowering the record size the session accepts (see DTLS-NOTES).
+     * MTU without lowering the record size the session accepts: the engine is set to the MTU and then to 0 before
+     * the handshake (0 keeps the flights at the MTU while the session accepts records up to the default 16717
+     * bytes), and back to the default after it, so that one datagram is one record.
      *
      * @param engine the engine, before its handshake
      * @param mtu    the path MTU handshake flights must fit

@@ -2,7 +2,7 @@ package io.streamproxy.transport.bc;
 
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
-import io.streamproxy.protocol.UdpClientTemplate;
+import io.streamproxy.internal.UdpClientTemplate;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;

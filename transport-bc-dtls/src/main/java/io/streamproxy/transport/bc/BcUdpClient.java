@@ -2,8 +2,8 @@ package io.streamproxy.transport.bc;
 
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
-import io.streamproxy.spi.ClientSupport;
-import io.streamproxy.protocol.UdpClientTemplate;
+import io.streamproxy.internal.ClientSupport;
+import io.streamproxy.internal.UdpClientTemplate;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;

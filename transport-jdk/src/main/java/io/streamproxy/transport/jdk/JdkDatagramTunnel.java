@@ -2,7 +2,7 @@ package io.streamproxy.transport.jdk;
 
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
-import io.streamproxy.protocol.UdpClientTemplate;
+import io.streamproxy.internal.UdpClientTemplate;
 import io.streamproxy.protocol.dtls.DtlsDriver;
 import io.streamproxy.protocol.dtls.DtlsScratch;
 import java.io.IOException;

@@ -7,7 +7,7 @@ import io.streamproxy.StreamClientOptions;
 import io.streamproxy.TcpTunnel;
 import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.protocol.StreamProtocol;
-import io.streamproxy.spi.ClientSupport;
+import io.streamproxy.internal.ClientSupport;
 import io.streamproxy.spi.TcpClientTransport;
 import java.io.IOException;
 import java.io.OutputStream;

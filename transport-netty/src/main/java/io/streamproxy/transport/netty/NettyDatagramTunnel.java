@@ -9,7 +9,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
-import io.streamproxy.protocol.UdpClientTemplate;
+import io.streamproxy.internal.UdpClientTemplate;
 import io.streamproxy.protocol.dtls.DtlsDriver;
 import io.streamproxy.protocol.dtls.DtlsScratch;
 import java.io.IOException;

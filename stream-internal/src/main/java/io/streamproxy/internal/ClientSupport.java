@@ -1,4 +1,4 @@
-package io.streamproxy.spi;
+package io.streamproxy.internal;
 
 import io.streamproxy.DatagramTunnel;
 import java.io.IOException;
@@ -8,7 +8,7 @@ import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 
-/** Small pieces every transport's client needs alike: resolving the server, and a UDP probe's wait for the end. */
+/** Small pieces every transport's client needs alike: resolving the server, and a UDP probe's wait for the end. Internal: not API. */
 public final class ClientSupport {
     private ClientSupport() {
     }

@@ -1,9 +1,9 @@
-package io.streamproxy.protocol;
+package io.streamproxy.internal;
 
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
-import io.streamproxy.spi.ClientSupport;
+import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.spi.UdpClientTransport;
 import java.io.IOException;
 import java.time.Duration;
@@ -12,7 +12,7 @@ import java.time.Duration;
  * What every UDP client does alike, around the transport's own handshake: send the header as the first record
  * (and close the tunnel if that fails), and run a health probe (probe header, then wait for the server's
  * close_notify within the timeout, a datagram in answer being a protocol error). A transport implements
- * {@link #connect} and {@link #classify}.
+ * {@link #connect} and {@link #classify}. Internal: not API.
  */
 public abstract class UdpClientTemplate implements UdpClientTransport {
 
