@@ -5,11 +5,16 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Arrays;
 import java.util.List;
+import io.streamproxy.protocol.TunnelSession;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * Name resolution for the dialler of every transport: asynchronous, queued (a burst waits its turn, it is never
@@ -35,6 +40,27 @@ public final class Resolver implements Closeable {
          * @param why the reason
          */
         void failed(String why);
+
+        /**
+         * Builds a callback from two methods.
+         *
+         * @param resolved what gets the addresses
+         * @param failed   what gets the reason
+         * @return the callback
+         */
+        static Callback of(Consumer<List<InetAddress>> resolved, Consumer<String> failed) {
+            return new Callback() {
+                @Override
+                public void resolved(List<InetAddress> addresses) {
+                    resolved.accept(addresses);
+                }
+
+                @Override
+                public void failed(String why) {
+                    failed.accept(why);
+                }
+            };
+        }
     }
 
     /** The lookup itself, replaceable in tests. */
@@ -115,6 +141,30 @@ public final class Resolver implements Closeable {
             });
         } catch (RejectedExecutionException e) {
             deliver(callbackExecutor, () -> callback.failed("the server is closing"));
+        }
+    }
+
+    /**
+     * For a transport that blocks a thread per tunnel: resolves the tunnel's destination and feeds the answer to
+     * the core, waiting at most until the dial deadline (then the core's timer decides).
+     *
+     * @param tunnel a tunnel whose last step was {@link TunnelSession.Step#RESOLVE}
+     * @return the core's next step
+     */
+    public TunnelSession.Step resolveAndWait(TunnelSession tunnel) {
+        CompletableFuture<TunnelSession.Step> answer = new CompletableFuture<>();
+        resolve(tunnel.destination().host(), tunnel.dialDeadline(), Runnable::run, Callback.of(
+                addresses -> answer.complete(tunnel.resolved(addresses, System.nanoTime())),
+                why -> answer.complete(tunnel.resolveFailed(why, System.nanoTime()))));
+        try {
+            return answer.get(Math.max(1, tunnel.dialDeadline() - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            return tunnel.tick(System.nanoTime());
+        } catch (ExecutionException e) {
+            return tunnel.resolveFailed(String.valueOf(e.getCause()), System.nanoTime());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return tunnel.close("interrupted");
         }
     }
 

@@ -31,15 +31,11 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.bouncycastle.tls.DTLSRequest;
 import org.bouncycastle.tls.DTLSServerProtocol;
@@ -403,7 +399,7 @@ final class BcUdpServer implements ServerEndpoint {
                     case WAIT:
                         return;
                     case RESOLVE:
-                        step = resolve();
+                        step = resolver.resolveAndWait(tunnel);
                         break;
                     case DIAL:
                         step = connect();
@@ -418,32 +414,6 @@ final class BcUdpServer implements ServerEndpoint {
                         finish();
                         return;
                 }
-            }
-        }
-
-        private Step resolve() {
-            CompletableFuture<Step> answer = new CompletableFuture<>();
-            resolver.resolve(tunnel.destination().host(), tunnel.dialDeadline(), Runnable::run,
-                    new Resolver.Callback() {
-                        @Override
-                        public void resolved(List<InetAddress> addresses) {
-                            answer.complete(tunnel.resolved(addresses, System.nanoTime()));
-                        }
-
-                        @Override
-                        public void failed(String why) {
-                            answer.complete(tunnel.resolveFailed(why, System.nanoTime()));
-                        }
-                    });
-            try {
-                return answer.get(Math.max(1, tunnel.dialDeadline() - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException e) {
-                return tunnel.tick(System.nanoTime());
-            } catch (ExecutionException e) {
-                return tunnel.resolveFailed(String.valueOf(e.getCause()), System.nanoTime());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return tunnel.close("interrupted");
             }
         }
 

@@ -14,7 +14,6 @@ import io.streamproxy.protocol.dtls.DtlsServerSession;
 import io.streamproxy.protocol.dtls.DtlsScratch;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.net.SocketAddress;
@@ -304,17 +303,7 @@ final class JdkUdpServer implements ServerEndpoint {
             resolver.resolve(host, deadline, task -> {
                 tasks.add(task);
                 selector.wakeup();
-            }, new Resolver.Callback() {
-                @Override
-                public void resolved(List<InetAddress> addresses) {
-                    logic.resolved(addresses);
-                }
-
-                @Override
-                public void failed(String why) {
-                    logic.resolveFailed(why);
-                }
-            });
+            }, Resolver.Callback.of(logic::resolved, logic::resolveFailed));
         }
 
         @Override

@@ -13,23 +13,18 @@ import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.TunnelSession.Step;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.security.Principal;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
@@ -246,7 +241,7 @@ final class TcpSessions {
                         step = readHeader(c);
                         break;
                     case RESOLVE:
-                        step = resolve(t);
+                        step = resolver.resolveAndWait(t);
                         break;
                     case DIAL:
                         upstream = dial(c);
@@ -309,31 +304,6 @@ final class TcpSessions {
             return c.tunnel.failed("reading the header failed: " + e.getMessage(), System.nanoTime());
         }
         return c.tunnel.header(ByteBuffer.wrap(header), System.nanoTime());
-    }
-
-    private Step resolve(TunnelSession t) {
-        CompletableFuture<Step> answer = new CompletableFuture<>();
-        resolver.resolve(t.destination().host(), t.dialDeadline(), Runnable::run, new Resolver.Callback() {
-            @Override
-            public void resolved(List<InetAddress> addresses) {
-                answer.complete(t.resolved(addresses, System.nanoTime()));
-            }
-
-            @Override
-            public void failed(String why) {
-                answer.complete(t.resolveFailed(why, System.nanoTime()));
-            }
-        });
-        try {
-            return answer.get(Math.max(1, t.dialDeadline() - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            return t.tick(System.nanoTime());
-        } catch (ExecutionException e) {
-            return t.resolveFailed(String.valueOf(e.getCause()), System.nanoTime());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return t.close("interrupted");
-        }
     }
 
     /** Connects to the core's current address within the time the dial deadline leaves; null on failure. */

@@ -31,7 +31,6 @@ import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
-import java.net.InetAddress;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
@@ -168,17 +167,7 @@ final class NettyUdpServer implements ServerEndpoint {
 
         @Override
         public void resolve(String host, long deadline) {
-            resolver.resolve(host, deadline, loop, new Resolver.Callback() {
-                @Override
-                public void resolved(List<InetAddress> addresses) {
-                    logic.resolved(addresses);
-                }
-
-                @Override
-                public void failed(String why) {
-                    logic.resolveFailed(why);
-                }
-            });
+            resolver.resolve(host, deadline, loop, Resolver.Callback.of(logic::resolved, logic::resolveFailed));
         }
 
         @Override

@@ -22,10 +22,8 @@ import io.streamproxy.internal.Resolver;
 import io.streamproxy.protocol.StreamProtocol;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.TunnelSession.Step;
-import java.net.InetAddress;
 import java.security.Principal;
 import java.util.ArrayDeque;
-import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -183,17 +181,9 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
             case RESOLVE:
                 rearm(ctx);
                 service.resolver.resolve(tunnel.destination().host(), tunnel.dialDeadline(), ctx.executor(),
-                        new Resolver.Callback() {
-                            @Override
-                            public void resolved(List<InetAddress> addresses) {
-                                act(ctx, tunnel.resolved(addresses, System.nanoTime()));
-                            }
-
-                            @Override
-                            public void failed(String why) {
-                                act(ctx, tunnel.resolveFailed(why, System.nanoTime()));
-                            }
-                        });
+                        Resolver.Callback.of(
+                                addresses -> act(ctx, tunnel.resolved(addresses, System.nanoTime())),
+                                why -> act(ctx, tunnel.resolveFailed(why, System.nanoTime()))));
                 return;
             case DIAL:
                 rearm(ctx);
