@@ -17,10 +17,9 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
+import io.streamproxy.internal.NamedThreads;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The choices a Netty endpoint runs with: epoll or NIO, and the JDK's TLS or OpenSSL (BoringSSL through
@@ -92,13 +91,7 @@ final class NettyRuntime {
 
     EventLoopGroup newGroup(String name, int count) {
         IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        AtomicInteger counter = new AtomicInteger();
-        ThreadFactory threadsFactory = r -> {
-            Thread t = new Thread(r, name + "-" + counter.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-        return new MultiThreadIoEventLoopGroup(count, threadsFactory, factory);
+        return new MultiThreadIoEventLoopGroup(count, new NamedThreads(name), factory);
     }
 
     Class<? extends ServerChannel> serverChannel() {
