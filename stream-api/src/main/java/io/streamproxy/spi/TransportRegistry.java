@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * The transports on the class path, found once with {@link ServiceLoader} and sorted by priority (highest first)
  * then name. A provider that fails to load is skipped with a warning. {@link #select} picks the transport for a
  * protocol: the one named explicitly, else the one named by the system property {@value #TRANSPORT_PROPERTY}, else
- * the best available; when none fits it throws an error naming what was found and which artifact to add.
+ * the best available; when none fits it throws an error naming what was found and what to add.
  */
 public final class TransportRegistry {
     /** The system property that picks a transport by name when the options name none. */
@@ -143,10 +143,13 @@ public final class TransportRegistry {
                 .collect(Collectors.joining(", "));
     }
 
+    /**
+     * Tells what to add, naming no transport: which transports exist is what the class path says, so a new
+     * transport needs no edit here.
+     */
     private static String artifactHint(Protocol protocol) {
-        return "Add io.streamproxy:transport-jdk (TCP and UDP, JDK only)"
-                + ", io.streamproxy:transport-netty (TCP and UDP)"
-                + (protocol == Protocol.UDP ? " or io.streamproxy:transport-bc-dtls (UDP)" : "")
-                + " to the class path";
+        return "Add a transport that offers " + protocol + " to the class path: an io.streamproxy:transport-*"
+                + " artifact, or any jar that registers an " + TransportProvider.class.getName()
+                + " in META-INF/services";
     }
 }

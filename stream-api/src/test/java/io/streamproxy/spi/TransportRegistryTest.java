@@ -69,9 +69,20 @@ class TransportRegistryTest {
     }
 
     @Test
-    void noTransportAtAll_namesTheArtifactsToAdd() {
+    void noTransportAtAll_saysWhatToAdd_forTheProtocolAsked() {
         TransportRegistry r = new TransportRegistry(List.of());
         assertThatThrownBy(() -> r.select(Protocol.TCP, null)).isInstanceOf(TransportNotFoundException.class)
-                .hasMessageContaining("found: none").hasMessageContaining("io.streamproxy:transport-jdk");
+                .hasMessageContaining("found: none")
+                .hasMessageContaining("Add a transport that offers TCP to the class path")
+                .hasMessageContaining("io.streamproxy:transport-*")
+                .hasMessageContaining(TransportProvider.class.getName());
+    }
+
+    @Test
+    void unknownName_listsWhatWasFound_andSaysWhatToAdd() {
+        TransportRegistry r = new TransportRegistry(List.of(jdk, bc));
+        assertThatThrownBy(() -> r.select(Protocol.UDP, "quic")).isInstanceOf(TransportNotFoundException.class)
+                .hasMessageStartingWith("no transport named 'quic' on the class path; found: bc [UDP], jdk [")
+                .hasMessageContaining("Add a transport that offers UDP to the class path");
     }
 }

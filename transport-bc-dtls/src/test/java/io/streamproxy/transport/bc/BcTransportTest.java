@@ -41,7 +41,8 @@ class BcTransportTest {
         assertThatThrownBy(() -> TransportRegistry.getDefault().select(Protocol.TCP, "bc"))
                 .isInstanceOf(TransportNotFoundException.class)
                 .hasMessageContaining("transport 'bc' does not offer TCP")
-                .hasMessageContaining("io.streamproxy:transport-jdk");
+                .hasMessageContaining("none on the class path")
+                .hasMessageContaining("Add a transport that offers TCP to the class path");
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
+import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Set;
@@ -113,6 +114,12 @@ final class NettyTcpClient implements TcpClientTransport {
             if (c instanceof ConnectException) {
                 return new HealthProbeException(HealthProbeException.Failure.CONNECTION_REFUSED,
                         "cannot connect: " + what, e);
+            }
+            if (c instanceof CertificateException) {
+                // OpenSSL's engine reports a rejected server certificate (name mismatch, untrusted chain) as a
+                // "General OpenSslEngine problem" whose cause is the trust manager's CertificateException
+                return new HealthProbeException(HealthProbeException.Failure.CERTIFICATE_REFUSED,
+                        "certificate refused: " + c.getMessage(), e);
             }
             if (c instanceof SSLException) {
                 String m = String.valueOf(c.getMessage()).toLowerCase(Locale.ROOT);

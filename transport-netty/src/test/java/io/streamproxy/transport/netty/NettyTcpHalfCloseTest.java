@@ -1,11 +1,12 @@
 package io.streamproxy.transport.netty;
 
-import io.streamproxy.testkit.TcpTransportConformanceKit;
+import io.streamproxy.spi.TransportProvider;
+import io.streamproxy.testkit.TcpHalfCloseKit;
 
-class NettyTcpConformanceTest extends TcpTransportConformanceKit {
+class NettyTcpHalfCloseTest extends TcpHalfCloseKit {
     @Override
-    protected String transport() {
-        return NettyTransportProvider.NAME;
+    protected TransportProvider provider() {
+        return new NettyTransportProvider();
     }
 
     /** The JDK engine under Netty answers a TLS 1.2 close_notify with its own, closing both ways (RFC 5246). */

@@ -1,11 +1,12 @@
 package io.streamproxy.transport.jdk;
 
-import io.streamproxy.testkit.TcpTransportConformanceKit;
+import io.streamproxy.spi.TransportProvider;
+import io.streamproxy.testkit.TcpHalfCloseKit;
 
-class JdkTcpConformanceTest extends TcpTransportConformanceKit {
+class JdkTcpHalfCloseTest extends TcpHalfCloseKit {
     @Override
-    protected String transport() {
-        return JdkTransportProvider.NAME;
+    protected TransportProvider provider() {
+        return new JdkTransportProvider();
     }
 
     /** The JDK answers a TLS 1.2 close_notify with its own and closes both ways (JSSE's duplex close). */

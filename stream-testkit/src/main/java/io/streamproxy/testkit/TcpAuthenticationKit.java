@@ -1,0 +1,95 @@
+package io.streamproxy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import io.streamproxy.HealthProbeException;
+import io.streamproxy.RefusalReason;
+import io.streamproxy.StreamClient;
+import io.streamproxy.StreamServer;
+import io.streamproxy.TcpTunnel;
+import io.streamproxy.TlsCredentials;
+import java.io.IOException;
+import java.time.Duration;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Authentication over TCP: a client without a certificate, with a foreign or expired one, a server certificate that
+ * does not match the server name, and a wrong or missing ALPN protocol are all refused.
+ */
+public abstract class TcpAuthenticationKit extends TcpKitBase {
+    @Test
+    public void noClientCertificate_isRefused() throws Exception {
+        StreamServer server = startServer();
+        Throwable failure = catchThrowable(() -> {
+            try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), null, pki.clientCredentials(),
+                    new String[] {"godoxy-agent-stream/1"}, WAIT)) {
+                s.getOutputStream().write(WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0));
+                assertClosedByServer(s.getInputStream());
+                throw new IOException("closed by the server after the handshake");
+            }
+        });
+        assertThat(failure).isInstanceOf(IOException.class);
+        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(echo.connectionCount()).isZero();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"foreignCa", "expired"})
+    public void untrustedClientCertificate_isRefused_andProbeSaysSo(String variant) throws Exception {
+        StreamServer server = startServer();
+        TlsCredentials bad = variant.equals("expired") ? pki.expiredClientCredentials()
+                : pki.foreignClientCredentials();
+        StreamClient client = client(server, bad);
+        assertThatThrownBy(() -> client.probeTcp(Duration.ofSeconds(10)))
+                .isInstanceOfSatisfying(HealthProbeException.class, e -> assertThat(e.failure())
+                        .isEqualTo(HealthProbeException.Failure.CERTIFICATE_REFUSED));
+        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        Throwable failure = catchThrowable(() -> {
+            try (TcpTunnel t = open(client, echo.host(), echo.port())) {
+                t.output().write('x');
+                t.output().flush();
+                assertClosedByServer(t.input());
+                throw new IOException("closed by the server");
+            }
+        });
+        assertThat(failure).isInstanceOf(IOException.class);
+        assertThat(echo.connectionCount()).isZero();
+        assertThat(events.openedCount()).isZero();
+    }
+
+    @Test
+    public void serverCertificateNotMatchingServerName_isRefusedByClient() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = closeLater(newClient(clientOptions(server.tcpAddress(), pki.clientCredentials())
+                .serverName("not-the-agent.example").build()));
+        assertThatThrownBy(() -> open(client, echo.host(), echo.port())).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> client.probeTcp(Duration.ofSeconds(10)))
+                .isInstanceOfSatisfying(HealthProbeException.class, e -> assertThat(e.failure())
+                        .isEqualTo(HealthProbeException.Failure.CERTIFICATE_REFUSED));
+        assertThat(echo.connectionCount()).isZero();
+    }
+
+    @ParameterizedTest(name = "alpn={0}")
+    @ValueSource(strings = {"h2", "none"})
+    public void wrongAlpn_isRefused(String alpn) throws Exception {
+        StreamServer server = startServer();
+        String[] offered = alpn.equals("none") ? new String[0] : new String[] {alpn};
+        Throwable failure = catchThrowable(() -> {
+            try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null, offered,
+                    WAIT)) {
+                s.getOutputStream().write(WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0));
+                s.getOutputStream().flush();
+                assertClosedByServer(s.getInputStream());
+                throw new IOException("closed by the server after the handshake");
+            }
+        });
+        assertThat(failure).isInstanceOf(IOException.class);
+        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(echo.connectionCount()).isZero();
+    }
+}

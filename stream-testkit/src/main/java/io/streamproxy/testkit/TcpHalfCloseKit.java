@@ -1,0 +1,98 @@
+package io.streamproxy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.streamproxy.StreamServer;
+import io.streamproxy.TcpTunnel;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Half-close over TCP: a client's half-close reaches the destination while the reply flows back, a destination's
+ * half-close reaches the client while the client keeps sending, and both ways on TLS 1.3 and TLS 1.2 (where
+ * {@link #halfCloseOnTls12()} says the transport offers it).
+ */
+public abstract class TcpHalfCloseKit extends TcpKitBase {
+    @Test
+    public void halfClose_reachesDestination_whileReplyFlowsBack() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "this configuration closes both directions when it receives close_notify");
+        TcpDestination dest = closeLater(TcpDestination.scripted());
+        StreamServer server = startServer();
+        try (TcpTunnel t = open(client(server), dest.host(), dest.port())) {
+            t.output().write("request".getBytes(StandardCharsets.US_ASCII));
+            t.shutdownOutput();
+            try (Socket d = dest.takeConnection(WAIT)) {
+                d.setSoTimeout((int) WAIT.toMillis());
+                assertThat(d.getInputStream().readAllBytes()).asString(StandardCharsets.US_ASCII)
+                        .isEqualTo("request");
+                d.getOutputStream().write("reply after your EOF".getBytes(StandardCharsets.US_ASCII));
+                d.shutdownOutput();
+                assertThat(new String(t.input().readAllBytes(), StandardCharsets.US_ASCII))
+                        .isEqualTo("reply after your EOF");
+            }
+        }
+        events.awaitClosed(WAIT);
+    }
+
+    @Test
+    public void halfClose_fromDestination_reachesClient_whileClientKeepsSending() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "this configuration closes both directions when it receives close_notify");
+        TcpDestination dest = closeLater(TcpDestination.scripted());
+        StreamServer server = startServer();
+        try (TcpTunnel t = open(client(server), dest.host(), dest.port())) {
+            t.output().write('x');
+            t.output().flush();
+            try (Socket d = dest.takeConnection(WAIT)) {
+                d.setSoTimeout((int) WAIT.toMillis());
+                assertThat(d.getInputStream().read()).isEqualTo('x');
+                d.getOutputStream().write("banner".getBytes(StandardCharsets.US_ASCII));
+                d.shutdownOutput();
+                assertThat(new String(t.input().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("banner");
+                t.output().write("still sending".getBytes(StandardCharsets.US_ASCII));
+                t.output().flush();
+                t.shutdownOutput();
+                assertThat(new String(d.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .isEqualTo("still sending");
+            }
+        }
+        events.awaitClosed(WAIT);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+    public void halfClose_worksBothWays_onEachTlsVersion(String version) throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "this configuration closes both directions when it receives close_notify");
+        assumeTrue(!version.equals("TLSv1.2") || halfCloseOnTls12(),
+                "this transport documents that TLS 1.2 close_notify is a full close, so half-close needs TLS 1.3");
+        TcpDestination dest = closeLater(TcpDestination.scripted());
+        StreamServer server = startServer();
+        try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                new String[] {"godoxy-agent-stream/1"}, new String[] {version}, WAIT)) {
+            assertThat(s.getSession().getProtocol()).isEqualTo(version);
+            s.getOutputStream().write(WireHeaders.valid(dest.host(), Integer.toString(dest.port()), 0));
+            s.getOutputStream().write("up".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            try (Socket d = dest.takeConnection(WAIT)) {
+                d.setSoTimeout((int) WAIT.toMillis());
+                d.getOutputStream().write("down".getBytes(StandardCharsets.US_ASCII));
+                d.shutdownOutput();
+                assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .isEqualTo("down");
+                s.getOutputStream().write(" and more".getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                s.shutdownOutput();
+                assertThat(new String(d.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .isEqualTo("up and more");
+            }
+        }
+        events.awaitClosed(WAIT);
+    }
+}

@@ -1,0 +1,160 @@
+package io.streamproxy.testkit;
+
+import io.streamproxy.StreamClient;
+import io.streamproxy.StreamServer;
+import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TcpTunnel;
+import io.streamproxy.TlsCredentials;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * What the TCP-over-TLS kits share: the kit's timeouts, an echo destination per test, servers and clients of the
+ * provider under test, the capability hooks a transport overrides to declare what it documents it does not offer,
+ * and helpers. Each concern has its own kit that extends this class: {@link TcpRelayKit}, {@link TcpHalfCloseKit},
+ * {@link TcpHeaderValidationKit}, {@link TcpAuthenticationKit}, {@link TcpTimeoutKit}, {@link TcpResourceKit} and
+ * {@link TcpOutsidePeersKit}. A transport runs them all with one small subclass of each per configuration, for
+ * example {@code class JdkTcpRelayTest extends TcpRelayKit { provider() -> new JdkTransportProvider() }}. Every
+ * wait is bounded.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+public abstract class TcpKitBase extends ConformanceKitBase {
+    /** The header timeout the kit's servers use, short so that timeout cases run fast. */
+    protected static final Duration HEADER_TIMEOUT = Duration.ofMillis(1500);
+    /** The dial timeout the kit's servers use. */
+    protected static final Duration DIAL_TIMEOUT = Duration.ofMillis(1500);
+    /** The bound on any single wait for an event. */
+    protected static final Duration WAIT = Duration.ofSeconds(20);
+
+    /** An echo destination. */
+    protected TcpDestination echo;
+
+    /**
+     * Tells whether the transport's server accepts TLS 1.2 as well as TLS 1.3; the kit's Python peer then checks
+     * an echo on both. Consulted by {@link TcpOutsidePeersKit}.
+     *
+     * @return true by default
+     */
+    protected boolean serverSupportsTls12() {
+        return true;
+    }
+
+    /**
+     * Tells whether half-close works on TLS 1.2 connections too. TLS 1.2 (RFC 5246) makes close_notify a full
+     * close, and the JDK's TLS stack enforces that, so a transport on the JDK's TLS returns false and documents
+     * that half-close needs TLS 1.3 (which every current peer, the Go agent included, negotiates). Consulted by
+     * {@link TcpHalfCloseKit}.
+     *
+     * @return true by default
+     */
+    protected boolean halfCloseOnTls12() {
+        return true;
+    }
+
+    /**
+     * Tells whether a side that received close_notify can keep sending (the half-close a client starts and the
+     * destination answers). True by default; Netty's OpenSSL engine closes both directions on close_notify, so the
+     * cases that end an upload with a half-close while data still flows back are skipped with that reason.
+     * Consulted by {@link TcpRelayKit} and {@link TcpHalfCloseKit}.
+     *
+     * @return true by default
+     */
+    protected boolean sendsAfterPeerCloseNotify() {
+        return true;
+    }
+
+    @BeforeEach
+    void startDestination() {
+        echo = closeLater(TcpDestination.echo());
+    }
+
+    /**
+     * Starts a server of the transport on 127.0.0.1:0 with the kit's timeouts.
+     *
+     * @param customize changes to the options
+     * @return the server, closed after the test
+     * @throws IOException if it cannot start
+     */
+    protected StreamServer startServer(UnaryOperator<StreamServerOptions.Builder> customize) throws IOException {
+        StreamServerOptions.Builder b = serverOptions(HEADER_TIMEOUT)
+                .tcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                .dialTimeout(DIAL_TIMEOUT);
+        return closeLater(newServer(customize.apply(b).build()));
+    }
+
+    /**
+     * Starts a server with the kit's defaults.
+     *
+     * @return the server
+     * @throws IOException if it cannot start
+     */
+    protected StreamServer startServer() throws IOException {
+        return startServer(b -> b);
+    }
+
+    /**
+     * Creates a client of the transport for a server.
+     *
+     * @param server      the server
+     * @param credentials the client's credentials
+     * @return the client, closed after the test
+     */
+    protected StreamClient client(StreamServer server, TlsCredentials credentials) {
+        return closeLater(newClient(clientOptions(server.tcpAddress(), credentials)
+                .handshakeTimeout(Duration.ofSeconds(10)).build()));
+    }
+
+    /**
+     * Creates a client with good credentials.
+     *
+     * @param server the server
+     * @return the client
+     */
+    protected StreamClient client(StreamServer server) {
+        return client(server, pki.clientCredentials());
+    }
+
+    /**
+     * Opens a tunnel whose reads are bounded by {@link #WAIT}.
+     *
+     * @param client the client
+     * @param host   the destination host
+     * @param port   the destination port
+     * @return the tunnel
+     * @throws IOException if opening fails
+     */
+    protected static TcpTunnel open(StreamClient client, String host, int port) throws IOException {
+        TcpTunnel t = client.openTcp(host, port);
+        t.setReadTimeout(WAIT);
+        return t;
+    }
+
+    /**
+     * Asserts that the server closed the stream: end of stream or a connection error, within the read timeout.
+     *
+     * @param in the stream to read
+     */
+    protected static void assertClosedByServer(InputStream in) {
+        byte[] buf = new byte[1024];
+        try {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                if (in.read(buf) < 0) {
+                    return;
+                }
+            }
+            throw new AssertionError("the server kept the connection open");
+        } catch (java.net.SocketTimeoutException e) {
+            throw new AssertionError("the server did not close the connection within the read timeout", e);
+        } catch (IOException e) {
+            // reset or TLS alert: closed
+        }
+    }
+}

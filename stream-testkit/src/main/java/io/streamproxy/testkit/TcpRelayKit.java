@@ -1,0 +1,123 @@
+package io.streamproxy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.streamproxy.Destination;
+import io.streamproxy.StreamClient;
+import io.streamproxy.StreamServer;
+import io.streamproxy.TcpTunnel;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Relaying over TCP: bytes both ways, 64 MiB each way intact, bytes sent in the same write as the header, a hundred
+ * concurrent sessions that each get their own data, and an IPv6 server and destination.
+ */
+public abstract class TcpRelayKit extends TcpKitBase {
+    @Test
+    public void echo_roundTripsBytes() throws Exception {
+        StreamServer server = startServer();
+        try (TcpTunnel t = open(client(server), echo.host(), echo.port())) {
+            byte[] msg = "hello through the tunnel".getBytes(StandardCharsets.UTF_8);
+            t.output().write(msg);
+            t.output().flush();
+            assertThat(t.input().readNBytes(msg.length)).isEqualTo(msg);
+            t.shutdownOutput();
+            assertThat(t.input().read()).isEqualTo(-1);
+        }
+        RecordingListener.Closed closed = events.awaitClosed(WAIT);
+        assertThat(closed.session().destination()).isEqualTo(Destination.of(echo.host(), echo.port()));
+        assertThat(closed.bytesToDestination()).isEqualTo(24);
+        assertThat(closed.bytesFromDestination()).isEqualTo(24);
+    }
+
+    @Test
+    public void bulk64MiB_eachWay_arrivesIntact() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "the test ends the upload with a half-close while the echo still flows back");
+        StreamServer server = startServer();
+        long size = 64L << 20;
+        try (TcpTunnel t = open(client(server), echo.host(), echo.port())) {
+            EchoCheck.roundTrip(t, size, 42, WAIT);
+        }
+        RecordingListener.Closed closed = events.awaitClosed(WAIT);
+        assertThat(closed.bytesToDestination()).isEqualTo(size);
+        assertThat(closed.bytesFromDestination()).isEqualTo(size);
+    }
+
+    @Test
+    public void dataInSameWriteAsHeader_reachesDestination() throws Exception {
+        StreamServer server = startServer();
+        byte[] payload = "pipelined right behind the header".getBytes(StandardCharsets.US_ASCII);
+        byte[] header = WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0);
+        byte[] both = Arrays.copyOf(header, header.length + payload.length);
+        System.arraycopy(payload, 0, both, header.length, payload.length);
+        try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                new String[] {"godoxy-agent-stream/1"}, WAIT)) {
+            s.getOutputStream().write(both);
+            s.getOutputStream().flush();
+            assertThat(s.getInputStream().readNBytes(payload.length)).isEqualTo(payload);
+        }
+    }
+
+    @Test
+    public void hundredConcurrentSessions_eachGetsItsOwnData() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "each session ends its upload with a half-close while the echo still flows back");
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        ExecutorService pool = Executors.newFixedThreadPool(100);
+        closeLater(pool::shutdownNow);
+        List<Callable<Boolean>> jobs = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            int id = i;
+            jobs.add(() -> {
+                byte[] data = new byte[64 * 1024 + id];
+                new Random(id).nextBytes(data);
+                try (TcpTunnel t = open(client, echo.host(), echo.port())) {
+                    t.output().write(data);
+                    t.shutdownOutput();
+                    return Arrays.equals(t.input().readAllBytes(), data);
+                }
+            });
+        }
+        List<Future<Boolean>> results = pool.invokeAll(jobs, WAIT.toSeconds() * 3, TimeUnit.SECONDS);
+        for (Future<Boolean> f : results) {
+            assertThat(f.get()).isTrue();
+        }
+        assertThat(echo.connectionCount()).isEqualTo(100);
+    }
+
+    @Test
+    public void ipv6Loopback_serverRelaysToIpv6Destination() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "the test ends the upload with a half-close while the echo still flows back");
+        InetAddress v6 = InetAddress.getByName("::1");
+        TcpDestination dest6;
+        try {
+            dest6 = closeLater(TcpDestination.echo(v6));
+        } catch (RuntimeException e) {
+            assumeTrue(false, "no IPv6 loopback here: " + e);
+            return;
+        }
+        StreamServer server = startServer(b -> b.tcp(new InetSocketAddress(v6, 0)));
+        try (TcpTunnel t = open(client(server), "::1", dest6.port())) {
+            t.output().write("v6".getBytes(StandardCharsets.US_ASCII));
+            t.shutdownOutput();
+            assertThat(new String(t.input().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("v6");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.streamproxy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamproxy.RefusalReason;
+import io.streamproxy.StreamServer;
+import io.streamproxy.TcpTunnel;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.time.Duration;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Timeouts and failed dials over TCP: an unanswered destination ends within the dial timeout, a refused port at once,
+ * and a client that never starts TLS or never finishes its header is closed after the header timeout.
+ */
+public abstract class TcpTimeoutKit extends TcpKitBase {
+    @Test
+    public void unreachableDestination_clientSeesCloseWithinDialTimeout() throws Exception {
+        UnansweredTcpPort blackhole = closeLater(new UnansweredTcpPort());
+        StreamServer server = startServer();
+        long start = System.nanoTime();
+        try (TcpTunnel t = open(client(server), blackhole.address().getAddress().getHostAddress(),
+                blackhole.address().getPort())) {
+            assertClosedByServer(t.input());
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(took).isGreaterThanOrEqualTo(DIAL_TIMEOUT.minusMillis(100))
+                .isLessThan(DIAL_TIMEOUT.plusSeconds(5));
+        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.DIAL_FAILED);
+    }
+
+    @Test
+    public void refusedDestinationPort_clientSeesCloseAtOnce() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        StreamServer server = startServer();
+        try (TcpTunnel t = open(client(server), "127.0.0.1", closedPort)) {
+            assertClosedByServer(t.input());
+        }
+        RecordingListener.Refusal r = events.awaitRefusal(WAIT);
+        assertThat(r.reason()).isEqualTo(RefusalReason.DIAL_FAILED);
+        assertThat(r.detail()).contains("127.0.0.1:" + closedPort);
+    }
+
+    @Test
+    public void clientThatNeverStartsTls_isClosedAfterHeaderTimeout() throws Exception {
+        StreamServer server = startServer();
+        try (Socket s = new Socket()) {
+            s.connect(server.tcpAddress(), (int) WAIT.toMillis());
+            s.setSoTimeout((int) WAIT.toMillis());
+            long start = System.nanoTime();
+            assertClosedByServer(s.getInputStream());
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(took).isGreaterThanOrEqualTo(HEADER_TIMEOUT.minusMillis(200))
+                    .isLessThan(HEADER_TIMEOUT.plusSeconds(5));
+        }
+        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
+    }
+
+    @Test
+    public void clientThatNeverSendsHeader_isClosedAfterHeaderTimeout() throws Exception {
+        StreamServer server = startServer();
+        long start = System.nanoTime();
+        try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                new String[] {"godoxy-agent-stream/1"}, WAIT)) {
+            s.getOutputStream().write(WireHeaders.valid(echo.host(), "1", 0), 0, 100);
+            s.getOutputStream().flush();
+            assertClosedByServer(s.getInputStream());
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(took).isGreaterThanOrEqualTo(HEADER_TIMEOUT.minusMillis(200))
+                .isLessThan(HEADER_TIMEOUT.plusSeconds(5));
+        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
+        assertThat(echo.connectionCount()).isZero();
+    }
+}

@@ -1,0 +1,52 @@
+package io.streamproxy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.streamproxy.HealthProbeException;
+import io.streamproxy.RefusalReason;
+import io.streamproxy.StreamClient;
+import io.streamproxy.StreamServer;
+import io.streamproxy.TlsCredentials;
+import java.io.IOException;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Authentication over UDP: a client without a certificate fails its handshake within the timeout, and a foreign or
+ * expired certificate fails with a clear exception that the probe reports.
+ */
+public abstract class UdpAuthenticationKit extends UdpKitBase {
+    @Test
+    public void noClientCertificate_failsHandshakeWithinTimeout() throws Exception {
+        StreamServer server = startServer();
+        long start = System.nanoTime();
+        try (RawDtlsClient c = RawDtlsClient.create(server.udpAddress(), null, pki.clientCredentials())) {
+            assertThatThrownBy(() -> c.handshake(WAIT)).isInstanceOf(IOException.class);
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(WAIT);
+        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(echo.datagramCount()).isZero();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"foreignCa", "expired"})
+    public void untrustedClientCertificate_failsWithClearException_andProbeSaysSo(String variant) throws Exception {
+        StreamServer server = startServer();
+        TlsCredentials bad = variant.equals("expired") ? pki.expiredClientCredentials()
+                : pki.foreignClientCredentials();
+        StreamClient client = client(server, bad);
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> client.openUdp(echo.host(), echo.port())).isInstanceOf(IOException.class)
+                .satisfies(e -> assertThat(e.getMessage()).isNotBlank());
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        assertThatThrownBy(() -> client.probeUdp(Duration.ofSeconds(5)))
+                .isInstanceOfSatisfying(HealthProbeException.class, e -> assertThat(e.failure())
+                        .isIn(HealthProbeException.Failure.CERTIFICATE_REFUSED,
+                                HealthProbeException.Failure.HANDSHAKE_FAILED));
+        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(echo.datagramCount()).isZero();
+    }
+}

@@ -1,0 +1,139 @@
+package io.streamproxy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.streamproxy.DatagramTunnel;
+import io.streamproxy.Destination;
+import io.streamproxy.StreamClient;
+import io.streamproxy.StreamServer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Relaying over UDP: datagrams echo with their boundaries, ten thousand of random sizes keep boundaries and content,
+ * sizes up to 16384 bytes pass both ways as one record each, oversize datagrams are dropped (from the destination) or
+ * refused (by the client), and fifty concurrent sessions never see each other's datagrams.
+ */
+public abstract class UdpRelayKit extends UdpKitBase {
+    @Test
+    public void echo_roundTripsDatagrams() throws Exception {
+        StreamServer server = startServer();
+        try (DatagramTunnel t = client(server).openUdp(echo.host(), echo.port())) {
+            for (String s : new String[] {"one", "two", "three"}) {
+                t.send(ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8)));
+                assertThat(new String(receive(t), StandardCharsets.UTF_8)).isEqualTo(s);
+            }
+        }
+        RecordingListener.Closed closed = events.awaitClosed(WAIT);
+        assertThat(closed.session().destination()).isEqualTo(Destination.of(echo.host(), echo.port()));
+        assertThat(closed.bytesToDestination()).isEqualTo(11);
+        assertThat(closed.bytesFromDestination()).isEqualTo(11);
+    }
+
+    @Test
+    public void tenThousandDatagrams_ofRandomSizes_keepBoundariesAndContent() throws Exception {
+        StreamServer server = startServer();
+        Random random = new Random(1234);
+        ByteBuffer in = ByteBuffer.allocate(DatagramTunnel.MAX_DATAGRAM);
+        try (DatagramTunnel t = client(server).openUdp(echo.host(), echo.port())) {
+            for (int i = 0; i < 10_000; i++) {
+                byte[] data = new byte[1 + random.nextInt(DatagramTunnel.MAX_DATAGRAM)];
+                random.nextBytes(data);
+                t.send(ByteBuffer.wrap(data));
+                in.clear();
+                int n = t.receive(in, WAIT);
+                assertThat(n).as("datagram %d", i).isEqualTo(data.length);
+                assertThat(Arrays.equals(in.array(), 0, n, data, 0, data.length)).as("datagram %d", i).isTrue();
+            }
+        }
+        assertThat(echo.datagramCount()).isEqualTo(10_000);
+    }
+
+    @ParameterizedTest(name = "{0} bytes")
+    @ValueSource(ints = {1, 1200, 1201, 8000, 16384})
+    public void datagramSizes_passIntactBothWays_asOneRecordEach(int size) throws Exception {
+        UdpDestination dest = closeLater(UdpDestination.scripted());
+        StreamServer server = startServer();
+        byte[] up = new byte[size];
+        new Random(size).nextBytes(up);
+        try (DatagramTunnel t = client(server).openUdp(dest.host(), dest.port())) {
+            t.send(ByteBuffer.wrap(up));
+            UdpDestination.Received r = dest.take(WAIT);
+            assertThat(r.data()).isEqualTo(up);
+            byte[] down = new byte[size];
+            new Random(-size).nextBytes(down);
+            dest.send(r.source(), down);
+            assertThat(receive(t)).isEqualTo(down);
+        }
+    }
+
+    @Test
+    public void oversizeDestinationDatagram_isDropped_notTruncated() throws Exception {
+        UdpDestination dest = closeLater(UdpDestination.scripted());
+        StreamServer server = startServer();
+        try (DatagramTunnel t = client(server).openUdp(dest.host(), dest.port())) {
+            t.send(ByteBuffer.wrap(new byte[] {1}));
+            UdpDestination.Received r = dest.take(WAIT);
+            dest.send(r.source(), new byte[DatagramTunnel.MAX_DATAGRAM + 1]);
+            dest.send(r.source(), "after".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(receive(t), StandardCharsets.US_ASCII)).isEqualTo("after");
+        }
+        assertThat(events.awaitDrop(WAIT)).startsWith((DatagramTunnel.MAX_DATAGRAM + 1) + " bytes");
+    }
+
+    @Test
+    public void clientRefusesToSendOversizeDatagram() throws Exception {
+        StreamServer server = startServer();
+        try (DatagramTunnel t = client(server).openUdp(echo.host(), echo.port())) {
+            assertThatThrownBy(() -> t.send(ByteBuffer.allocate(DatagramTunnel.MAX_DATAGRAM + 1)))
+                    .isInstanceOf(IOException.class).hasMessageContaining("16384");
+            t.send(ByteBuffer.wrap(new byte[] {9}));
+            assertThat(receive(t)).containsExactly(9);
+        }
+    }
+
+    @Test
+    public void fiftyConcurrentSessions_neverSeeEachOthersDatagrams() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        ExecutorService pool = Executors.newFixedThreadPool(50);
+        closeLater(pool::shutdownNow);
+        List<Callable<Boolean>> jobs = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            int id = i;
+            jobs.add(() -> {
+                try (DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
+                    ByteBuffer in = ByteBuffer.allocate(DatagramTunnel.MAX_DATAGRAM);
+                    for (int k = 0; k < 100; k++) {
+                        byte[] data = (id + ":" + k).getBytes(StandardCharsets.US_ASCII);
+                        t.send(ByteBuffer.wrap(data));
+                        in.clear();
+                        int n = t.receive(in, WAIT);
+                        if (!Arrays.equals(in.array(), 0, n, data, 0, data.length)) {
+                            return false;
+                        }
+                    }
+                    return true;
+                }
+            });
+        }
+        for (Future<Boolean> f : pool.invokeAll(jobs, 60, TimeUnit.SECONDS)) {
+            assertThat(f.get()).isTrue();
+        }
+        assertThat(echo.sourceCount()).isEqualTo(50);
+    }
+}
