@@ -8,6 +8,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.StreamServerOptions;
 import io.streamproxy.spi.ServerEndpoint;
@@ -54,6 +55,9 @@ final class NettyTcpServer implements ServerEndpoint {
                         // a backstop: the core's deadline (handshake plus header) closes the connection first
                         ssl.setHandshakeTimeout(options.headerTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
                         ch.pipeline().addLast(LingeringClose.NAME, new LingeringClose());
+                        if (runtime.sslProvider != SslProvider.JDK) {
+                            ch.pipeline().addLast("alpn-offer", new AlpnOffer());
+                        }
                         ch.pipeline().addLast("ssl", ssl);
                         ch.pipeline().addLast("stream", service.newHandler(tunnel));
                     }

@@ -124,6 +124,11 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         handshaken = true;
         SslHandler ssl = ctx.pipeline().get(SslHandler.class);
         String alpn = ssl == null ? null : ssl.applicationProtocol();
+        if (alpn == null && AlpnOffer.offered(ctx.channel())) {
+            act(ctx, tunnel.handshakeFailed("client offered only ALPN ids this server does not serve",
+                    System.nanoTime()));
+            return;
+        }
         TlsRoute route = service.options.routeFor(alpn);
         if (route != null && !StreamProtocol.ALPN.equals(alpn)) {
             done = true;

@@ -26,7 +26,8 @@ final class TlsContexts {
                     .protocols(PROTOCOLS)
                     .sslProvider(provider)
                     .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                            provider == SslProvider.JDK ? ApplicationProtocolConfig.SelectorFailureBehavior.FATAL_ALERT
+                                    : ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn))
                     .build();
         } catch (IOException | RuntimeException e) {
