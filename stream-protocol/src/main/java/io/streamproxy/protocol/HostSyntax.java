@@ -1,5 +1,6 @@
 package io.streamproxy.protocol;
 
+import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -38,12 +39,16 @@ public final class HostSyntax {
      * @param kind    what it is
      * @param text    the host as given
      * @param name    for a name: lower-cased, without one trailing dot (the form rules compare); for a literal: the
-     *                address's canonical text
+     *                address's canonical text, without a zone
      * @param address the address of a literal (an IPv4-mapped IPv6 literal gives the IPv4 address it maps to), null
-     *                for a name
+     *                exactly for a name
      */
     public record Host(Kind kind, String text, String name, InetAddress address) {
-        /** @return true for an IP literal */
+        /**
+         * Whether this host is an IP literal (IPv4 or IPv6) rather than a name.
+         *
+         * @return true for an IP literal
+         */
         public boolean isLiteral() {
             return kind != Kind.NAME;
         }
@@ -58,7 +63,10 @@ public final class HostSyntax {
      *                                  are escaped)
      */
     public static Host parse(String host) {
-        if (host == null || host.isEmpty()) {
+        if (host == null) {
+            throw new IllegalArgumentException("host is missing (null)");
+        }
+        if (host.isEmpty()) {
             throw new IllegalArgumentException("host is empty");
         }
         if (host.length() > 255) {
@@ -78,7 +86,9 @@ public final class HostSyntax {
         }
         if (host.indexOf(':') >= 0) {
             InetAddress a = ipv6(host);
-            return new Host(Kind.IPV6, host, a.getHostAddress(), a);
+            String canonical = a.getHostAddress();
+            int zoneAt = canonical.indexOf('%');
+            return new Host(Kind.IPV6, host, zoneAt < 0 ? canonical : canonical.substring(0, zoneAt), a);
         }
         String bare = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
         byte[] v4 = canonicalIpv4(host);
@@ -88,6 +98,9 @@ public final class HostSyntax {
         }
         if (bare.isEmpty()) {
             throw bad(host, "is not a name");
+        }
+        if (bare.length() < host.length() && canonicalIpv4(bare) != null) {
+            throw bad(host, "is an IPv4 address with a trailing dot (write it without the dot, as " + bare + ")");
         }
         int lastDot = bare.lastIndexOf('.');
         String last = bare.substring(lastDot + 1);
@@ -208,8 +221,14 @@ public final class HostSyntax {
         if (bytes == null) {
             throw bad(host, "contains ':' but is not an IPv6 address");
         }
+        InetAddress plain = address(bytes);
         if (zone == null) {
-            return address(bytes);
+            return plain;
+        }
+        if (plain instanceof Inet4Address) {
+            // an IPv4-mapped address is dialled as IPv4, where a zone means nothing; with a zone the JDK would keep
+            // it as a 16-byte Inet6Address that rules written for the IPv4 address do not match
+            throw bad(host, "is an IPv4-mapped address, which takes no zone (write it without the zone)");
         }
         try {
             if (zone.chars().allMatch(Character::isDigit)) {

@@ -23,11 +23,23 @@ class HostSyntaxTest {
                 .hasMessageContaining(host);
     }
 
+    @Test
+    void canonicalIpv4WithATrailingDot_isRefusedSayingSo() {
+        assertThatThrownBy(() -> HostSyntax.parse("1.2.3.4.")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("trailing dot").hasMessageContaining("as 1.2.3.4)");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", ":::1", "::1%", "[::1]", "x:y.example",
-            "::ffff:127.1", ":1", "1:", "1:2:3:4:5:6:7", "g::1", "1:2:3:4:5:6:7:8::", "::1.2.3.4.5"})
+            "::ffff:127.1", ":1", "1:", "1:2:3:4:5:6:7", "g::1", "1:2:3:4:5:6:7:8::", "::1.2.3.4.5", "1:::2",
+            "1:2:3:4:5:6::1.2.3.4", "::1.2.3.4:5", "fe80::1%", "fe80::1%a/b", "fe80::1%1%2", "::ffff:01.2.3.4"})
     void malformedIpv6_andOtherColons_areRefused(String host) {
         assertThatThrownBy(() -> HostSyntax.parse(host)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void bracketedIpv6_isRefusedAskingForItWithoutBrackets() {
+        assertThatThrownBy(() -> HostSyntax.parse("[::1]")).hasMessageContaining("without brackets");
     }
 
     @ParameterizedTest
@@ -36,17 +48,23 @@ class HostSyntaxTest {
         HostSyntax.Host h = HostSyntax.parse(host);
         assertThat(h.kind()).isEqualTo(HostSyntax.Kind.IPV4);
         assertThat(h.address()).isInstanceOf(Inet4Address.class).isEqualTo(InetAddress.getByName(address));
+        assertThat(h.name()).isEqualTo(address);
+        assertThat(h.text()).isEqualTo(host);
+        assertThat(h.isLiteral()).isTrue();
     }
 
     @ParameterizedTest
     @CsvSource({"::1,0:0:0:0:0:0:0:1", "::,0:0:0:0:0:0:0:0", "1:2:3:4:5:6:7:8,1:2:3:4:5:6:7:8",
             "2001:DB8::10.0.0.1,2001:db8:0:0:0:0:a00:1", "fe80::1:0,fe80:0:0:0:0:0:1:0", "1::,1:0:0:0:0:0:0:0",
-            "1:2:3:4:5:6:7::,1:2:3:4:5:6:7:0"})
+            "1:2:3:4:5:6:7::,1:2:3:4:5:6:7:0", "64:ff9b::10.0.0.1,64:ff9b:0:0:0:0:a00:1",
+            "1:2:3:4:5:6:1.2.3.4,1:2:3:4:5:6:102:304", "ABCD:EF01::,abcd:ef01:0:0:0:0:0:0"})
     void ipv6_isALiteral(String host, String canonical) {
         HostSyntax.Host h = HostSyntax.parse(host);
         assertThat(h.kind()).isEqualTo(HostSyntax.Kind.IPV6);
         assertThat(h.address()).isInstanceOf(Inet6Address.class);
         assertThat(h.address().getHostAddress()).isEqualTo(canonical);
+        assertThat(h.name()).isEqualTo(canonical);
+        assertThat(h.isLiteral()).isTrue();
     }
 
     @Test
@@ -59,10 +77,19 @@ class HostSyntaxTest {
 
     @Test
     void numericZone_isTheScopeId() {
-        Inet6Address a = (Inet6Address) HostSyntax.parse("fe80::1%1").address();
+        HostSyntax.Host h = HostSyntax.parse("fe80::1%1");
+        Inet6Address a = (Inet6Address) h.address();
         assertThat(a.getScopeId()).isEqualTo(1);
+        assertThat(h.name()).isEqualTo("fe80:0:0:0:0:0:0:1");
+        assertThat(h.text()).isEqualTo("fe80::1%1");
         assertThatThrownBy(() -> HostSyntax.parse("fe80::1%no-such-interface-here"))
                 .hasMessageContaining("no interface");
+    }
+
+    @Test
+    void ipv4MappedWithAZone_isRefused_forItWouldStayASixteenByteAddress() {
+        assertThatThrownBy(() -> HostSyntax.parse("::ffff:127.0.0.1%1")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("IPv4-mapped");
     }
 
     @ParameterizedTest
@@ -96,15 +123,27 @@ class HostSyntaxTest {
     @Test
     void nonAscii_andControlCharacters_areRefused_withEscapedMessages() {
         assertThatThrownBy(() -> HostSyntax.parse("bücher.example")).hasMessageContaining("xn--");
+        assertThatThrownBy(() -> HostSyntax.parse("a\r\nb"))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\r").doesNotContain("\n")
+                        .contains("\\x0d").contains("\\x0a"));
+        assertThatThrownBy(() -> HostSyntax.parse("a\0b")).satisfies(e -> assertThat(e.getMessage())
+                .doesNotContain("\0").contains("\\x00"));
         assertThatThrownBy(() -> HostSyntax.parse("a\r\nb.example"))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\r").doesNotContain("\n")
                         .contains("\\x0d"));
-        assertThatThrownBy(() -> HostSyntax.parse("")).hasMessageContaining("empty");
+        assertThatThrownBy(() -> HostSyntax.parse("")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("empty");
+        assertThatThrownBy(() -> HostSyntax.parse(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> HostSyntax.parse("a.".repeat(127) + "ab")).isInstanceOf(
+                IllegalArgumentException.class).hasMessageContaining("255");
     }
 
     @Test
     void literal_givesTheAddressOfLiterals() throws Exception {
         assertThat(HostSyntax.literal("192.0.2.1")).contains(InetAddress.getByName("192.0.2.1"));
         assertThat(HostSyntax.literal("db.internal")).isEmpty();
+        assertThat(HostSyntax.literal("Example.COM.")).isEmpty();
+        assertThat(HostSyntax.literal("::1")).contains(InetAddress.getByName("::1"));
+        assertThatThrownBy(() -> HostSyntax.literal("127.1")).isInstanceOf(IllegalArgumentException.class);
     }
 }
