@@ -373,12 +373,12 @@ final class BcUdpServer implements ServerEndpoint {
             int n = -1;
             try {
                 while (n < 0 && !peer.closeNotifyReceived()) {
-                    long left = TimeUnit.NANOSECONDS.toMillis(tunnel.nextDeadline() - System.nanoTime());
+                    long left = tunnel.nextDeadline() - System.nanoTime();
                     if (left <= 0 || ended) {
-                        act(tunnel.tick(System.nanoTime()));
+                        act(tunnel.tick(System.nanoTime())); // REFUSE at the deadline, END if the timer was first
                         return;
                     }
-                    n = dtls.receive(buf, 0, buf.length, (int) Math.min(left, 100));
+                    n = dtls.receive(buf, 0, buf.length, (int) Math.max(1, Math.min(100, (left + 999_999) / 1_000_000)));
                 }
             } catch (IOException | RuntimeException e) {
                 act(tunnel.failed("DTLS: " + describe(e), System.nanoTime()));
@@ -550,11 +550,14 @@ final class BcUdpServer implements ServerEndpoint {
             }
             if (relaying) {
                 finish();
-            } else {
-                // the handshake thread is blocked in Bouncy Castle: wake it; it finds the session ended
+            } else if (dtls == null) {
+                // the handshake thread is blocked in Bouncy Castle's handshake: wake it; it finds the session ended
                 ended = true;
                 transportClosed = true;
                 sessions.remove(client, this);
+            } else {
+                // the handshake thread waits for the header in slices of 100 ms: it sees this and sends close_notify
+                ended = true;
             }
         }
 
