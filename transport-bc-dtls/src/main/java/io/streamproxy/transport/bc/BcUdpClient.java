@@ -3,20 +3,17 @@ package io.streamproxy.transport.bc;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.internal.ClientSupport;
+import io.streamproxy.internal.ProbeFailures;
 import io.streamproxy.internal.UdpClientTemplate;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
 import java.time.Duration;
-import java.util.Locale;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.bouncycastle.tls.DTLSClientProtocol;
 import org.bouncycastle.tls.DTLSTransport;
-import org.bouncycastle.tls.TlsFatalAlert;
-import org.bouncycastle.tls.TlsFatalAlertReceived;
 import org.bouncycastle.tls.TlsTimeoutException;
 
 /** The {@code bc} transport's UDP-over-DTLS client: the handshake runs on the caller's thread, bounded. */
@@ -79,27 +76,12 @@ final class BcUdpClient extends UdpClientTemplate {
         return t;
     }
 
+    /** Bouncy Castle reports a refused client certificate as a handshake_failure alert. */
+    private static final ProbeFailures DTLS_FAILURES = new ProbeFailures("DTLS",
+            List.of(org.bouncycastle.tls.TlsTimeoutException.class), List.of("handshake_failure"));
+
     static HealthProbeException classifyException(Exception e, Duration timeout) {
-        String what = e.getMessage() == null ? e.toString() : e.getMessage();
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof SocketTimeoutException || c instanceof TlsTimeoutException) {
-                return new HealthProbeException(HealthProbeException.Failure.TIMEOUT,
-                        "no answer within " + timeout + ": " + what, e);
-            }
-            if (c instanceof ConnectException || c instanceof UnknownHostException) {
-                return new HealthProbeException(HealthProbeException.Failure.CONNECTION_REFUSED,
-                        "cannot reach the server: " + what, e);
-            }
-        }
-        String m = what.toLowerCase(Locale.ROOT);
-        if (e instanceof TlsFatalAlertReceived || e instanceof TlsFatalAlert || m.contains("certificate")
-                || m.contains("unknown_ca")) {
-            if (m.contains("certificate") || m.contains("unknown_ca") || m.contains("handshake_failure")) {
-                return new HealthProbeException(HealthProbeException.Failure.CERTIFICATE_REFUSED,
-                        "certificate refused: " + what, e);
-            }
-        }
-        return new HealthProbeException(HealthProbeException.Failure.HANDSHAKE_FAILED, "DTLS failed: " + what, e);
+        return DTLS_FAILURES.classify(e, timeout);
     }
 
     @Override

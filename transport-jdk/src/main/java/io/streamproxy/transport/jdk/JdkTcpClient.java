@@ -8,24 +8,22 @@ import io.streamproxy.TcpTunnel;
 import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.protocol.StreamProtocol;
 import io.streamproxy.internal.ClientSupport;
+import io.streamproxy.internal.ProbeFailures;
 import io.streamproxy.spi.TcpClientTransport;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.net.NoRouteToHostException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
@@ -101,29 +99,10 @@ final class JdkTcpClient implements TcpClientTransport {
         }
     }
 
+    private static final ProbeFailures TLS_FAILURES = new ProbeFailures("TLS", List.of(), List.of());
+
     static HealthProbeException classify(Exception e, Duration timeout) {
-        String what = e.getMessage() == null ? e.toString() : e.getMessage();
-        if (e instanceof SocketTimeoutException || e instanceof HandshakeTimeoutException) {
-            return new HealthProbeException(HealthProbeException.Failure.TIMEOUT,
-                    "no answer within " + timeout + ": " + what, e);
-        }
-        if (e instanceof ConnectException || e instanceof NoRouteToHostException
-                || e instanceof UnknownHostException) {
-            return new HealthProbeException(HealthProbeException.Failure.CONNECTION_REFUSED,
-                    "cannot connect: " + what, e);
-        }
-        if (e instanceof SSLException) {
-            String m = what.toLowerCase(java.util.Locale.ROOT);
-            if (m.contains("certificate") || m.contains("pkix") || m.contains("unknown_ca")
-                    || m.contains("access_denied") || m.contains("no subject alternative")) {
-                return new HealthProbeException(HealthProbeException.Failure.CERTIFICATE_REFUSED,
-                        "certificate refused: " + what, e);
-            }
-            return new HealthProbeException(HealthProbeException.Failure.HANDSHAKE_FAILED,
-                    "TLS failed: " + what, e);
-        }
-        return new HealthProbeException(HealthProbeException.Failure.HANDSHAKE_FAILED,
-                "connection failed: " + what, e);
+        return TLS_FAILURES.classify(e, timeout);
     }
 
     /** Connects and handshakes; the TCP connect is bounded by the connect timeout, the whole by {@code deadline}. */

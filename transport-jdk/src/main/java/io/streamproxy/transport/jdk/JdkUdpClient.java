@@ -3,6 +3,7 @@ package io.streamproxy.transport.jdk;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.internal.ClientSupport;
+import io.streamproxy.internal.ProbeFailures;
 import io.streamproxy.internal.UdpClientTemplate;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -10,6 +11,7 @@ import java.net.StandardSocketOptions;
 import java.nio.channels.DatagramChannel;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLContext;
@@ -39,9 +41,11 @@ final class JdkUdpClient extends UdpClientTemplate {
         return options.handshakeTimeout();
     }
 
+    private static final ProbeFailures DTLS_FAILURES = new ProbeFailures("DTLS", List.of(), List.of());
+
     @Override
     protected HealthProbeException classify(Exception failure, Duration timeout) {
-        return JdkTcpClient.classify(failure, timeout);
+        return DTLS_FAILURES.classify(failure, timeout);
     }
 
     @Override

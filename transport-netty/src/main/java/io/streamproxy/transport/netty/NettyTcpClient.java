@@ -3,6 +3,7 @@ package io.streamproxy.transport.netty;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
+import io.streamproxy.internal.ProbeFailures;
 import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
@@ -11,15 +12,12 @@ import io.streamproxy.spi.TcpClientTransport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.net.ConnectException;
 import java.net.SocketTimeoutException;
-import java.security.cert.CertificateException;
 import java.time.Duration;
-import java.util.Locale;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLException;
 
 /** The {@code netty} transport's TCP client: tunnels on a small event loop group it owns, as blocking streams. */
 final class NettyTcpClient implements TcpClientTransport {
@@ -103,36 +101,12 @@ final class NettyTcpClient implements TcpClientTransport {
         }
     }
 
+    private static final ProbeFailures TLS_FAILURES = new ProbeFailures("TLS",
+            List.of(io.netty.handler.ssl.SslHandshakeTimeoutException.class,
+                    io.netty.channel.ConnectTimeoutException.class), List.of());
+
     static HealthProbeException classify(Exception e, Duration timeout) {
-        String what = e.getMessage() == null ? e.toString() : e.getMessage();
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof SocketTimeoutException || c instanceof io.netty.handler.ssl.SslHandshakeTimeoutException
-                    || c instanceof io.netty.channel.ConnectTimeoutException) {
-                return new HealthProbeException(HealthProbeException.Failure.TIMEOUT,
-                        "no answer within " + timeout + ": " + what, e);
-            }
-            if (c instanceof ConnectException) {
-                return new HealthProbeException(HealthProbeException.Failure.CONNECTION_REFUSED,
-                        "cannot connect: " + what, e);
-            }
-            if (c instanceof CertificateException) {
-                // OpenSSL's engine reports a rejected server certificate (name mismatch, untrusted chain) as a
-                // "General OpenSslEngine problem" whose cause is the trust manager's CertificateException
-                return new HealthProbeException(HealthProbeException.Failure.CERTIFICATE_REFUSED,
-                        "certificate refused: " + c.getMessage(), e);
-            }
-            if (c instanceof SSLException) {
-                String m = String.valueOf(c.getMessage()).toLowerCase(Locale.ROOT);
-                if (m.contains("certificate") || m.contains("pkix") || m.contains("unknown_ca")
-                        || m.contains("no subject alternative") || m.contains("access_denied")
-                        || m.contains("certificate_required") || m.contains("bad_certificate")
-                        || m.contains("certificate_expired")) {
-                    return new HealthProbeException(HealthProbeException.Failure.CERTIFICATE_REFUSED,
-                            "certificate refused: " + c.getMessage(), e);
-                }
-            }
-        }
-        return new HealthProbeException(HealthProbeException.Failure.HANDSHAKE_FAILED, "TLS failed: " + what, e);
+        return TLS_FAILURES.classify(e, timeout);
     }
 
     @Override

@@ -9,11 +9,13 @@ import io.streamproxy.HealthProbeException;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.protocol.dtls.DtlsEngines;
 import io.streamproxy.internal.ClientSupport;
+import io.streamproxy.internal.ProbeFailures;
 import io.streamproxy.internal.UdpClientTemplate;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -46,9 +48,12 @@ final class NettyUdpClient extends UdpClientTemplate {
         return options.handshakeTimeout();
     }
 
+    private static final ProbeFailures DTLS_FAILURES = new ProbeFailures("DTLS",
+            List.of(io.netty.channel.ConnectTimeoutException.class), List.of());
+
     @Override
     protected HealthProbeException classify(Exception failure, Duration timeout) {
-        return NettyTcpClient.classify(failure, timeout);
+        return DTLS_FAILURES.classify(failure, timeout);
     }
 
     @Override

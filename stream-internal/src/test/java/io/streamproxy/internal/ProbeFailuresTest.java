@@ -1,0 +1,60 @@
+package io.streamproxy.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamproxy.HealthProbeException.Failure;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.security.cert.CertificateException;
+import java.time.Duration;
+import java.util.List;
+import javax.net.ssl.SSLHandshakeException;
+import org.junit.jupiter.api.Test;
+
+class ProbeFailuresTest {
+    private static final class LibraryTimeout extends IOException {
+        LibraryTimeout() {
+            super("handshake timed out");
+        }
+    }
+
+    private final ProbeFailures failures = new ProbeFailures("TLS", List.of(LibraryTimeout.class),
+            List.of("handshake_failure"));
+    private final Duration timeout = Duration.ofSeconds(3);
+
+    private Failure of(Exception e) {
+        return failures.classify(e, timeout).failure();
+    }
+
+    @Test
+    void timeouts_anywhereInTheChain() {
+        assertThat(of(new SocketTimeoutException("read timed out"))).isEqualTo(Failure.TIMEOUT);
+        assertThat(of(new IOException("wrapped", new LibraryTimeout()))).isEqualTo(Failure.TIMEOUT);
+    }
+
+    @Test
+    void refusedConnections_andUnknownHosts() {
+        assertThat(of(new ConnectException("Connection refused"))).isEqualTo(Failure.CONNECTION_REFUSED);
+        assertThat(of(new UnknownHostException("nx"))).isEqualTo(Failure.CONNECTION_REFUSED);
+    }
+
+    @Test
+    void certificateProblems_byTypeOrByAlert() {
+        SSLHandshakeException openSsl = new SSLHandshakeException("General OpenSslEngine problem");
+        openSsl.initCause(new CertificateException("no name matches"));
+        assertThat(of(openSsl)).isEqualTo(Failure.CERTIFICATE_REFUSED);
+        assertThat(of(new SSLHandshakeException("Received fatal alert: bad_certificate")))
+                .isEqualTo(Failure.CERTIFICATE_REFUSED);
+        assertThat(of(new IOException("received fatal alert handshake_failure")))
+                .isEqualTo(Failure.CERTIFICATE_REFUSED);
+    }
+
+    @Test
+    void anythingElse_isAHandshakeFailure_namingTheProtocol() {
+        var e = failures.classify(new SSLHandshakeException("no cipher suites in common"), timeout);
+        assertThat(e.failure()).isEqualTo(Failure.HANDSHAKE_FAILED);
+        assertThat(e.getMessage()).startsWith("TLS failed: ");
+    }
+}
