@@ -6,35 +6,36 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.streamproxy.TlsRoute;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
- * The server's HTTPS API ({@code GET /healthz}, {@code GET /metrics}) as a {@link TlsRoute} on the TLS port of
- * whichever transport serves TCP: clients that negotiate {@code http/1.1}, or no ALPN id at all, come here after the
- * transport's own mutual-TLS handshake. Requests are parsed by Netty's HTTP/1.1 codec running in an
- * {@link EmbeddedChannel} per connection, fed with the route's plaintext bytes, so the API is the same code on
- * every transport. A request that cannot be decoded is answered 400 and the connection closed.
+ * The server's HTTPS API ({@code GET /healthz}, {@code GET /metrics} and the GoDoxy agent API under
+ * {@code /godoxy/agent/}) as a {@link TlsRoute} on the TLS port of whichever transport serves TCP: clients that
+ * negotiate {@code http/1.1}, or no ALPN id at all (GoDoxy's client), come here after the transport's own mutual-TLS
+ * handshake. Requests are parsed by Netty's HTTP/1.1 codec running in an {@link EmbeddedChannel} per connection, fed
+ * with the route's plaintext bytes, so the API is the same code on every transport. Requests of one connection are
+ * answered in order, one at a time (a health check answers later, off the transport's thread); a request that
+ * cannot be decoded is answered 400 and the connection closed.
  */
 final class HttpApiRoute implements TlsRoute {
     private static final int MAX_REQUEST = 8192;
 
     private final Metrics metrics;
+    private final GodoxyAgentApi agent;
 
-    HttpApiRoute(Metrics metrics) {
+    HttpApiRoute(Metrics metrics, GodoxyAgentApi agent) {
         this.metrics = metrics;
+        this.agent = agent;
     }
 
     @Override
@@ -49,53 +50,88 @@ final class HttpApiRoute implements TlsRoute {
 
     @Override
     public Connection open(Channel channel) {
-        EmbeddedChannel http = new EmbeddedChannel(new HttpServerCodec(), new HttpObjectAggregator(MAX_REQUEST),
-                new Api(metrics));
+        Api api = new Api();
+        EmbeddedChannel http = new EmbeddedChannel(new HttpServerCodec(), new HttpObjectAggregator(MAX_REQUEST), api);
+        api.http = http;
+        api.channel = channel;
         return new Connection() {
             @Override
             public void received(ByteBuffer data) {
                 ByteBuf in = Unpooled.buffer(data.remaining());
                 in.writeBytes(data);
-                http.writeInbound(in);
-                drain();
+                synchronized (http) {
+                    http.writeInbound(in);
+                    api.flush();
+                }
             }
 
             @Override
             public void closed() {
-                http.finishAndReleaseAll();
-            }
-
-            private void drain() {
-                Object out;
-                while ((out = http.readOutbound()) != null) {
-                    ByteBuf b = (ByteBuf) out;
-                    try {
-                        channel.write(b.nioBuffer());
-                    } finally {
-                        b.release();
-                    }
-                }
-                if (!http.isOpen()) {
-                    channel.close();
+                synchronized (http) {
+                    api.closed = true;
+                    http.finishAndReleaseAll();
                 }
             }
         };
     }
 
-    /** {@code /healthz} and {@code /metrics}. */
-    private static final class Api extends SimpleChannelInboundHandler<FullHttpRequest> {
-        private final Metrics metrics;
-
-        Api(Metrics metrics) {
-            this.metrics = metrics;
-        }
+    /** Answers the requests of one connection in order; every call holds the connection's lock. */
+    private final class Api extends SimpleChannelInboundHandler<FullHttpRequest> {
+        EmbeddedChannel http;
+        Channel channel;
+        boolean closed;
+        private boolean busy;
+        private final java.util.ArrayDeque<FullHttpRequest> waiting = new java.util.ArrayDeque<>();
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            if (request.decoderResult().isFailure()) {
-                ctx.writeAndFlush(text(HttpResponseStatus.BAD_REQUEST, "bad request\n", "text/plain"))
-                        .addListener(ChannelFutureListener.CLOSE);
+            if (busy) {
+                waiting.add(request.retain());
                 return;
+            }
+            serve(ctx, request);
+        }
+
+        private void serve(ChannelHandlerContext ctx, FullHttpRequest request) {
+            boolean keepAlive = HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess();
+            CompletableFuture<FullHttpResponse> response = respond(request);
+            if (response.isDone()) {
+                send(ctx, response.join(), keepAlive);
+                return;
+            }
+            busy = true;
+            response.whenComplete((r, e) -> {
+                synchronized (http) {
+                    busy = false;
+                    if (closed) {
+                        if (r != null) {
+                            r.release();
+                        }
+                        return;
+                    }
+                    send(ctx, r != null ? r : GodoxyAgentApi.text(HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                            String.valueOf(e) + "\n"), keepAlive);
+                    FullHttpRequest next;
+                    while (!busy && http.isOpen() && (next = waiting.poll()) != null) {
+                        try {
+                            serve(ctx, next);
+                        } finally {
+                            next.release();
+                        }
+                    }
+                    flush();
+                }
+            });
+        }
+
+        private CompletableFuture<FullHttpResponse> respond(FullHttpRequest request) {
+            if (request.decoderResult().isFailure()) {
+                return CompletableFuture.completedFuture(
+                        GodoxyAgentApi.text(HttpResponseStatus.BAD_REQUEST, "bad request\n"));
+            }
+            CompletableFuture<FullHttpResponse> fromAgent = agent == null ? null : agent.handle(request);
+            if (fromAgent != null) {
+                return fromAgent;
             }
             String path = request.uri();
             int q = path.indexOf('?');
@@ -104,15 +140,19 @@ final class HttpApiRoute implements TlsRoute {
             }
             FullHttpResponse response;
             if (request.method() != HttpMethod.GET) {
-                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n", "text/plain");
+                response = GodoxyAgentApi.text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n");
             } else if (path.equals("/healthz")) {
-                response = text(HttpResponseStatus.OK, "ok", "text/plain");
+                response = GodoxyAgentApi.text(HttpResponseStatus.OK, "ok");
             } else if (path.equals("/metrics")) {
-                response = text(HttpResponseStatus.OK, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8");
+                response = GodoxyAgentApi.response(HttpResponseStatus.OK, metrics.scrape(),
+                        "text/plain; version=0.0.4; charset=utf-8");
             } else {
-                response = text(HttpResponseStatus.NOT_FOUND, "not found\n", "text/plain");
+                response = GodoxyAgentApi.text(HttpResponseStatus.NOT_FOUND, "not found\n");
             }
-            boolean keepAlive = HttpUtil.isKeepAlive(request);
+            return CompletableFuture.completedFuture(response);
+        }
+
+        private void send(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
             HttpUtil.setKeepAlive(response, keepAlive);
             if (keepAlive) {
                 ctx.writeAndFlush(response);
@@ -123,16 +163,23 @@ final class HttpApiRoute implements TlsRoute {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.writeAndFlush(text(HttpResponseStatus.BAD_REQUEST, "bad request\n", "text/plain"))
-                    .addListener(ChannelFutureListener.CLOSE);
+            send(ctx, GodoxyAgentApi.text(HttpResponseStatus.BAD_REQUEST, "bad request\n"), false);
         }
 
-        private static FullHttpResponse text(HttpResponseStatus status, String body, String type) {
-            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                    Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
-            r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
-            r.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
-            return r;
+        /** Sends what the codec wrote to the client; closes the connection once the codec closed. */
+        void flush() {
+            Object out;
+            while ((out = http.readOutbound()) != null) {
+                ByteBuf b = (ByteBuf) out;
+                try {
+                    channel.write(b.nioBuffer());
+                } finally {
+                    b.release();
+                }
+            }
+            if (!http.isOpen()) {
+                channel.close();
+            }
         }
     }
 }

@@ -70,6 +70,14 @@ final class ServerCommand implements Callable<Integer> {
             converter = Values.DurationValue.class, description = "Reap idle UDP sessions (${DEFAULT-VALUE}).")
     Duration udpIdleTimeout;
 
+    @Option(names = "--agent-name", paramLabel = "NAME", description = "The name /godoxy/agent/info reports to "
+            + "GoDoxy (default: this host's name).")
+    String agentName;
+
+    @Option(names = "--agent-runtime", paramLabel = "RUNTIME", defaultValue = "docker", description = "The "
+            + "container runtime /godoxy/agent/info reports to GoDoxy (default: ${DEFAULT-VALUE}).")
+    String agentRuntime;
+
     /** Released by SIGTERM/SIGINT (or a test) to stop the server. */
     final CountDownLatch stop = new CountDownLatch(1);
 
@@ -95,10 +103,13 @@ final class ServerCommand implements Callable<Integer> {
             throw new CliException(e.getMessage(), e);
         }
         StreamServerOptions.Builder tcpOptions = base.toBuilder().transport(tcpProvider.name());
-        if (!noHttp) {
-            tcpOptions.route(new HttpApiRoute(metrics));
-        }
         List<Closeable> open = new ArrayList<>();
+        if (!noHttp) {
+            RouteHealth health = new RouteHealth(base.policy());
+            open.add(health);
+            tcpOptions.route(new HttpApiRoute(metrics, new GodoxyAgentApi(
+                    agentName != null ? agentName : hostName(), agentRuntime, health)));
+        }
         try {
             StreamServer tcpServer = StreamServer.start(tcpOptions.build(), registry);
             open.add(tcpServer);
@@ -116,6 +127,15 @@ final class ServerCommand implements Callable<Integer> {
             throw new CliException(e.getMessage(), e);
         } finally {
             closeAll(open);
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            String env = System.getenv("HOSTNAME");
+            return env != null && !env.isEmpty() ? env : "stream-proxy";
         }
     }
 
