@@ -130,7 +130,8 @@ class CliTest {
             ServerCommand command = server.cl.getSubcommands().get("server").getCommand();
             CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> server.cl.execute("server",
                     "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0",
-                    "--deny", "127.0.0.1:1-10"), commands);
+                    "--deny", "127.0.0.1:1-10", "--agent-name", "cli-test-agent", "--agent-runtime", "podman"),
+                    commands);
             String line = awaitLine(server.out, "listening ", exit, server.err);
             Matcher m = Pattern.compile("listening tcp=(\\S+):(\\d+) udp=(\\S+):(\\d+) transport=(\\w+)")
                     .matcher(line);
@@ -188,6 +189,8 @@ class CliTest {
             TlsCredentials client = TlsCredentials.fromPem(dir.resolve("ca.pem"), dir.resolve("client.pem"),
                     dir.resolve("client-key.pem"));
             assertThat(httpGet(tcpPort, client, "/healthz")).startsWith("HTTP/1.1 200").endsWith("ok");
+            assertThat(httpGet(tcpPort, client, "/godoxy/agent/info")).startsWith("HTTP/1.1 200")
+                    .contains("\"name\":\"cli-test-agent\"").contains("\"runtime\":\"podman\"");
             String metrics = httpGet(tcpPort, client, "/metrics");
             assertThat(metrics).startsWith("HTTP/1.1 200").contains("stream_sessions_total")
                     .contains("stream_bytes_total").contains("stream_health_probes_total");
