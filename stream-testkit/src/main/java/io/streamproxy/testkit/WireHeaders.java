@@ -5,7 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32;
 
 /**
- * Headers built byte by byte from PROTOCOL.md, independently of {@code HeaderCodec}, so that the kits test the
+ * Headers built byte by byte from the protocol's header layout (version, host, port, flags, CRC-32), independently of {@code HeaderCodec}, so that the kits test the
  * servers against the specification rather than against the code under test; and with knobs to break each check.
  */
 public final class WireHeaders {
