@@ -136,4 +136,34 @@ public abstract class UdpRelayKit extends UdpKitBase {
         }
         assertThat(echo.sourceCount()).isEqualTo(50);
     }
+
+    /**
+     * RFC 6347 4.1.2.7: records that do not decode are dropped silently. Junk from the client's own address (a
+     * forged record header claiming 17000 bytes, a datagram of 300 empty records, random bytes) must not end a
+     * relaying session, and datagrams keep flowing both ways.
+     */
+    @Test
+    public void junkFromTheClientsAddress_isDropped_andTheSessionGoesOn() throws Exception {
+        StreamServer server = startServer();
+        try (RawDtlsClient c = RawDtlsClient.create(server.udpAddress(), pki.clientCredentials(), null)) {
+            c.handshake(WAIT);
+            c.send(WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0));
+            c.send(new byte[] {1, 2, 3});
+            assertThat(c.receive(WAIT)).containsExactly(1, 2, 3);
+            c.transmit(ByteBuffer.wrap(new byte[] {0x17, (byte) 0xfe, (byte) 0xfd, 0x00, 0x01, 0, 0, 0, 0, 0, 0x63,
+                    0x42, 0x68}));
+            ByteBuffer flood = ByteBuffer.allocate(300 * 13);
+            for (int i = 0; i < 300; i++) {
+                flood.put(new byte[] {0x17, (byte) 0xfe, (byte) 0xfd, 0x00, 0x01, 0, 0, 0, 0, 0, (byte) i, 0, 0});
+            }
+            flood.flip();
+            c.transmit(flood);
+            byte[] random = new byte[200];
+            new Random(11).nextBytes(random);
+            c.transmit(ByteBuffer.wrap(random));
+            c.send(new byte[] {4, 5});
+            assertThat(c.receive(WAIT)).as("the session survived the junk").containsExactly(4, 5);
+        }
+        assertThat(events.refusedCount()).isZero();
+    }
 }

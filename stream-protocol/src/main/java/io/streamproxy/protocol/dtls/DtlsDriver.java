@@ -58,6 +58,7 @@ public final class DtlsDriver {
     private final SSLEngine engine;
     private final Output output;
     private final int defaultPacketSize;
+    private long droppedRecords;
     private boolean begun;
     private volatile boolean handshakeDone;
     private volatile boolean closed;
@@ -273,9 +274,30 @@ public final class DtlsDriver {
         try {
             doStep(in, scratch, now);
         } catch (SSLException e) {
+            if (handshakeDone && in != null && !engine.isInboundDone() && !engine.isOutboundDone()) {
+                // RFC 6347 4.1.2.7: a record that does not decode is dropped, it does not end the connection
+                droppedRecords++;
+                in.position(in.limit());
+                return;
+            }
             fail(scratch);
             throw e;
         }
+    }
+
+    /**
+     * Returns how many received records (or rests of datagrams) were dropped after the handshake because they did
+     * not decode: forged, truncated, oversized or beyond the per-datagram budget.
+     *
+     * @return the count
+     */
+    public long droppedRecords() {
+        return droppedRecords;
+    }
+
+    /** After the handshake, a record whose header is truncated or claims more than a record can hold is dropped. */
+    private static boolean wellFramed(ByteBuffer in) {
+        return DtlsRecords.recordSize(in, in.position(), 0) > 0;
     }
 
     private void doStep(ByteBuffer in, DtlsScratch scratch, long now) throws IOException {
@@ -335,6 +357,11 @@ public final class DtlsDriver {
                     }
             }
         }
+        if (handshakeDone && in != null) {
+            droppedRecords++; // more records than one datagram may carry: drop the rest
+            in.position(in.limit());
+            return;
+        }
         throw new SSLException("DTLS engine made no progress");
     }
 
@@ -342,6 +369,11 @@ public final class DtlsDriver {
     private boolean unwrapOne(ByteBuffer in, DtlsScratch scratch) throws IOException {
         ByteBuffer app = scratch.app;
         app.clear();
+        if (handshakeDone && !wellFramed(in)) {
+            droppedRecords++;
+            in.position(in.limit());
+            return false;
+        }
         int before = in.position();
         SSLEngineResult r = engine.unwrap(in, app);
         deliver(r, app);

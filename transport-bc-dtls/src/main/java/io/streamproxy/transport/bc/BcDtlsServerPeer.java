@@ -73,6 +73,32 @@ final class BcDtlsServerPeer extends DefaultTlsServer {
         peerSubject = chain.isEmpty() ? null : chain.get(0).getSubjectX500Principal().getName();
     }
 
+    /**
+     * Returns the fewest bytes a protected record carries with the negotiated cipher (explicit nonce or IV plus the
+     * tag or MAC): shorter ones are forged and are dropped before Bouncy Castle, which would answer them with a
+     * fatal decode_error.
+     *
+     * @return the size in bytes; 16 before the handshake has chosen a cipher
+     */
+    int minProtectedRecord() {
+        org.bouncycastle.tls.SecurityParameters p = context == null ? null : context.getSecurityParametersConnection();
+        if (p == null) {
+            return 16;
+        }
+        switch (p.getCipherSuite()) {
+            case org.bouncycastle.tls.CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
+            case org.bouncycastle.tls.CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:
+            case org.bouncycastle.tls.CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
+            case org.bouncycastle.tls.CipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
+                return 8 + 16; // explicit nonce and tag
+            case org.bouncycastle.tls.CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256:
+                return 16 + 32; // IV and HMAC-SHA256
+            default:
+                break; // ChaCha20-Poly1305: the tag alone
+        }
+        return 16;
+    }
+
     /** @return the validated client certificate's subject, or null before the handshake validated one */
     String peerSubject() {
         return peerSubject;

@@ -9,6 +9,7 @@ import io.streamproxy.internal.SessionEvents;
 import io.streamproxy.protocol.SessionCore;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.TunnelSession.Step;
+import io.streamproxy.protocol.dtls.DtlsRecords;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -60,6 +61,7 @@ final class BcUdpServer implements ServerEndpoint {
     private static final int RECEIVE_LIMIT = 65507;
     private static final int MAX_DATAGRAM = 16384;
     private static final int QUEUE_PER_SESSION = 256;
+    private static final int MAX_RECORDS_PER_DATAGRAM = 64;
     private static final long TICK_MILLIS = 100;
     private static final ThreadLocal<byte[]> PUMP_BUFFER = ThreadLocal.withInitial(() -> new byte[RECEIVE_LIMIT]);
 
@@ -300,6 +302,10 @@ final class BcUdpServer implements ServerEndpoint {
         }
 
         void offer(byte[] data, int length) {
+            if (dtls != null && !DtlsRecords.wellFramed(ByteBuffer.wrap(data, 0, length), peer.minProtectedRecord(),
+                    MAX_RECORDS_PER_DATAGRAM)) {
+                return; // RFC 6347 4.1.2.7: dropped without an answer
+            }
             byte[] copy = new byte[length];
             System.arraycopy(data, 0, copy, 0, length);
             if (!inbound.offer(copy)) {
