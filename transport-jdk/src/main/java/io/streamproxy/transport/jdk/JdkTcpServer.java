@@ -99,6 +99,7 @@ final class JdkTcpServer implements ServerEndpoint {
         SSLSocket socket;
         try {
             raw.setTcpNoDelay(true);
+            raw.setKeepAlive(true); // a client that vanishes without a FIN is found and reaped
             // not auto-closing: a refused connection is closed with a linger, so that the alert is not lost
             socket = (SSLSocket) tls.createSocket(raw, null, false);
             TlsParameters.configureServer(socket, alpn);

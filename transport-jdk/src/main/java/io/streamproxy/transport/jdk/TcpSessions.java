@@ -316,6 +316,7 @@ final class TcpSessions {
         }
         try {
             attempt.setTcpNoDelay(true);
+            attempt.setKeepAlive(true);
             attempt.connect(t.dialAddress(), t.dialMillisLeft(System.nanoTime()));
             return attempt;
         } catch (IOException e) {

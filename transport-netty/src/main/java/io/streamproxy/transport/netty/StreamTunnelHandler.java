@@ -223,6 +223,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         Bootstrap b = new Bootstrap().group(ctx.channel().eventLoop()).channel(type)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, tunnel.dialMillisLeft(System.nanoTime()))
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInitializer<Channel>() {
