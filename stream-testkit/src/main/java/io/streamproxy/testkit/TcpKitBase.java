@@ -157,4 +157,25 @@ public abstract class TcpKitBase extends ConformanceKitBase {
             // reset or TLS alert: closed
         }
     }
+
+    /**
+     * Connects without ever starting TLS and checks that the server closes the connection after the header
+     * timeout (not before it, and not much after) and reports {@link io.streamproxy.RefusalReason#HEADER_TIMEOUT}.
+     *
+     * @param server the server
+     * @throws IOException if connecting fails
+     */
+    protected void assertSilentClientClosedAfterHeaderTimeout(StreamServer server) throws IOException {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(server.tcpAddress(), (int) WAIT.toMillis());
+            s.setSoTimeout((int) WAIT.toMillis());
+            long start = System.nanoTime();
+            assertClosedByServer(s.getInputStream());
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            org.assertj.core.api.Assertions.assertThat(took).isGreaterThanOrEqualTo(HEADER_TIMEOUT.minusMillis(200))
+                    .isLessThan(HEADER_TIMEOUT.plusSeconds(5));
+        }
+        org.assertj.core.api.Assertions.assertThat(events.awaitRefusal(WAIT).reason())
+                .isEqualTo(io.streamproxy.RefusalReason.HEADER_TIMEOUT);
+    }
 }
