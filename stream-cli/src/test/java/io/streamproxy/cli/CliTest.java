@@ -72,6 +72,10 @@ class CliTest {
         assertThat(Files.getPosixFilePermissions(dir.resolve("server-key.pem")))
                 .isEqualTo(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE));
         assertThat(Files.readString(dir.resolve("client-key.pem"))).startsWith("-----BEGIN PRIVATE KEY-----");
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(f -> f.getFileName().toString())).as("no temporary file left")
+                    .containsExactlyInAnyOrderElementsOf(CertsCommand.FILES);
+        }
         TlsCredentials server = TlsCredentials.fromPem(dir.resolve("ca.pem"), dir.resolve("server.pem"),
                 dir.resolve("server-key.pem"));
         X509Certificate cert = server.certificateChain().get(0);

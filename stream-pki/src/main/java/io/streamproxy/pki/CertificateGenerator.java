@@ -6,7 +6,9 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -19,7 +21,6 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Set;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.sec.ECPrivateKey;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -189,21 +190,38 @@ public final class CertificateGenerator {
         write(file, new PemObject("EC PRIVATE KEY", sec1.getEncoded()), true);
     }
 
+    /**
+     * Writes to a temporary file beside the target, created owner-only from the start for a secret (never readable
+     * by others, whatever the umask, not even for a moment), then moves it into place atomically, so that a reader
+     * never sees a half-written file and an existing file is replaced in one step.
+     */
     private static void write(Path file, Object pemObject, boolean secret) throws IOException {
-        Files.deleteIfExists(file);
-        Files.createFile(file);
-        if (secret) {
-            try {
-                Set<PosixFilePermission> ownerOnly = EnumSet.of(PosixFilePermission.OWNER_READ,
-                        PosixFilePermission.OWNER_WRITE);
-                Files.setPosixFilePermissions(file, ownerOnly);
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: the platform's default applies
-            }
+        Path dir = file.toAbsolutePath().getParent();
+        Path temp;
+        try {
+            temp = secret ? Files.createTempFile(dir, "." + file.getFileName(), ".tmp",
+                    PosixFilePermissions.asFileAttribute(EnumSet.of(PosixFilePermission.OWNER_READ,
+                            PosixFilePermission.OWNER_WRITE)))
+                    : Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        } catch (UnsupportedOperationException e) {
+            temp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp"); // not POSIX: the platform's default
         }
-        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.US_ASCII, StandardOpenOption.TRUNCATE_EXISTING);
-             JcaPEMWriter pem = new JcaPEMWriter(w)) {
-            pem.writeObject(pemObject);
+        try {
+            if (!secret) {
+                try {
+                    Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
+                } catch (UnsupportedOperationException e) {
+                    // not POSIX
+                }
+            }
+            try (Writer w = Files.newBufferedWriter(temp, StandardCharsets.US_ASCII,
+                    StandardOpenOption.TRUNCATE_EXISTING);
+                 JcaPEMWriter pem = new JcaPEMWriter(w)) {
+                pem.writeObject(pemObject);
+            }
+            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temp);
         }
     }
 
