@@ -8,6 +8,7 @@ import io.streamproxy.StreamClient;
 import io.streamproxy.StreamServer;
 import io.streamproxy.StreamServerOptions;
 import io.streamproxy.TcpTunnel;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -72,5 +73,53 @@ public abstract class TcpResourceKit extends TcpKitBase {
 
     private static InetSocketAddress loopback() {
         return new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+    }
+
+    /**
+     * A client that stopped reading while the destination keeps sending fills every buffer on the way, so the
+     * server's writes to it block; closing the server must still end in bounded time.
+     */
+    @Test
+    public void serverClose_endsInBoundedTime_withAClientThatStoppedReading() throws Exception {
+        TcpDestination flood = closeLater(TcpDestination.scripted());
+        StreamServer server = closeLater(newServer(serverOptions(StreamServerOptions.DEFAULT_HEADER_TIMEOUT)
+                .tcp(loopback()).build()));
+        StreamClient client = closeLater(newClient(clientOptions(server.tcpAddress(), pki.clientCredentials())
+                .build()));
+        TcpTunnel stuck = closeLater(open(client, flood.host(), flood.port()));
+        Socket destination = flood.takeConnection(WAIT);
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        Thread writer = new Thread(() -> {
+            byte[] chunk = new byte[64 * 1024];
+            try {
+                java.io.OutputStream out = destination.getOutputStream();
+                while (true) {
+                    out.write(chunk);
+                    written.addAndGet(chunk.length);
+                }
+            } catch (IOException e) {
+                // the server closed the destination: done
+            }
+        }, "kit-flooding-destination");
+        writer.setDaemon(true);
+        writer.start();
+        // the writer stalls once the client's, the server's and the destination's buffers are full
+        long last = -1;
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            writer.join(500);
+            long now = written.get();
+            if (now == last && now > 0) {
+                break;
+            }
+            last = now;
+        }
+        assertThat(written.get()).as("the destination's writes stalled").isPositive();
+        long start = System.nanoTime();
+        server.close();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("close with a stuck write")
+                .isLessThan(Duration.ofSeconds(10));
+        writer.join(WAIT.toMillis());
+        assertThat(writer.isAlive()).as("the destination was closed").isFalse();
     }
 }
