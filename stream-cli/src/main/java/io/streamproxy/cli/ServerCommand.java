@@ -75,7 +75,7 @@ final class ServerCommand implements Callable<Integer> {
     String agentName;
 
     @Option(names = "--agent-runtime", paramLabel = "RUNTIME", defaultValue = "docker", description = "The "
-            + "container runtime /godoxy/agent/info reports to GoDoxy (default: ${DEFAULT-VALUE}).")
+            + "container runtime /godoxy/agent/info reports to GoDoxy: docker or podman (default: ${DEFAULT-VALUE}).")
     String agentRuntime;
 
     /** Released by SIGTERM/SIGINT (or a test) to stop the server. */
@@ -83,6 +83,10 @@ final class ServerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!agentRuntime.equals("docker") && !agentRuntime.equals("podman")) {
+            throw new CliException("--agent-runtime must be docker or podman (the values GoDoxy accepts), not '"
+                    + agentRuntime + "'");
+        }
         TlsCredentials credentials = files.load("server");
         Metrics metrics = new Metrics();
         StreamServerOptions base = StreamServerOptions.builder(credentials)

@@ -98,6 +98,8 @@ class CliTest {
         run("certs", "--out", dir.toString());
         assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",
                 "127.0.0.1:0", "--allow", "10.0.0.0/33"), "prefix length");
+        assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",
+                "127.0.0.1:0", "--agent-runtime", "lxc"), "docker or podman");
         assertOneLineError(run("server", "--certs", dir.resolve("missing").toString(), "--tcp", "127.0.0.1:0"),
                 "cannot read");
         Files.copy(dir.resolve("client-key.pem"), dir.resolve("server-key.pem"),
