@@ -54,6 +54,19 @@ public interface SessionListener {
     }
 
     /**
+     * A datagram from a peer that has not authenticated was dropped without an answer: a ClientHello over the
+     * handshake limit of the server or of its source, a ClientHello whose cookie does not match its address, a
+     * record that does not decode, or anything else that is not the start of a handshake. Called for each, from the
+     * receive loop: count, do not log (an unauthenticated peer can send many).
+     *
+     * @param protocol UDP
+     * @param source   where the datagram came from (it may be forged)
+     * @param reason   one of a small fixed set of short texts, fit for a metric label
+     */
+    default void unauthenticatedDropped(Protocol protocol, SocketAddress source, String reason) {
+    }
+
+    /**
      * A client sent a valid health-probe header and was closed quietly, as the protocol asks.
      *
      * @param protocol TCP or UDP

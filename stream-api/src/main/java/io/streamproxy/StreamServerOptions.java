@@ -25,6 +25,8 @@ public final class StreamServerOptions {
     public static final int DEFAULT_MAX_SESSIONS = 4096;
     /** Default limit of concurrent handshakes (connections that have not yet sent a header) per protocol. */
     public static final int DEFAULT_MAX_HANDSHAKES = 256;
+    /** Default limit of unfinished handshakes one source (an IPv4 address, an IPv6 /64) may hold per protocol. */
+    public static final int DEFAULT_MAX_HANDSHAKES_PER_SOURCE = 32;
     /** Default path MTU that DTLS handshake flights are sized for. */
     public static final int DEFAULT_DTLS_MTU = 1200;
 
@@ -38,6 +40,7 @@ public final class StreamServerOptions {
     private final Duration udpIdleTimeout;
     private final int maxSessions;
     private final int maxHandshakes;
+    private final int maxHandshakesPerSource;
     private final int dtlsMtu;
     private final DestinationPolicy policy;
     private final SessionListener listener;
@@ -54,6 +57,7 @@ public final class StreamServerOptions {
         this.udpIdleTimeout = b.udpIdleTimeout;
         this.maxSessions = b.maxSessions;
         this.maxHandshakes = b.maxHandshakes;
+        this.maxHandshakesPerSource = Math.min(b.maxHandshakesPerSource, b.maxHandshakes);
         this.dtlsMtu = b.dtlsMtu;
         this.policy = b.policy;
         this.listener = b.listener;
@@ -125,6 +129,11 @@ public final class StreamServerOptions {
         return maxHandshakes;
     }
 
+    /** @return the limit of unfinished handshakes of one source (IPv4 address, IPv6 /64) per protocol */
+    public int maxHandshakesPerSource() {
+        return maxHandshakesPerSource;
+    }
+
     /** @return the path MTU DTLS handshake flights are sized for */
     public int dtlsMtu() {
         return dtlsMtu;
@@ -194,6 +203,7 @@ public final class StreamServerOptions {
         b.udpIdleTimeout = udpIdleTimeout;
         b.maxSessions = maxSessions;
         b.maxHandshakes = maxHandshakes;
+        b.maxHandshakesPerSource = maxHandshakesPerSource;
         b.dtlsMtu = dtlsMtu;
         b.policy = policy;
         b.listener = listener;
@@ -206,7 +216,7 @@ public final class StreamServerOptions {
         return "StreamServerOptions{transport=" + (transport == null ? "auto" : transport) + ", transportOptions=" + transportOptions + ", tcp=" + tcpAddress
                 + ", udp=" + udpAddress + ", headerTimeout=" + headerTimeout + ", dialTimeout=" + dialTimeout
                 + ", udpIdleTimeout=" + udpIdleTimeout + ", maxSessions=" + maxSessions + ", maxHandshakes="
-                + maxHandshakes + ", dtlsMtu=" + dtlsMtu + ", credentials=" + credentials + "}";
+                + maxHandshakes + ", maxHandshakesPerSource=" + maxHandshakesPerSource + ", dtlsMtu=" + dtlsMtu + ", credentials=" + credentials + "}";
     }
 
     /** Collects the settings of a {@link StreamServerOptions}. */
@@ -221,6 +231,7 @@ public final class StreamServerOptions {
         private Duration udpIdleTimeout = DEFAULT_UDP_IDLE_TIMEOUT;
         private int maxSessions = DEFAULT_MAX_SESSIONS;
         private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
+        private int maxHandshakesPerSource = DEFAULT_MAX_HANDSHAKES_PER_SOURCE;
         private int dtlsMtu = DEFAULT_DTLS_MTU;
         private DestinationPolicy policy = DestinationPolicy.allowAll();
         private SessionListener listener = SessionListener.NONE;
@@ -321,13 +332,30 @@ public final class StreamServerOptions {
         }
 
         /**
-         * Limits concurrent handshakes (accepted, no header yet) per protocol.
+         * Limits concurrent handshakes (accepted, no header yet) per protocol. At the limit a TCP server stops
+         * accepting (new connections wait in the listen backlog, they are not refused) and a UDP server drops
+         * ClientHellos (clients retransmit them).
          *
          * @param max at least 1
          * @return this builder
          */
         public Builder maxHandshakes(int max) {
             this.maxHandshakes = atLeastOne(max, "maxHandshakes");
+            return this;
+        }
+
+        /**
+         * Limits the unfinished handshakes one source (an IPv4 address, or an IPv6 /64) may hold per protocol once
+         * half the server's handshake slots are held, so that one host cannot take every slot (below half, a burst
+         * of one host is not held back). A TCP connection from a source at its limit waits, without a TLS engine,
+         * for at most the header timeout until one of that source's handshakes ends (its own deadline then starts);
+         * a UDP ClientHello from such a source is dropped (counted), and the client retransmits it.
+         *
+         * @param max at least 1
+         * @return this builder
+         */
+        public Builder maxHandshakesPerSource(int max) {
+            this.maxHandshakesPerSource = atLeastOne(max, "maxHandshakesPerSource");
             return this;
         }
 

@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The server's session events as Prometheus metrics (Micrometer): sessions active and total per protocol, bytes
- * each way, refusals by reason, handshake failures, health probes.
+ * each way, refusals by reason, handshake failures, health probes, datagrams dropped in sessions and before
+ * authentication (by reason).
  */
 final class Metrics implements SessionListener {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -70,6 +71,11 @@ final class Metrics implements SessionListener {
     @Override
     public void datagramDropped(SessionInfo session, int size, String reason) {
         counter("stream_datagrams_dropped_total", "protocol", tag(session.protocol())).increment();
+    }
+
+    @Override
+    public void unauthenticatedDropped(Protocol protocol, SocketAddress source, String reason) {
+        counter("stream_unauthenticated_drops_total", "protocol", tag(protocol), "reason", reason).increment();
     }
 
     /** @return the Prometheus text exposition */

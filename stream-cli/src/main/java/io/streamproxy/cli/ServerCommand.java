@@ -70,6 +70,20 @@ final class ServerCommand implements Callable<Integer> {
             converter = Values.DurationValue.class, description = "Reap idle UDP sessions (${DEFAULT-VALUE}).")
     Duration udpIdleTimeout;
 
+    @Option(names = "--max-sessions", paramLabel = "N", defaultValue = "4096", description = "Sessions relaying at "
+            + "once, per protocol; a header past it is refused with CAPACITY (${DEFAULT-VALUE}).")
+    int maxSessions;
+
+    @Option(names = "--max-handshakes", paramLabel = "N", defaultValue = "256", description = "Unfinished handshakes "
+            + "at once, per protocol; at the limit TCP stops accepting (clients wait in the backlog) and UDP drops "
+            + "ClientHellos, which clients retransmit (${DEFAULT-VALUE}).")
+    int maxHandshakes;
+
+    @Option(names = "--max-handshakes-per-source", paramLabel = "N", defaultValue = "32", description = "Unfinished "
+            + "handshakes of one source (IPv4 address, IPv6 /64), so that one host cannot hold every slot; its "
+            + "next TCP connections wait for its own slots (${DEFAULT-VALUE}).")
+    int maxHandshakesPerSource;
+
     @Option(names = "--agent-name", paramLabel = "NAME", description = "The name /godoxy/agent/info reports to "
             + "GoDoxy (default: this host's name).")
     String agentName;
@@ -77,6 +91,13 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--agent-runtime", paramLabel = "RUNTIME", defaultValue = "docker", description = "The "
             + "container runtime /godoxy/agent/info reports to GoDoxy: docker or podman (default: ${DEFAULT-VALUE}).")
     String agentRuntime;
+
+    private static int atLeastOne(int n, String option) {
+        if (n < 1) {
+            throw new CliException(option + " must be at least 1, not " + n);
+        }
+        return n;
+    }
 
     /** Released by SIGTERM/SIGINT (or a test) to stop the server. */
     final CountDownLatch stop = new CountDownLatch(1);
@@ -92,6 +113,9 @@ final class ServerCommand implements Callable<Integer> {
         StreamServerOptions base = StreamServerOptions.builder(credentials)
                 .tcp(tcp).policy(DestinationRules.parse(allow, deny)).listener(metrics)
                 .headerTimeout(headerTimeout).dialTimeout(dialTimeout).udpIdleTimeout(udpIdleTimeout)
+                .maxSessions(atLeastOne(maxSessions, "--max-sessions"))
+                .maxHandshakes(atLeastOne(maxHandshakes, "--max-handshakes"))
+                .maxHandshakesPerSource(atLeastOne(maxHandshakesPerSource, "--max-handshakes-per-source"))
                 .build();
         TransportRegistry registry = TransportRegistry.getDefault();
         TransportProvider tcpProvider;

@@ -90,4 +90,14 @@ public final class SessionEvents implements SessionListener {
             LOG.warn("session listener failed", e);
         }
     }
+
+    @Override
+    public void unauthenticatedDropped(Protocol protocol, SocketAddress source, String reason) {
+        // counted by the listener, not logged: an unauthenticated peer can send any number
+        try {
+            listener.unauthenticatedDropped(protocol, source, reason);
+        } catch (RuntimeException e) {
+            LOG.warn("session listener failed", e);
+        }
+    }
 }

@@ -4,7 +4,19 @@ import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
 import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -12,15 +24,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * The decisions of one server listener (one protocol), shared by all its tunnels and free of I/O: the settings,
  * the admission counters (handshakes under way, sessions relaying), session ids and the listener every event goes
  * to. A transport makes one per listener and asks it for a {@link TunnelSession} for each accepted connection (TCP)
- * or new client address (UDP); from then on the tunnel's state machine decides and the transport only carries out
- * its steps. Counters are updated atomically (compare and set against the limits), so that two transport threads
- * can never admit past a limit between them. Thread-safe.
+ * or new client address (UDP); the core admits it within the handshake limits of the server and of the client's
+ * source (a TCP connection over them waits for a slot; a UDP ClientHello is dropped); from then on the tunnel's state machine decides and the transport only carries out
+ * its steps. Admission is one critical section, so that two transport threads can never admit past a limit between
+ * them. Thread-safe.
  */
 public final class SessionCore {
     private final Protocol protocol;
     private final StreamServerOptions options;
     private final SessionListener listener;
-    private final AtomicInteger handshaking = new AtomicInteger();
+    private static final int MIN_WAITING = 1024;
+
+    private final Object admission = new Object();
+    private final Map<Object, Integer> perSource = new HashMap<>();
+    private final ArrayDeque<TunnelSession> waiting = new ArrayDeque<>();
+    private final int maxWaiting;
+    private final LongSupplier clock;
+    private int handshaking;
+    private volatile Runnable capacitySignal;
     private final AtomicInteger relaying = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private volatile boolean closing;
@@ -34,33 +55,154 @@ public final class SessionCore {
      *                 listener (see the internal {@code SessionEvents})
      */
     public SessionCore(Protocol protocol, StreamServerOptions options, SessionListener listener) {
+        this(protocol, options, listener, System::nanoTime);
+    }
+
+    /** With a clock of its own, for tests: the time a waiting connection gets its slot. */
+    SessionCore(Protocol protocol, StreamServerOptions options, SessionListener listener, LongSupplier clock) {
         this.protocol = protocol;
         this.options = options;
         this.listener = listener;
+        this.clock = clock;
+        // room for a burst that a transport accepted before it could pause (an event loop accepts in batches)
+        this.maxWaiting = Math.max(options.maxHandshakes() * 4, MIN_WAITING);
     }
 
     /**
-     * A connection was accepted (TCP) or a new client address sent its first handshake datagram (UDP): admits it
-     * within the handshake limit, starting the one deadline that bounds handshake plus header.
+     * A TCP connection was accepted: admits it within the handshake limits, starting the one deadline that bounds
+     * handshake plus header. When a handshake slot is free (of the server, and of the client's source) {@code start}
+     * runs at once, on this thread; otherwise the connection waits for one, without a TLS engine, for at most the
+     * header timeout (its deadline then starts when it gets the slot), and {@code start} runs on the thread that
+     * frees the slot (it must only hand the work to the transport's own threads). A tunnel still waiting at the end
+     * of its wait is refused with {@link RefusalReason#CAPACITY} by {@link TunnelSession#tick}, so the transport
+     * arms its timer for {@link TunnelSession#nextDeadline()} either way. A transport stops accepting
+     * while {@link #saturated()} and resumes on the {@link #onCapacity} signal, so that a burst of clients waits in
+     * the listen backlog instead of being refused.
      *
      * @param client the client's address
      * @param now    {@link System#nanoTime()} at accept
-     * @return the tunnel's state machine, or null when refused for capacity (reported; close the connection)
+     * @param start  begins the handshake of the tunnel
+     * @return the tunnel's state machine, or null when refused (the server is closing, or the waiting room is full,
+     *         reported); close the connection
      */
-    public TunnelSession accept(SocketAddress client, long now) {
+    public TunnelSession accept(SocketAddress client, long now, Consumer<TunnelSession> start) {
         if (closing) {
             return null;
         }
-        if (!tryAcquire(handshaking, options.maxHandshakes())) {
-            refused(client, RefusalReason.CAPACITY, "at the limit of " + options.maxHandshakes() + " handshakes");
+        TunnelSession tunnel;
+        Object source = sourceKey(client);
+        synchronized (admission) {
+            tunnel = new TunnelSession(this, client, source, now);
+            if (fits(source)) {
+                hold(source);
+                tunnel.admit();
+            } else if (waiting.size() < maxWaiting) {
+                tunnel.await(start);
+                waiting.addLast(tunnel);
+                return tunnel;
+            } else {
+                tunnel = null;
+            }
+        }
+        if (tunnel == null) {
+            refused(client, RefusalReason.CAPACITY, "at the limit of " + options.maxHandshakes() + " handshakes and "
+                    + maxWaiting + " connections waiting for one");
             return null;
         }
-        return new TunnelSession(this, client, now);
+        start.accept(tunnel);
+        return tunnel;
     }
 
-    /** @return connections accepted whose header has not been decided yet */
+    /**
+     * Admits a tunnel now or not at all. UDP: a client address sent a ClientHello that proved it owns the address
+     * (its cookie matched); over the handshake limits it is dropped (reported to
+     * {@link SessionListener#unauthenticatedDropped}, not refused: the client retransmits its ClientHello and is
+     * admitted once a slot is free). TCP: a connection whose TLS handshake a host already did (there is nothing to
+     * wait for); over the limits it is refused with {@link RefusalReason#CAPACITY}.
+     *
+     * @param client the client's address
+     * @param now    {@link System#nanoTime()}
+     * @return the tunnel's state machine, or null (UDP: send nothing; TCP: close the connection)
+     */
+    public TunnelSession tryAccept(SocketAddress client, long now) {
+        if (closing) {
+            return null;
+        }
+        Object source = sourceKey(client);
+        String full;
+        synchronized (admission) {
+            if (fits(source)) {
+                hold(source);
+                TunnelSession tunnel = new TunnelSession(this, client, source, now);
+                tunnel.admit();
+                return tunnel;
+            }
+            full = handshaking >= options.maxHandshakes() ? DROP_HANDSHAKE_LIMIT : DROP_SOURCE_LIMIT;
+        }
+        if (protocol == Protocol.UDP) {
+            dropped(client, full);
+        } else {
+            refused(client, RefusalReason.CAPACITY, full == DROP_HANDSHAKE_LIMIT ? "at the limit of "
+                    + options.maxHandshakes() + " handshakes" : "at the limit of " + options.maxHandshakesPerSource()
+                    + " handshakes per source");
+        }
+        return null;
+    }
+
+    /** A drop reason: the server holds as many unfinished handshakes as it may. */
+    public static final String DROP_HANDSHAKE_LIMIT = "handshake limit";
+    /** A drop reason: the datagram's source holds as many unfinished handshakes as it may. */
+    public static final String DROP_SOURCE_LIMIT = "source handshake limit";
+
+    /**
+     * Reports a datagram from an unauthenticated peer that was dropped (see
+     * {@link SessionListener#unauthenticatedDropped}).
+     *
+     * @param source where it came from
+     * @param reason one of a small fixed set of texts
+     */
+    public void dropped(SocketAddress source, String reason) {
+        try {
+            listener.unauthenticatedDropped(protocol, source, reason);
+        } catch (RuntimeException e) {
+            // the listener's fault
+        }
+    }
+
+    /**
+     * Returns true while every handshake slot is held, or the waiting room is full: a TCP transport should stop
+     * accepting until {@link #onCapacity} signals.
+     *
+     * @return whether to pause accepting
+     */
+    public boolean saturated() {
+        synchronized (admission) {
+            return handshaking >= options.maxHandshakes() || waiting.size() >= maxWaiting;
+        }
+    }
+
+    /**
+     * Sets what runs after a handshake slot was freed and the core is no longer {@link #saturated()} (a transport
+     * resumes accepting); it runs on the thread that freed the slot and must not block.
+     *
+     * @param signal the action
+     */
+    public void onCapacity(Runnable signal) {
+        this.capacitySignal = signal;
+    }
+
+    /** @return connections accepted whose header has not been decided yet (holding a handshake slot) */
     public int handshaking() {
-        return handshaking.get();
+        synchronized (admission) {
+            return handshaking;
+        }
+    }
+
+    /** @return connections waiting for a handshake slot */
+    public int waiting() {
+        synchronized (admission) {
+            return waiting.size();
+        }
     }
 
     /** @return sessions whose header was accepted and that have not ended (resolving, dialling, relaying) */
@@ -84,6 +226,9 @@ public final class SessionCore {
      */
     public void closing() {
         closing = true;
+        synchronized (admission) {
+            waiting.clear();
+        }
     }
 
     /** @return true once {@link #closing()} was called */
@@ -109,8 +254,91 @@ public final class SessionCore {
         relaying.decrementAndGet();
     }
 
-    void releaseHandshake() {
-        handshaking.decrementAndGet();
+    /** A tunnel that held a handshake slot freed it: the slot goes to the first waiting tunnel that fits. */
+    void releaseHandshake(Object source) {
+        List<TunnelSession> admitted = null;
+        boolean signal;
+        synchronized (admission) {
+            handshaking--;
+            perSource.computeIfPresent(source, (k, n) -> n <= 1 ? null : n - 1);
+            for (Iterator<TunnelSession> it = waiting.iterator(); it.hasNext() && !closing
+                    && handshaking < options.maxHandshakes(); ) {
+                TunnelSession t = it.next();
+                if (!fits(t.source())) {
+                    continue;
+                }
+                it.remove();
+                if (t.admit()) {
+                    hold(t.source());
+                    if (admitted == null) {
+                        admitted = new ArrayList<>(1);
+                    }
+                    admitted.add(t);
+                }
+            }
+            signal = handshaking < options.maxHandshakes() && waiting.size() < maxWaiting;
+        }
+        if (admitted != null) {
+            for (TunnelSession t : admitted) {
+                t.started();
+            }
+        }
+        Runnable s = capacitySignal;
+        if (signal && s != null) {
+            try {
+                s.run();
+            } catch (RuntimeException e) {
+                // the transport's fault; accepting resumes on the next release
+            }
+        }
+    }
+
+    /** A tunnel that was waiting for a slot ended (its deadline, or the client left). */
+    void withdraw(TunnelSession t) {
+        synchronized (admission) {
+            waiting.remove(t);
+        }
+    }
+
+    long now() {
+        return clock.getAsLong();
+    }
+
+    /** @return the limit of handshakes per source */
+    int maxPerSource() {
+        return options.maxHandshakesPerSource();
+    }
+
+    /**
+     * A source may start a handshake while the server has a free slot and the source is under its own limit, or
+     * while fewer than half the server's slots are held (no contention: a burst of one host goes at full speed, and
+     * whoever holds half the slots still leaves the other half to everyone else).
+     */
+    private boolean fits(Object source) {
+        return handshaking < options.maxHandshakes() && (handshaking < options.maxHandshakes() / 2
+                || perSource.getOrDefault(source, 0) < options.maxHandshakesPerSource());
+    }
+
+    private void hold(Object source) {
+        handshaking++;
+        perSource.merge(source, 1, Integer::sum);
+    }
+
+    /**
+     * The source a client counts against: its IPv4 address, or the /64 of its IPv6 address (a host usually has a
+     * whole /64), or the address itself if it is not an IP socket address.
+     */
+    static Object sourceKey(SocketAddress client) {
+        if (client instanceof InetSocketAddress) {
+            InetAddress ip = ((InetSocketAddress) client).getAddress();
+            if (ip instanceof Inet6Address) {
+                return ByteBuffer.wrap(ip.getAddress(), 0, 8).getLong();
+            }
+            if (ip != null) {
+                return ip;
+            }
+        }
+        return client;
     }
 
     void refused(SocketAddress client, RefusalReason reason, String detail) {

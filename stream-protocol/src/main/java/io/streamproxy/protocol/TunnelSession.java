@@ -12,6 +12,8 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * The server side of one tunnel as an I/O-free state machine: every server, TCP and UDP, on every transport, feeds
@@ -55,10 +57,16 @@ public final class TunnelSession {
     private enum State { HANDSHAKE, HEADER, RESOLVING, DIALING, RELAYING, ENDED }
 
     private final SessionCore core;
+    private static final int QUEUED = 0;
+    private static final int HELD = 1;
+    private static final int FREED = 2;
+
     private final SocketAddress client;
-    private final long headerDeadline;
+    private final Object source;
+    private long headerDeadline;
+    private final AtomicInteger slot = new AtomicInteger(QUEUED);
+    private volatile Consumer<TunnelSession> start;
     private State state = State.HANDSHAKE;
-    private boolean holdsHandshake = true;
     private boolean holdsSession;
     private String identity;
     private Destination destination;
@@ -78,10 +86,46 @@ public final class TunnelSession {
     private RefusalReason refusalReason;
     private String detail = "";
 
-    TunnelSession(SessionCore core, SocketAddress client, long acceptedAt) {
+    TunnelSession(SessionCore core, SocketAddress client, Object source, long acceptedAt) {
         this.core = core;
         this.client = client;
+        this.source = source;
         this.headerDeadline = acceptedAt + core.options().headerTimeout().toNanos();
+    }
+
+    // ------------------------------------------------------------------ admission (by the core, lock-free here)
+
+    /** Takes the handshake slot the core reserved: false if this tunnel ended while it waited. */
+    boolean admit() {
+        return slot.compareAndSet(QUEUED, HELD);
+    }
+
+    /** Waits for a slot; {@code start} runs when one is given. */
+    void await(Consumer<TunnelSession> start) {
+        this.start = start;
+    }
+
+    /** The slot was given after a wait: the handshake starts, and its deadline with it. */
+    void started() {
+        synchronized (this) {
+            if (state == State.HANDSHAKE) {
+                headerDeadline = core.now() + core.options().headerTimeout().toNanos();
+            }
+        }
+        Consumer<TunnelSession> s = start;
+        start = null;
+        if (s != null) {
+            s.accept(this);
+        }
+    }
+
+    Object source() {
+        return source;
+    }
+
+    /** @return true while the connection waits for a handshake slot (the transport must not start the handshake) */
+    public boolean isWaiting() {
+        return slot.get() == QUEUED;
     }
 
     // ------------------------------------------------------------------ events
@@ -382,6 +426,11 @@ public final class TunnelSession {
             case HANDSHAKE:
             case HEADER:
                 if (now - headerDeadline >= 0) {
+                    if (isWaiting()) {
+                        return refuse(RefusalReason.CAPACITY, "no handshake slot within " + timeout() + " (the server"
+                                + " allows " + core.options().maxHandshakes() + " handshakes, "
+                                + core.maxPerSource() + " per source)");
+                    }
                     return refuse(RefusalReason.HEADER_TIMEOUT, "no " + (state == State.HANDSHAKE ? "TLS handshake"
                             : "header") + " within " + timeout());
                 }
@@ -602,9 +651,12 @@ public final class TunnelSession {
     }
 
     private void releaseHandshake() {
-        if (holdsHandshake) {
-            holdsHandshake = false;
-            core.releaseHandshake();
+        int was = slot.getAndSet(FREED);
+        if (was == HELD) {
+            core.releaseHandshake(source);
+        } else if (was == QUEUED) {
+            start = null;
+            core.withdraw(this);
         }
     }
 }

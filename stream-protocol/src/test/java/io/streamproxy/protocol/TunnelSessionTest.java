@@ -91,7 +91,7 @@ class TunnelSessionTest {
     }
 
     private TunnelSession handshaken(SessionCore core) {
-        TunnelSession t = core.accept(CLIENT, now);
+        TunnelSession t = core.tryAccept(CLIENT, now);
         assertThat(t.handshakeDone(StreamProtocol.ALPN, "CN=client", now)).isEqualTo(Step.WAIT);
         return t;
     }
@@ -235,7 +235,7 @@ class TunnelSessionTest {
 
     @Test
     void shortFirstRecordOnUdp_isInvalidHeader_namingItsSize() {
-        TunnelSession t = core(Protocol.UDP, b -> b).accept(CLIENT, now);
+        TunnelSession t = core(Protocol.UDP, b -> b).tryAccept(CLIENT, now);
         t.handshakeDone(null, null, now);
         assertThat(t.header(ByteBuffer.allocate(100), now)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.INVALID_HEADER);
@@ -244,7 +244,7 @@ class TunnelSessionTest {
 
     @Test
     void wrongAlpn_onTcp_isHandshakeFailed() {
-        TunnelSession t = core().accept(CLIENT, now);
+        TunnelSession t = core().tryAccept(CLIENT, now);
         assertThat(t.handshakeDone("http/1.1", null, now)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
         assertThat(t.detail()).contains("godoxy-agent-stream/1").contains("http/1.1");
@@ -252,17 +252,17 @@ class TunnelSessionTest {
 
     @Test
     void noAlpn_onUdp_isFine() {
-        TunnelSession t = core(Protocol.UDP, b -> b).accept(CLIENT, now);
+        TunnelSession t = core(Protocol.UDP, b -> b).tryAccept(CLIENT, now);
         assertThat(t.handshakeDone(null, null, now)).isEqualTo(Step.WAIT);
     }
 
     @Test
     void handshakeFailure_isHandshakeFailed_beforeTheDeadline_andTimeoutAfter() {
         SessionCore core = core();
-        TunnelSession early = core.accept(CLIENT, now);
+        TunnelSession early = core.tryAccept(CLIENT, now);
         assertThat(early.handshakeFailed("bad certificate", now + SECOND)).isEqualTo(Step.REFUSE);
         assertThat(early.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
-        TunnelSession late = core.accept(CLIENT, now);
+        TunnelSession late = core.tryAccept(CLIENT, now);
         assertThat(late.handshakeFailed("closed", now + 10 * SECOND)).isEqualTo(Step.REFUSE);
         assertThat(late.refusalReason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
         assertThat(core.handshaking()).isZero();
@@ -270,7 +270,7 @@ class TunnelSessionTest {
 
     @Test
     void oneDeadlineFromAccept_coversHandshakePlusHeader() {
-        TunnelSession t = core().accept(CLIENT, now);
+        TunnelSession t = core().tryAccept(CLIENT, now);
         assertThat(t.nextDeadline()).isEqualTo(now + 10 * SECOND);
         assertThat(t.tick(now + 6 * SECOND)).isEqualTo(Step.WAIT);
         assertThat(t.handshakeDone(StreamProtocol.ALPN, null, now + 6 * SECOND)).isEqualTo(Step.WAIT);
@@ -289,7 +289,7 @@ class TunnelSessionTest {
 
     @Test
     void handshakeNotDoneByTheDeadline_isTimeout() {
-        TunnelSession t = core().accept(CLIENT, now);
+        TunnelSession t = core().tryAccept(CLIENT, now);
         assertThat(t.tick(now + 10 * SECOND)).isEqualTo(Step.REFUSE);
         assertThat(t.detail()).isEqualTo("no TLS handshake within PT10S");
         assertThat(t.handshakeFailed("socket closed", now + 10 * SECOND)).isEqualTo(Step.END);
@@ -328,14 +328,14 @@ class TunnelSessionTest {
     @Test
     void handshakeLimit_isAtomic_andFreedOnEveryEnd() {
         SessionCore core = core(Protocol.TCP, b -> b.maxHandshakes(2));
-        TunnelSession a = core.accept(CLIENT, now);
-        TunnelSession b = core.accept(CLIENT, now);
-        assertThat(core.accept(CLIENT, now)).isNull();
+        TunnelSession a = core.tryAccept(CLIENT, now);
+        TunnelSession b = core.tryAccept(CLIENT, now);
+        assertThat(core.tryAccept(CLIENT, now)).isNull();
         assertThat(events).containsExactly("refused CAPACITY: at the limit of 2 handshakes");
         a.handshakeFailed("x", now);
         b.close("server closed");
         assertThat(core.handshaking()).isZero();
-        assertThat(core.accept(CLIENT, now)).isNotNull();
+        assertThat(core.tryAccept(CLIENT, now)).isNotNull();
     }
 
     @Test
@@ -353,7 +353,7 @@ class TunnelSessionTest {
 
     @Test
     void clientEnding_beforeTheHeader_isRefused_whileDialling_isRemembered() {
-        TunnelSession during = core().accept(CLIENT, now);
+        TunnelSession during = core().tryAccept(CLIENT, now);
         assertThat(during.clientEnded(0, now)).isEqualTo(Step.REFUSE);
         assertThat(during.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
         TunnelSession partial = handshaken(core());
@@ -369,7 +369,7 @@ class TunnelSessionTest {
     @Test
     void routedConnection_leavesTheCore_quietly() {
         SessionCore core = core();
-        TunnelSession t = core.accept(CLIENT, now);
+        TunnelSession t = core.tryAccept(CLIENT, now);
         assertThat(t.routed(now)).isEqualTo(Step.END);
         assertThat(core.handshaking()).isZero();
         assertThat(events).isEmpty();
@@ -377,7 +377,7 @@ class TunnelSessionTest {
 
     @Test
     void udpSession_idlesOut_onlyWithoutRelayedTraffic() {
-        TunnelSession t = core(Protocol.UDP, b -> b).accept(CLIENT, now);
+        TunnelSession t = core(Protocol.UDP, b -> b).tryAccept(CLIENT, now);
         t.handshakeDone(null, null, now);
         t.header(header("10.0.0.1", "53"), now);
         t.dialSucceeded(now);
@@ -417,7 +417,7 @@ class TunnelSessionTest {
         relaying.dialSucceeded(now);
         TunnelSession pending = handshaken(core);
         core.closing();
-        assertThat(core.accept(CLIENT, now)).isNull();
+        assertThat(core.tryAccept(CLIENT, now)).isNull();
         assertThat(pending.failed("socket closed", now)).isEqualTo(Step.REFUSE);
         assertThat(relaying.close("server closed")).isEqualTo(Step.END);
         assertThat(events).containsExactly("opened 10.0.0.1:80", "closed 0/0");
@@ -438,11 +438,119 @@ class TunnelSessionTest {
         };
         SessionCore core = new SessionCore(Protocol.TCP, StreamServerOptions.builder(credentials())
                 .tcp(new InetSocketAddress(0)).build(), bad);
-        TunnelSession t = core.accept(CLIENT, now);
+        TunnelSession t = core.tryAccept(CLIENT, now);
         t.handshakeDone(StreamProtocol.ALPN, null, now);
         t.header(header("10.0.0.1", "80"), now);
         assertThat(t.dialSucceeded(now)).isEqualTo(Step.RELAY);
-        TunnelSession r = core.accept(CLIENT, now);
+        TunnelSession r = core.tryAccept(CLIENT, now);
         assertThat(r.handshakeFailed("x", now)).isEqualTo(Step.REFUSE);
+    }
+
+    @Test
+    void tcpBurst_overTheSourceLimit_waitsForASlot_inOrder_withoutARefusal() {
+        SessionCore core = core(Protocol.TCP, b -> b.maxHandshakes(4).maxHandshakesPerSource(2));
+        List<TunnelSession> started = new ArrayList<>();
+        TunnelSession a = core.accept(CLIENT, now, started::add);
+        TunnelSession b = core.accept(CLIENT, now, started::add);
+        TunnelSession c = core.accept(CLIENT, now, started::add);
+        TunnelSession d = core.accept(CLIENT, now, started::add);
+        assertThat(started).as("at half the slots, the source's limit applies").containsExactly(a, b);
+        assertThat(c.isWaiting()).isTrue();
+        assertThat(core.handshaking()).isEqualTo(2);
+        assertThat(core.waiting()).isEqualTo(2);
+        // another source is not held up by the first one's waiting connections
+        SocketAddress other = new InetSocketAddress("127.0.0.2", 40000);
+        TunnelSession e = core.accept(other, now, started::add);
+        assertThat(started).containsExactly(a, b, e);
+        a.handshakeFailed("x", now);
+        assertThat(started).containsExactly(a, b, e, c);
+        assertThat(c.isWaiting()).isFalse();
+        b.close("server closed");
+        assertThat(started).containsExactly(a, b, e, c, d);
+        assertThat(core.waiting()).isZero();
+        assertThat(events).containsExactly("refused HANDSHAKE_FAILED: x");
+    }
+
+    @Test
+    void waitingConnection_refusedForCapacityAtItsDeadline_andLeavesTheQueue() {
+        SessionCore core = core(Protocol.TCP, b -> b.maxHandshakes(2).maxHandshakesPerSource(1));
+        List<TunnelSession> started = new ArrayList<>();
+        TunnelSession holder = core.accept(CLIENT, now, started::add);
+        TunnelSession waiting = core.accept(CLIENT, now, started::add);
+        assertThat(waiting.nextDeadline()).isEqualTo(now + StreamServerOptions.DEFAULT_HEADER_TIMEOUT.toNanos());
+        assertThat(waiting.tick(now + StreamServerOptions.DEFAULT_HEADER_TIMEOUT.toNanos()))
+                .isEqualTo(Step.REFUSE);
+        assertThat(waiting.refusalReason()).isEqualTo(RefusalReason.CAPACITY);
+        assertThat(core.waiting()).isZero();
+        holder.handshakeFailed("x", now);
+        assertThat(started).containsExactly(holder);
+        assertThat(core.handshaking()).isZero();
+    }
+
+    @Test
+    void waitingConnection_getsAFullDeadline_whenItsSlotComes() {
+        long[] clock = {now};
+        SessionCore core = new SessionCore(Protocol.TCP, StreamServerOptions.builder(credentials())
+                .tcp(new InetSocketAddress(0)).maxHandshakes(8).maxHandshakesPerSource(1).build(), listener,
+                () -> clock[0]);
+        long timeout = StreamServerOptions.DEFAULT_HEADER_TIMEOUT.toNanos();
+        TunnelSession[] holders = new TunnelSession[4];
+        for (int i = 0; i < 4; i++) {
+            holders[i] = core.accept(CLIENT, now, t -> { }); // under half the slots: no per-source limit yet
+        }
+        TunnelSession waiting = core.accept(CLIENT, now, t -> { });
+        assertThat(waiting.isWaiting()).as("half the slots held: the source's limit of 1 applies").isTrue();
+        clock[0] = now + timeout - SECOND;
+        holders[0].handshakeFailed("x", clock[0]);
+        assertThat(waiting.isWaiting()).isFalse();
+        assertThat(waiting.nextDeadline()).isEqualTo(clock[0] + timeout);
+        assertThat(waiting.tick(now + timeout)).isEqualTo(Step.WAIT);
+    }
+
+    @Test
+    void saturation_pausesAccepting_andTheSignalComesWhenASlotFrees() {
+        SessionCore core = core(Protocol.TCP, b -> b.maxHandshakes(2).maxHandshakesPerSource(2));
+        List<String> signals = new ArrayList<>();
+        core.onCapacity(() -> signals.add("resume"));
+        TunnelSession a = core.accept(CLIENT, now, t -> { });
+        assertThat(core.saturated()).isFalse();
+        core.accept(new InetSocketAddress("127.0.0.2", 1), now, t -> { });
+        assertThat(core.saturated()).isTrue();
+        a.close("client left");
+        assertThat(core.saturated()).isFalse();
+        assertThat(signals).containsExactly("resume");
+    }
+
+    @Test
+    void udpOverTheSourceLimit_isDroppedAndCounted_notRefused() {
+        List<String> drops = new ArrayList<>();
+        SessionCore core = new SessionCore(Protocol.UDP, StreamServerOptions.builder(credentials())
+                .udp(new InetSocketAddress(0)).maxHandshakes(2).maxHandshakesPerSource(1).build(),
+                new SessionListener() {
+                    @Override
+                    public void sessionRefused(Protocol p, SocketAddress c, RefusalReason r, String d) {
+                        drops.add("refused " + r);
+                    }
+
+                    @Override
+                    public void unauthenticatedDropped(Protocol p, SocketAddress source, String reason) {
+                        drops.add(reason);
+                    }
+                });
+        assertThat(core.tryAccept(CLIENT, now)).isNotNull();
+        assertThat(core.tryAccept(CLIENT, now)).isNull();
+        assertThat(core.tryAccept(new InetSocketAddress("127.0.0.2", 40000), now)).isNotNull();
+        assertThat(drops).containsExactly(SessionCore.DROP_SOURCE_LIMIT);
+    }
+
+    @Test
+    void ipv6Sources_countPerSlash64() {
+        Object a = SessionCore.sourceKey(new InetSocketAddress("2001:db8:1:2::1", 1));
+        Object b = SessionCore.sourceKey(new InetSocketAddress("2001:db8:1:2:ffff::9", 2));
+        Object c = SessionCore.sourceKey(new InetSocketAddress("2001:db8:1:3::1", 1));
+        assertThat(a).isEqualTo(b).isNotEqualTo(c);
+        assertThat(SessionCore.sourceKey(new InetSocketAddress("10.0.0.1", 1)))
+                .isEqualTo(SessionCore.sourceKey(new InetSocketAddress("10.0.0.1", 2)))
+                .isNotEqualTo(SessionCore.sourceKey(new InetSocketAddress("10.0.0.2", 1)));
     }
 }

@@ -34,8 +34,10 @@ public final class RawDtlsClient implements Closeable, DtlsDriver.Output {
     private final Queue<byte[]> records = new ArrayDeque<>();
     private int transmitted;
 
-    private RawDtlsClient(InetSocketAddress server, SSLContext context) throws IOException {
+    private RawDtlsClient(InetSocketAddress server, SSLContext context, int localPort) throws IOException {
         channel = DatagramChannel.open();
+        channel.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+        channel.bind(new InetSocketAddress(server.getAddress(), localPort));
         channel.connect(server);
         SSLEngine engine = context.createSSLEngine("godoxy.agent", server.getPort());
         engine.setUseClientMode(true);
@@ -56,6 +58,21 @@ public final class RawDtlsClient implements Closeable, DtlsDriver.Output {
      */
     public static RawDtlsClient create(InetSocketAddress server, TlsCredentials credentials, TlsCredentials trust)
             throws IOException {
+        return create(server, credentials, trust, 0);
+    }
+
+    /**
+     * Creates a client on a given local port (a client restarted on the port of an earlier one).
+     *
+     * @param server      the server's UDP address
+     * @param credentials client credentials (they are trusted as well)
+     * @param trust       credentials whose CAs to trust when {@code credentials} is null
+     * @param localPort   the local port, or 0 for any
+     * @return the client, not yet connected
+     * @throws IOException if the socket or context cannot be made
+     */
+    public static RawDtlsClient create(InetSocketAddress server, TlsCredentials credentials, TlsCredentials trust,
+            int localPort) throws IOException {
         try {
             SSLContext context;
             if (credentials != null) {
@@ -66,7 +83,7 @@ public final class RawDtlsClient implements Closeable, DtlsDriver.Output {
                 context = SSLContext.getInstance("DTLSv1.2");
                 context.init(null, tmf.getTrustManagers(), new SecureRandom());
             }
-            return new RawDtlsClient(server, context);
+            return new RawDtlsClient(server, context, localPort);
         } catch (GeneralSecurityException e) {
             throw new IOException(e);
         }
@@ -107,6 +124,15 @@ public final class RawDtlsClient implements Closeable, DtlsDriver.Output {
             return true;
         } catch (SocketTimeoutException e) {
             return false;
+        }
+    }
+
+    /** @return the local port */
+    public int localPort() {
+        try {
+            return ((InetSocketAddress) channel.getLocalAddress()).getPort();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

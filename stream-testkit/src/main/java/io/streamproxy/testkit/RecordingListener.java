@@ -6,6 +6,7 @@ import io.streamproxy.SessionInfo;
 import io.streamproxy.SessionListener;
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -40,10 +41,37 @@ public final class RecordingListener implements SessionListener {
         closed.add(new Closed(session, bytesToDestination, bytesFromDestination));
     }
 
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicLong>
+            unauthenticatedDrops = new java.util.concurrent.ConcurrentHashMap<>();
+
     @Override
     public void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
         refusedCount.incrementAndGet();
         refusals.add(new Refusal(protocol, client, reason, detail));
+    }
+
+    @Override
+    public void unauthenticatedDropped(Protocol protocol, SocketAddress source, String reason) {
+        unauthenticatedDrops.computeIfAbsent(reason, r -> new java.util.concurrent.atomic.AtomicLong())
+                .incrementAndGet();
+    }
+
+    /**
+     * Returns how many datagrams from unauthenticated peers were dropped for a reason.
+     *
+     * @param reason the reason text
+     * @return the count so far
+     */
+    public long unauthenticatedDrops(String reason) {
+        java.util.concurrent.atomic.AtomicLong n = unauthenticatedDrops.get(reason);
+        return n == null ? 0 : n.get();
+    }
+
+    /** @return every reason for which unauthenticated datagrams were dropped, with its count */
+    public java.util.Map<String, Long> unauthenticatedDrops() {
+        java.util.Map<String, Long> m = new java.util.TreeMap<>();
+        unauthenticatedDrops.forEach((k, v) -> m.put(k, v.get()));
+        return m;
     }
 
     @Override
@@ -119,6 +147,11 @@ public final class RecordingListener implements SessionListener {
     /** @return refusals so far */
     public int refusedCount() {
         return refusedCount.get();
+    }
+
+    /** @return the refusals not yet awaited, for a message */
+    public List<Refusal> refusals() {
+        return List.copyOf(refusals);
     }
 
     private static <T> T take(BlockingQueue<T> queue, Duration timeout, String what) {

@@ -76,6 +76,50 @@ public abstract class TcpResourceKit extends TcpKitBase {
     }
 
     /**
+     * A burst of clients past the handshake limits (of the server, and of their one source) waits in the listen
+     * backlog and in the core's waiting room for a slot: every tunnel opens, none is refused for capacity.
+     */
+    @Test
+    public void burstPastTheHandshakeLimits_waits_andNoneIsRefused() throws Exception {
+        StreamServer server = startServer(b -> b.maxHandshakes(4).maxHandshakesPerSource(2)
+                .headerTimeout(Duration.ofSeconds(15)));
+        StreamClient client = closeLater(client(server));
+        int n = 48;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<Integer>> echoes = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int id = i;
+                echoes.add(pool.submit(() -> {
+                    go.await();
+                    try (TcpTunnel t = open(client, echo.host(), echo.port())) {
+                        t.output().write(id);
+                        t.output().flush();
+                        return t.input().read();
+                    }
+                }));
+            }
+            go.countDown();
+            List<String> failures = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                try {
+                    Integer got = echoes.get(i).get(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                    if (got != i) {
+                        failures.add("tunnel " + i + " echoed " + got);
+                    }
+                } catch (java.util.concurrent.ExecutionException e) {
+                    failures.add("tunnel " + i + ": " + e.getCause());
+                }
+            }
+            assertThat(failures).as("failed tunnels; the server's refusals: %s", events.refusals()).isEmpty();
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(events.refusals()).as("refusals").isEmpty();
+    }
+
+    /**
      * A client that stopped reading while the destination keeps sending fills every buffer on the way, so the
      * server's writes to it block; closing the server must still end in bounded time.
      */

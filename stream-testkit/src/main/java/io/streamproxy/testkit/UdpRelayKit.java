@@ -166,4 +166,31 @@ public abstract class UdpRelayKit extends UdpKitBase {
         }
         assertThat(events.refusedCount()).isZero();
     }
+
+    /**
+     * RFC 6347 4.2.8: a client restarted on the address and port of an established session starts a new handshake;
+     * the server answers it with a fresh cookie exchange, and the old session is replaced once the new handshake
+     * completes (before, the old session swallowed every new ClientHello and the client could never come back).
+     */
+    @Test
+    public void clientRestartedOnTheSamePort_getsANewSession() throws Exception {
+        StreamServer server = startServer();
+        int port;
+        try (RawDtlsClient first = RawDtlsClient.create(server.udpAddress(), pki.clientCredentials(), null)) {
+            first.handshake(WAIT);
+            first.send(WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0));
+            first.send(new byte[] {1});
+            assertThat(first.receive(WAIT)).containsExactly(1);
+            port = first.localPort();
+        } // gone without close_notify, as a crashed client
+        events.awaitOpened(WAIT);
+        try (RawDtlsClient again = RawDtlsClient.create(server.udpAddress(), pki.clientCredentials(), null, port)) {
+            again.handshake(WAIT);
+            again.send(WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0));
+            again.send(new byte[] {2});
+            assertThat(again.receive(WAIT)).as("the new session relays").containsExactly(2);
+        }
+        events.awaitClosed(WAIT); // the old session, replaced
+        assertThat(events.refusedCount()).isZero();
+    }
 }

@@ -46,6 +46,25 @@ public abstract class UdpResourceKit extends UdpKitBase {
         }
     }
 
+    /**
+     * ClientHellos that never answer the cookie (spoofed sources) hold no engine and no handshake slot: after a
+     * flood of them at a server with 2 slots, a real client opens a tunnel at once.
+     */
+    @Test
+    public void spoofedClientHellos_holdNoHandshakeSlot() throws Exception {
+        StreamServer server = startServer(b -> b.maxHandshakes(2).headerTimeout(Duration.ofSeconds(30)));
+        for (int i = 0; i < 50; i++) {
+            try (RawDtlsClient spoofed = RawDtlsClient.create(server.udpAddress(), pki.clientCredentials(), null)) {
+                spoofed.sendClientHelloOnly();
+            }
+        }
+        try (StreamClient client = newClient(clientOptions(server.udpAddress(), pki.clientCredentials()).build());
+             DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
+            t.send(ByteBuffer.wrap(new byte[] {7}));
+            assertThat(receive(t)).containsExactly((byte) 7);
+        }
+    }
+
     @Test
     public void clientHelloFlood_isCappedAtMaxHandshakes() throws Exception {
         // a header timeout longer than the flood, so that no half-open handshake is reaped while it runs

@@ -78,6 +78,10 @@ public final class DtlsServerSession implements DtlsDriver.Output {
 
         /** The session has ended: forget it. */
         void ended();
+
+        /** The DTLS handshake finished (a transport that keeps an older session of the address ends it now). */
+        default void established() {
+        }
     }
 
     private final TunnelSession tunnel;
@@ -86,6 +90,8 @@ public final class DtlsServerSession implements DtlsDriver.Output {
     private final DtlsDriver driver;
     private Queue<ByteBuffer> pending;
     private boolean ended;
+    private boolean discarding;
+    private DtlsCookieFront.HelloAssembly assembly;
 
     /**
      * Creates a session for a new client address whose first datagram is a ClientHello, admitted by the core.
@@ -116,6 +122,53 @@ public final class DtlsServerSession implements DtlsDriver.Output {
                 && ((b.get(p + 2) & 0xff) == 0xff || (b.get(p + 2) & 0xff) == 0xfd) && b.get(p + 13) == 1;
     }
 
+    /**
+     * Starts the handshake of a client whose ClientHello the {@link DtlsCookieFront} verified (it carries the cookie
+     * the front handed out, which is this engine's own kind): the engine first gets that hello as it was before the
+     * cookie, and its answer, a HelloVerifyRequest the client already had from the front, is discarded; then the
+     * verified hello, which it answers with its ServerHello flight. The engine thus stands where it would had it run
+     * the cookie exchange itself (message sequence numbers included), and an engine is only ever made for an address
+     * that proved it receives.
+     *
+     * @param verified the verified ClientHello datagram (the whole hello, or its first fragment: the session then
+     *                 collects the rest from the client's next datagrams); consumed
+     * @param now      {@link System#nanoTime()}
+     */
+    public void startVerified(ByteBuffer verified, long now) {
+        try {
+            assembly = new DtlsCookieFront.HelloAssembly(verified);
+        } catch (IllegalArgumentException e) {
+            act(tunnel.failed("DTLS: " + e.getMessage(), now));
+            return;
+        }
+        if (assembly.add(verified)) {
+            prime(now);
+        }
+    }
+
+    /** The verified hello is whole: the engine gets it, as it was before the cookie and then with it. */
+    private void prime(long now) {
+        ByteBuffer verified = assembly.whole();
+        assembly = null;
+        ByteBuffer first = DtlsCookieFront.withoutCookie(verified);
+        discarding = true;
+        try {
+            driver.receive(first, scratch, now);
+        } catch (IOException e) {
+            discarding = false;
+            act(tunnel.failed("DTLS: " + e.getMessage(), now));
+            return;
+        } finally {
+            discarding = false;
+        }
+        fromClient(verified, now);
+    }
+
+    /** @return true once the DTLS handshake has finished */
+    public boolean isEstablished() {
+        return driver.isHandshakeDone();
+    }
+
     /** @return the client's address */
     public SocketAddress client() {
         return tunnel.client();
@@ -134,6 +187,12 @@ public final class DtlsServerSession implements DtlsDriver.Output {
      */
     public void fromClient(ByteBuffer datagram, long now) {
         if (ended) {
+            return;
+        }
+        if (assembly != null) {
+            if (assembly.add(datagram)) {
+                prime(now);
+            }
             return;
         }
         try {
@@ -251,12 +310,17 @@ public final class DtlsServerSession implements DtlsDriver.Output {
 
     @Override
     public void transmit(ByteBuffer datagram) throws IOException {
-        io.toClient(datagram);
+        if (!discarding) {
+            io.toClient(datagram);
+        }
     }
 
     @Override
     public void handshakeFinished() {
         act(tunnel.handshakeDone(null, identity(), System.nanoTime()));
+        if (!ended) {
+            io.established();
+        }
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.streamproxy.internal.Resolver;
 import io.streamproxy.internal.SessionEvents;
 import io.streamproxy.protocol.SessionCore;
 import io.streamproxy.protocol.TunnelSession;
+import io.streamproxy.protocol.dtls.DtlsClientTable;
 import io.streamproxy.protocol.TunnelSession.Step;
 import io.streamproxy.protocol.dtls.DtlsRecords;
 import io.streamproxy.spi.ServerEndpoint;
@@ -162,14 +163,15 @@ final class BcUdpServer implements ServerEndpoint {
         try {
             request = verifier.verifyRequest(clientId(from), data, 0, length, sender(from));
         } catch (RuntimeException e) {
-            return; // not a ClientHello
+            core.dropped(from, DtlsClientTable.DROP_NOT_A_HELLO);
+            return;
         }
         if (request == null) {
             return; // answered with a HelloVerifyRequest, or not a ClientHello: no state kept
         }
-        TunnelSession tunnel = core.accept(from, System.nanoTime());
+        TunnelSession tunnel = core.tryAccept(from, System.nanoTime());
         if (tunnel == null) {
-            return; // at the handshake limit (reported)
+            return; // at the server's or the source's handshake limit (counted); the client retransmits
         }
         Session s = new Session(from, tunnel);
         sessions.put(from, s);

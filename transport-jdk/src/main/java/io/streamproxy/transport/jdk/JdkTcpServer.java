@@ -20,12 +20,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The JDK transport's TCP-over-TLS listener: an accept thread admits each connection through the session core
- * (the handshake limit) and hands it to a session thread, which {@link TcpSessions} runs from the TLS handshake
+ * (the handshake limits; it stops accepting while every slot is held, so that a burst waits in the listen backlog,
+ * and a connection from a source at its limit waits for one of that source's slots) and hands it to a session thread, which {@link TcpSessions} runs from the TLS handshake
  * (mutual auth, the stream ALPN id and the routes' ids) to the end of its tunnel or route.
  */
 final class JdkTcpServer implements ServerEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(JdkTcpServer.class);
 
+    /** The listen backlog: where a burst of clients waits while every handshake slot is held (the kernel caps it). */
+    static final int BACKLOG = 4096;
+    private static final long BACKOFF_MILLIS = 100;
+    private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private final Object gate = new Object();
     private final StreamServerOptions options;
     private final SSLSocketFactory tls;
     private final ServerSocket listener;
@@ -47,13 +54,14 @@ final class JdkTcpServer implements ServerEndpoint {
         this.listener = new ServerSocket();
         try {
             listener.setReuseAddress(true);
-            listener.bind(options.tcpAddress(), 1024);
+            listener.bind(options.tcpAddress(), BACKLOG);
         } catch (IOException e) {
             listener.close();
             throw new IOException("cannot listen on " + options.tcpAddress() + ": " + e.getMessage(), e);
         }
         this.localAddress = (InetSocketAddress) listener.getLocalSocketAddress();
         this.sessions = new TcpSessions(options, "stream-proxy-jdk-tcp");
+        sessions.core().onCapacity(this::signalCapacity);
         this.acceptor = new NamedThreads("stream-proxy-jdk-tcp-accept").newThread(this::acceptLoop);
         acceptor.start();
         LOG.info("TCP stream server listening on {}", localAddress);
@@ -70,28 +78,85 @@ final class JdkTcpServer implements ServerEndpoint {
     }
 
     private void acceptLoop() {
+        long lastFailureLog = 0;
         while (!sessions.isClosed()) {
-            Socket raw;
             try {
-                raw = listener.accept();
-            } catch (IOException e) {
-                if (listener.isClosed() || sessions.isClosed()) {
+                awaitCapacity();
+                if (sessions.isClosed()) {
                     return;
                 }
-                LOG.warn("accept failed on {}: {}", localAddress, e.toString());
-                continue;
+                Socket raw;
+                try {
+                    raw = listener.accept();
+                } catch (IOException e) {
+                    if (listener.isClosed() || sessions.isClosed()) {
+                        return;
+                    }
+                    // out of descriptors (EMFILE) or the like: say so now and then, back off, do not spin
+                    long now = System.nanoTime();
+                    if (now - lastFailureLog > LOG_EVERY_NANOS || lastFailureLog == 0) {
+                        lastFailureLog = now;
+                        LOG.warn("accept failed on {} (backing off {} ms; said at most every 10 s): {}",
+                                localAddress, BACKOFF_MILLIS, e.toString());
+                    }
+                    backOff();
+                    continue;
+                }
+                TunnelSession tunnel = sessions.core().accept(raw.getRemoteSocketAddress(), System.nanoTime(),
+                        t -> start(raw, t));
+                if (tunnel == null) {
+                    TcpRelay.closeQuietly(raw);
+                } else if (tunnel.isWaiting()) {
+                    sessions.holdWhileWaiting(tunnel, raw);
+                }
+            } catch (RuntimeException | Error e) {
+                if (sessions.isClosed()) {
+                    return;
+                }
+                // a bug or an OutOfMemoryError: the listener must not die of it
+                LOG.error("accept loop on {} failed; it goes on", localAddress, e);
+                backOff();
             }
-            TunnelSession tunnel = sessions.admit(raw.getRemoteSocketAddress());
-            if (tunnel == null) {
-                TcpRelay.closeQuietly(raw);
-                continue;
+        }
+    }
+
+    /** Waits while every handshake slot is held: new connections stay in the listen backlog instead. */
+    private void awaitCapacity() {
+        synchronized (gate) {
+            while (sessions.core().saturated() && !sessions.isClosed()) {
+                try {
+                    gate.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
             }
+        }
+    }
+
+    private void signalCapacity() {
+        synchronized (gate) {
+            gate.notifyAll();
+        }
+    }
+
+    private void backOff() {
+        synchronized (gate) {
             try {
-                sessions.workers().execute(() -> handshakeAndServe(raw, tunnel));
-            } catch (RejectedExecutionException e) {
-                tunnel.close("server closed");
-                TcpRelay.closeQuietly(raw);
+                gate.wait(BACKOFF_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /** The core gave the connection a handshake slot: its handshake runs on a session thread. */
+    private void start(Socket raw, TunnelSession tunnel) {
+        try {
+            sessions.workers().execute(() -> handshakeAndServe(raw, tunnel));
+        } catch (RejectedExecutionException e) {
+            tunnel.close("server closed");
+            TcpRelay.closeQuietly(raw);
         }
     }
 
@@ -122,6 +187,7 @@ final class JdkTcpServer implements ServerEndpoint {
             // closing
         }
         sessions.close();
+        signalCapacity();
         try {
             acceptor.join(TimeUnit.SECONDS.toMillis(5));
         } catch (InterruptedException e) {

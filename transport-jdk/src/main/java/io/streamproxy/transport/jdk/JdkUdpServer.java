@@ -9,6 +9,8 @@ import io.streamproxy.internal.Resolver;
 import io.streamproxy.internal.SessionEvents;
 import io.streamproxy.protocol.SessionCore;
 import io.streamproxy.protocol.TunnelSession;
+import io.streamproxy.protocol.dtls.DtlsClientTable;
+import io.streamproxy.protocol.dtls.DtlsCookieFront;
 import io.streamproxy.protocol.dtls.DtlsEngines;
 import io.streamproxy.protocol.dtls.DtlsServerSession;
 import io.streamproxy.protocol.dtls.DtlsScratch;
@@ -24,23 +26,22 @@ import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.security.GeneralSecurityException;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
-import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The JDK transport's UDP-over-DTLS server: one UDP socket, one {@link Selector} thread for it and every
- * destination socket, one DTLS engine per client address. New sources must open with a DTLS ClientHello and stay
- * within the handshake cap; the engine answers with a HelloVerifyRequest cookie before it commits to a handshake;
+ * destination socket, one DTLS engine per client address. New sources must pass the stateless, address-bound
+ * cookie exchange of {@link DtlsCookieFront} ({@link DtlsClientTable} demultiplexes) before they get an engine and a
+ * handshake slot (within the server's and the source's handshake limits);
  * handshake plus header are bounded by the header timeout; each relaying session has its own connected destination
  * socket and ends on close_notify, a fatal alert, a probe, an invalid header, the idle timeout or server close.
  */
@@ -55,7 +56,7 @@ final class JdkUdpServer implements ServerEndpoint {
     private final DatagramChannel channel;
     private final Selector selector;
     private final InetSocketAddress localAddress;
-    private final Map<SocketAddress, Session> sessions = new HashMap<>();
+    private final DtlsClientTable table;
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Resolver resolver;
     private final SessionListener events;
@@ -71,6 +72,24 @@ final class JdkUdpServer implements ServerEndpoint {
         this.options = options;
         this.events = SessionEvents.reporting(options.listener());
         this.core = new SessionCore(Protocol.UDP, options, events);
+        this.table = new DtlsClientTable(core, new DtlsClientTable.Sessions() {
+            @Override
+            public DtlsServerSession create(SocketAddress client, TunnelSession tunnel) {
+                Session s = new Session(client);
+                s.logic = new DtlsServerSession(DtlsEngines.server(dtls), tunnel, s, options.dtlsMtu(), scratch);
+                return s.logic;
+            }
+
+            @Override
+            public void send(SocketAddress to, ByteBuffer datagram) throws IOException {
+                transmit(to, datagram);
+            }
+
+            @Override
+            public SSLEngine engine() {
+                return DtlsEngines.server(dtls);
+            }
+        });
         try {
             this.dtls = options.credentials().newSslContext("DTLSv1.2");
         } catch (GeneralSecurityException e) {
@@ -169,31 +188,8 @@ final class JdkUdpServer implements ServerEndpoint {
                 return;
             }
             datagram.flip();
-            Session s = sessions.get(from);
-            if (s == null) {
-                s = newSession(from);
-                if (s == null) {
-                    continue;
-                }
-            }
-            Session session = s;
-            guarded(session, () -> session.logic.fromClient(datagram, System.nanoTime()));
+            table.fromClient(from, datagram, System.nanoTime());
         }
-    }
-
-    /** A new source: only a DTLS ClientHello that the core admits (within the handshake limit) creates state. */
-    private Session newSession(SocketAddress from) {
-        if (!DtlsServerSession.looksLikeClientHello(datagram)) {
-            return null;
-        }
-        TunnelSession tunnel = core.accept(from, System.nanoTime());
-        if (tunnel == null) {
-            return null;
-        }
-        Session s = new Session(from);
-        s.logic = new DtlsServerSession(DtlsEngines.server(dtls), tunnel, s, options.dtlsMtu(), scratch);
-        sessions.put(from, s);
-        return s;
     }
 
     private void readDestination(Session s) {
@@ -218,9 +214,7 @@ final class JdkUdpServer implements ServerEndpoint {
     }
 
     private void tick(long now) {
-        for (Session s : new ArrayList<>(sessions.values())) {
-            guarded(s, () -> s.logic.tick(now));
-        }
+        table.tick(now);
     }
 
     /** Runs session code so that a bug in one session ends that session, never the server's loop. */
@@ -246,9 +240,7 @@ final class JdkUdpServer implements ServerEndpoint {
 
     private void shutdownSessions() {
         core.closing();
-        for (Session s : new ArrayList<>(sessions.values())) {
-            s.logic.end("server closed");
-        }
+        table.endAll("server closed");
         try {
             channel.close();
         } catch (IOException e) {
@@ -359,8 +351,13 @@ final class JdkUdpServer implements ServerEndpoint {
         }
 
         @Override
+        public void established() {
+            table.established(logic);
+        }
+
+        @Override
         public void ended() {
-            sessions.remove(client);
+            table.ended(logic);
         }
     }
 }

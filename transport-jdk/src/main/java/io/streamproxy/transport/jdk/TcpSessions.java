@@ -14,7 +14,6 @@ import io.streamproxy.protocol.TunnelSession.Step;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
-import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.security.Principal;
 import java.util.Set;
@@ -195,7 +194,7 @@ final class TcpSessions {
      * @param socket a server-mode socket whose handshake has completed
      */
     void serveHandshaken(SSLSocket socket) {
-        TunnelSession tunnel = core.accept(socket.getRemoteSocketAddress(), System.nanoTime());
+        TunnelSession tunnel = core.tryAccept(socket.getRemoteSocketAddress(), System.nanoTime());
         if (tunnel == null) {
             TcpRelay.closeQuietly(socket);
             return;
@@ -343,9 +342,26 @@ final class TcpSessions {
         return e.toString();
     }
 
-    /** Admits an accepted connection, or returns null (refused for capacity, already reported). */
-    TunnelSession admit(SocketAddress client) {
-        return core.accept(client, System.nanoTime());
+    /**
+     * Holds a connection that waits for a handshake slot: it is closed with the server, and when its deadline
+     * passes still waiting (the core then refuses it for capacity).
+     */
+    void holdWhileWaiting(TunnelSession tunnel, Socket raw) {
+        if (!track(raw)) {
+            tunnel.close("server closed");
+            return;
+        }
+        try {
+            timer.schedule(() -> {
+                if (tunnel.tick(System.nanoTime()) != Step.WAIT && tunnel.refusalReason() == RefusalReason.CAPACITY) {
+                    untrack(raw);
+                    TcpRelay.closeQuietly(raw);
+                }
+            }, Math.max(0, tunnel.nextDeadline() - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (RuntimeException e) {
+            tunnel.close("server closed");
+            TcpRelay.closeQuietly(raw);
+        }
     }
 
     /** Ends every session, closes every socket, stops every thread; waits a bounded time for them. */

@@ -9,6 +9,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import io.streamproxy.RefusalReason;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.StreamServerOptions;
 import io.streamproxy.spi.ServerEndpoint;
@@ -39,7 +40,7 @@ final class NettyTcpServer implements ServerEndpoint {
         this.service = StreamTunnelService.create(options);
         this.group = runtime.newGroup("stream-proxy-netty-tcp");
         ServerBootstrap b = new ServerBootstrap().group(group).channel(runtime.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
@@ -47,20 +48,7 @@ final class NettyTcpServer implements ServerEndpoint {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        TunnelSession tunnel = service.core.accept(ch.remoteAddress(), System.nanoTime());
-                        if (tunnel == null) {
-                            ch.close();
-                            return;
-                        }
-                        SslHandler ssl = tls.newHandler(ch.alloc());
-                        // a backstop: the core's deadline (handshake plus header) closes the connection first
-                        ssl.setHandshakeTimeout(options.headerTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
-                        ch.pipeline().addLast(LingeringClose.NAME, new LingeringClose());
-                        if (runtime.sslProvider != SslProvider.JDK) {
-                            ch.pipeline().addLast("alpn-offer", new AlpnOffer());
-                        }
-                        ch.pipeline().addLast("ssl", ssl);
-                        ch.pipeline().addLast("stream", service.newHandler(tunnel));
+                        admit(ch, tls, options);
                     }
                 });
         try {
@@ -71,7 +59,71 @@ final class NettyTcpServer implements ServerEndpoint {
             throw new IOException("cannot listen on " + options.tcpAddress() + ": " + e.getMessage(), e);
         }
         this.localAddress = (InetSocketAddress) listener.localAddress();
+        service.core.onCapacity(this::resumeAccepting);
         LOG.info("TCP stream server (netty, {}) listening on {}", runtime.describe(), localAddress);
+    }
+
+    /**
+     * A connection was accepted: the core admits it (its pipeline is set up now) or lets it wait for a handshake
+     * slot of its source (no TLS engine, not read, closed at its deadline). While every slot is held the listener
+     * stops accepting, so that a burst waits in the listen backlog.
+     */
+    private void admit(SocketChannel ch, SslContext tls, StreamServerOptions options) {
+        TunnelSession tunnel = service.core.accept(ch.remoteAddress(), System.nanoTime(), t -> {
+            if (ch.eventLoop().inEventLoop()) {
+                setUp(ch, t, tls, options);
+            } else {
+                ch.eventLoop().execute(() -> setUp(ch, t, tls, options));
+            }
+        });
+        if (tunnel == null) {
+            ch.close();
+        } else if (tunnel.isWaiting()) {
+            ch.config().setAutoRead(false);
+            service.track(ch);
+            ch.eventLoop().schedule(() -> {
+                if (tunnel.tick(System.nanoTime()) != TunnelSession.Step.WAIT
+                        && tunnel.refusalReason() == RefusalReason.CAPACITY) {
+                    ch.close();
+                }
+            }, Math.max(0, tunnel.nextDeadline() - System.nanoTime()), TimeUnit.NANOSECONDS);
+            ch.closeFuture().addListener(f -> {
+                if (tunnel.isWaiting()) {
+                    tunnel.close("client left while waiting for a handshake slot");
+                }
+            });
+        }
+        if (service.core.saturated()) {
+            Channel parent = ch.parent();
+            parent.config().setAutoRead(false);
+            if (!service.core.saturated()) {
+                parent.config().setAutoRead(true); // a slot was freed meanwhile, and its signal may have been missed
+            }
+        }
+    }
+
+    private void setUp(SocketChannel ch, TunnelSession tunnel, SslContext tls, StreamServerOptions options) {
+        if (!ch.isActive()) {
+            tunnel.close("client left while waiting for a handshake slot");
+            return;
+        }
+        SslHandler ssl = tls.newHandler(ch.alloc());
+        // a backstop: the core's deadline (handshake plus header) closes the connection first
+        ssl.setHandshakeTimeout(options.headerTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        ch.pipeline().addLast(LingeringClose.NAME, new LingeringClose());
+        if (runtime.sslProvider != SslProvider.JDK) {
+            ch.pipeline().addLast("alpn-offer", new AlpnOffer());
+        }
+        ch.pipeline().addLast("ssl", ssl);
+        ch.pipeline().addLast("stream", service.newHandler(tunnel));
+        ch.config().setAutoRead(true);
+    }
+
+    private void resumeAccepting() {
+        Channel l = listener;
+        if (l != null && !l.config().isAutoRead() && !closed) {
+            l.config().setAutoRead(true);
+        }
     }
 
     @Override

@@ -19,12 +19,14 @@ import io.streamproxy.internal.Resolver;
 import io.streamproxy.internal.SessionEvents;
 import io.streamproxy.protocol.SessionCore;
 import io.streamproxy.protocol.TunnelSession;
+import io.streamproxy.protocol.dtls.DtlsClientTable;
 import io.streamproxy.protocol.dtls.DtlsEngines;
 import io.streamproxy.protocol.dtls.DtlsScratch;
 import io.streamproxy.protocol.dtls.DtlsServerSession;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.net.PortUnreachableException;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
@@ -34,6 +36,7 @@ import java.util.Map;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,7 +57,7 @@ final class NettyUdpServer implements ServerEndpoint {
     private final Channel channel;
     private final EventLoop loop;
     private final InetSocketAddress localAddress;
-    private final Map<InetSocketAddress, Session> sessions = new HashMap<>();
+    private final DtlsClientTable table;
     private final SessionListener events;
     private final SessionCore core;
     private final DtlsScratch scratch = new DtlsScratch();
@@ -67,6 +70,25 @@ final class NettyUdpServer implements ServerEndpoint {
         this.runtime = NettyRuntime.from(options.transportOptions());
         this.events = SessionEvents.reporting(options.listener());
         this.core = new SessionCore(Protocol.UDP, options, events);
+        this.table = new DtlsClientTable(core, new DtlsClientTable.Sessions() {
+            @Override
+            public DtlsServerSession create(SocketAddress client, TunnelSession tunnel) {
+                Session s = new Session((InetSocketAddress) client);
+                s.logic = new DtlsServerSession(DtlsEngines.server(dtls), tunnel, s, options.dtlsMtu(), scratch);
+                return s.logic;
+            }
+
+            @Override
+            public void send(SocketAddress to, ByteBuffer datagram) {
+                ByteBuf b = channel.alloc().directBuffer(datagram.remaining()).writeBytes(datagram);
+                channel.writeAndFlush(new DatagramPacket(b, (InetSocketAddress) to), channel.voidPromise());
+            }
+
+            @Override
+            public SSLEngine engine() {
+                return DtlsEngines.server(dtls);
+            }
+        });
         try {
             this.dtls = options.credentials().newSslContext("DTLSv1.2");
         } catch (GeneralSecurityException e) {
@@ -108,37 +130,14 @@ final class NettyUdpServer implements ServerEndpoint {
     }
 
     private void tick() {
-        long now = System.nanoTime();
-        for (Session s : new ArrayList<>(sessions.values())) {
-            try {
-                s.logic.tick(now);
-            } catch (RuntimeException e) {
-                LOG.warn("UDP session from {} failed; ending it", s.client, e);
-                s.logic.end("internal error: " + e);
-            }
-        }
+        table.tick(System.nanoTime());
     }
 
     /** Datagrams from clients, demultiplexed by source address. */
     private final class FromClients extends SimpleChannelInboundHandler<DatagramPacket> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
-            InetSocketAddress from = packet.sender();
-            ByteBuffer data = packet.content().nioBuffer();
-            Session s = sessions.get(from);
-            if (s == null) {
-                if (closed || !DtlsServerSession.looksLikeClientHello(data)) {
-                    return;
-                }
-                TunnelSession tunnel = core.accept(from, System.nanoTime());
-                if (tunnel == null) {
-                    return;
-                }
-                s = new Session(from);
-                s.logic = new DtlsServerSession(DtlsEngines.server(dtls), tunnel, s, options.dtlsMtu(), scratch);
-                sessions.put(from, s);
-            }
-            s.logic.fromClient(data, System.nanoTime());
+            table.fromClient(packet.sender(), packet.content().nioBuffer(), System.nanoTime());
         }
 
         @Override
@@ -215,8 +214,13 @@ final class NettyUdpServer implements ServerEndpoint {
         }
 
         @Override
+        public void established() {
+            table.established(logic);
+        }
+
+        @Override
         public void ended() {
-            sessions.remove(client, this);
+            table.ended(logic);
         }
     }
 
@@ -250,9 +254,7 @@ final class NettyUdpServer implements ServerEndpoint {
         core.closing();
         loop.submit(() -> {
             ticker.cancel(false);
-            for (Session s : new ArrayList<>(sessions.values())) {
-                s.logic.end("server closed");
-            }
+            table.endAll("server closed");
         }).awaitUninterruptibly(5, TimeUnit.SECONDS);
         channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);

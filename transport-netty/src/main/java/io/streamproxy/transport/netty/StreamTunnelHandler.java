@@ -53,7 +53,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         if (tunnel == null) {
-            tunnel = service.core.accept(ctx.channel().remoteAddress(), System.nanoTime());
+            tunnel = service.core.tryAccept(ctx.channel().remoteAddress(), System.nanoTime());
             if (tunnel == null) {
                 done = true;
                 ctx.close();
