@@ -107,10 +107,25 @@ public final class RecordingListener implements SessionListener {
     }
 
     /**
+     * Waits a bounded time for the next closed session.
+     *
+     * @param timeout the bound
+     * @return the event, or null if none came in time
+     */
+    public Closed pollClosed(Duration timeout) {
+        try {
+            return closed.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted waiting for a closed session", e);
+        }
+    }
+
+    /**
      * Waits for the next closed session.
      *
      * @param timeout the bound
-     * @return the event
+     * @return the session and its byte counts
      * @throws AssertionError if none comes in time
      */
     public Closed awaitClosed(Duration timeout) {

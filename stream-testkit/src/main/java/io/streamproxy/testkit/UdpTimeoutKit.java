@@ -79,6 +79,32 @@ public abstract class UdpTimeoutKit extends UdpKitBase {
         assertThat(server.activeSessions(Protocol.UDP)).isZero();
     }
 
+    /**
+     * Only authenticated traffic keeps a session alive: datagrams from the client's address that do not decode (a
+     * spoofer's, or junk) do not refresh the idle timer, and the session is reaped on time.
+     */
+    @Test
+    public void junkFromTheClientsAddress_doesNotKeepTheSessionAlive() throws Exception {
+        Duration idle = Duration.ofMillis(1200);
+        StreamServer server = startServer(b -> b.udpIdleTimeout(idle));
+        try (RawDtlsClient c = RawDtlsClient.create(server.udpAddress(), pki.clientCredentials(), null)) {
+            c.handshake(WAIT);
+            c.send(WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0));
+            c.send(new byte[] {1});
+            assertThat(c.receive(WAIT)).containsExactly(1);
+            long start = System.nanoTime();
+            byte[] junk = {0x17, (byte) 0xfe, (byte) 0xfd, 0x00, 0x01, 0, 0, 0, 0, 0, 0x09, 0x00, 0x20};
+            byte[] record = java.util.Arrays.copyOf(junk, junk.length + 32); // claims 32 bytes, which do not decrypt
+            RecordingListener.Closed closed = null;
+            while (closed == null && System.nanoTime() - start < idle.multipliedBy(3).toNanos()) {
+                c.transmit(ByteBuffer.wrap(record));
+                closed = events.pollClosed(Duration.ofMillis(100)); // junk every 100 ms
+            }
+            assertThat(closed).as("reaped although junk kept coming").isNotNull();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(idle.multipliedBy(2));
+        }
+    }
+
     @Test
     public void trafficKeepsSessionAlive_pastTheIdleTimeout() throws Exception {
         Duration idle = Duration.ofMillis(800);
