@@ -8,6 +8,7 @@ import io.streamproxy.pki.CertificateGenerator;
 import io.streamproxy.pki.CertificateGenerator.Issued;
 import io.streamproxy.pki.CertificateGenerator.Usage;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -17,6 +18,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Random;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -250,5 +252,33 @@ class DtlsDriverTest {
         client.send(ByteBuffer.wrap(new byte[] {1}), scratch);
         pump();
         assertThat(serverEnd.records).hasSize(1);
+    }
+
+    /**
+     * Found by fuzzing the UDP servers (JdkUdpFrontFuzzTest): a record the fuzzer made from a ClientHello, with
+     * handshake message type 0 (hello_request), makes the JDK 17 server engine throw a ClassCastException from its
+     * delegated task, whether it comes first or after a ClientHello-like record. The driver reports that as the
+     * handshake failure it is, an SSLException, and closes, as for any bad handshake message.
+     */
+    @Test
+    void fuzzedHelloRequestFromTheClient_failsTheHandshake_asAnSslException() throws Exception {
+        byte[] helloRequest;
+        try (InputStream in = DtlsDriverTest.class.getResourceAsStream("fuzzed-hello-request.bin")) {
+            helloRequest = in.readAllBytes();
+        }
+        assertThat(helloRequest[13]).isZero();
+        byte[] clientHelloLike = helloRequest.clone();
+        clientHelloLike[13] = 1;
+        for (boolean first : new boolean[] {true, false}) {
+            newPair(1200);
+            if (!first) {
+                server.receive(ByteBuffer.wrap(clientHelloLike), scratch, now);
+                assertThat(server.isClosed()).isFalse();
+            }
+            assertThatThrownBy(() -> server.receive(ByteBuffer.wrap(helloRequest), scratch, now))
+                    .as(first ? "as the first record" : "after a ClientHello-like record")
+                    .isInstanceOf(SSLException.class);
+            assertThat(server.isClosed()).isTrue();
+        }
     }
 }
