@@ -21,8 +21,8 @@ import java.util.zip.CRC32;
 /**
  * Fuzzes the header decoder ({@link HeaderCodec#decode}) and the server's rule on a received header
  * ({@link SessionRules#decide(ByteBuffer, DestinationPolicy)}). Every input must decode or fail with
- * {@link InvalidHeaderException} (nothing else, within 5 s on a worker thread); a decoded header must have passed every documented
- * check, must re-encode to exactly the received bytes when the received bytes are in the encoder's canonical form
+ * {@link InvalidHeaderException} (nothing else, within 5 s on a worker thread); a decoded header must have passed
+ * every documented check, must re-encode to exactly the received bytes when the received bytes are in the encoder's canonical form
  * (NUL padding, host and port text that are valid UTF-8), and decodes to itself once re-encoded; the session rule
  * never throws, whatever the policy does, and its decision agrees with the decoder.
  *
