@@ -215,17 +215,18 @@ public final class DtlsDriver {
         for (int i = 0; i < MAX_STEPS; i++) {
             net.clear();
             SSLEngineResult r;
+            HandshakeStatus hs;
             try {
-                r = engine.wrap(EMPTY, net);
+                r = wrap(EMPTY, net);
+                net.flip();
+                if (net.hasRemaining()) {
+                    output.transmit(net);
+                }
+                hs = runTasks(r.getHandshakeStatus());
             } catch (SSLException e) {
                 fail(scratch);
                 throw e;
             }
-            net.flip();
-            if (net.hasRemaining()) {
-                output.transmit(net);
-            }
-            HandshakeStatus hs = runTasks(r.getHandshakeStatus());
             if (hs != HandshakeStatus.NEED_WRAP) {
                 break;
             }
@@ -309,7 +310,7 @@ public final class DtlsDriver {
             switch (hs) {
                 case NEED_WRAP: {
                     net.clear();
-                    SSLEngineResult r = engine.wrap(EMPTY, net);
+                    SSLEngineResult r = wrap(EMPTY, net);
                     net.flip();
                     if (net.hasRemaining()) {
                         output.transmit(net);
@@ -325,7 +326,7 @@ public final class DtlsDriver {
                 }
                 case NEED_UNWRAP_AGAIN: {
                     app.clear();
-                    SSLEngineResult r = engine.unwrap(EMPTY, app);
+                    SSLEngineResult r = unwrap(EMPTY, app);
                     deliver(r, app);
                     afterHandshakeStep(r.getHandshakeStatus());
                     break;
@@ -375,7 +376,7 @@ public final class DtlsDriver {
             return false;
         }
         int before = in.position();
-        SSLEngineResult r = engine.unwrap(in, app);
+        SSLEngineResult r = unwrap(in, app);
         deliver(r, app);
         switch (r.getStatus()) {
             case BUFFER_UNDERFLOW:
@@ -427,14 +428,44 @@ public final class DtlsDriver {
         output.handshakeFinished();
     }
 
-    private HandshakeStatus runTasks(HandshakeStatus hs) {
+    private HandshakeStatus runTasks(HandshakeStatus hs) throws SSLException {
         if (hs == HandshakeStatus.NEED_TASK) {
             Runnable task;
             while ((task = engine.getDelegatedTask()) != null) {
-                task.run();
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    throw engineFailed("a delegated task", e);
+                }
             }
             return engine.getHandshakeStatus();
         }
         return hs;
+    }
+
+    private SSLEngineResult wrap(ByteBuffer src, ByteBuffer net) throws SSLException {
+        try {
+            return engine.wrap(src, net);
+        } catch (RuntimeException e) {
+            throw engineFailed("wrap", e);
+        }
+    }
+
+    private SSLEngineResult unwrap(ByteBuffer in, ByteBuffer app) throws SSLException {
+        try {
+            return engine.unwrap(in, app);
+        } catch (RuntimeException e) {
+            throw engineFailed("unwrap", e);
+        }
+    }
+
+    /**
+     * The engine threw an unchecked exception on what the peer sent: the JDK 17 DTLS server engine, for one, throws
+     * a ClassCastException from its delegated task on a HelloRequest from a client (found by fuzzing). That is a
+     * bad handshake message or record like any other, so it is reported as one, an SSLException, and handled as
+     * such (a failed handshake; after the handshake, a dropped record), never as a failure of the server.
+     */
+    private static SSLException engineFailed(String where, RuntimeException e) {
+        return new SSLException("the DTLS engine failed in " + where + " on what the peer sent: " + e, e);
     }
 }

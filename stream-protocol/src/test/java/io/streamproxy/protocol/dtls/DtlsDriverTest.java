@@ -2,12 +2,14 @@ package io.streamproxy.protocol.dtls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.streamproxy.TlsCredentials;
 import io.streamproxy.pki.CertificateGenerator;
 import io.streamproxy.pki.CertificateGenerator.Issued;
 import io.streamproxy.pki.CertificateGenerator.Usage;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -17,6 +19,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Random;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -291,5 +294,36 @@ class DtlsDriverTest {
         pump();
         assertThat(client.isHandshakeDone()).isTrue();
         assertThat(server.isHandshakeDone()).isTrue();
+    }
+
+    /**
+     * Found by fuzzing the UDP servers (JdkUdpFrontFuzzTest): a record the fuzzer made from a ClientHello, with
+     * handshake message type 0 (hello_request), makes the JDK 17 server engine throw a ClassCastException from its
+     * delegated task, whether it comes first or after a ClientHello-like record (JDK 25's engine ignores it). The
+     * driver reports that as the handshake failure it is, an SSLException, and closes, as for any bad handshake
+     * message; it never lets an unchecked exception out.
+     */
+    @Test
+    void fuzzedHelloRequestFromTheClient_failsTheHandshake_asAnSslException() throws Exception {
+        byte[] helloRequest;
+        try (InputStream in = DtlsDriverTest.class.getResourceAsStream("fuzzed-hello-request.bin")) {
+            helloRequest = in.readAllBytes();
+        }
+        assertThat(helloRequest[13]).isZero();
+        byte[] clientHelloLike = helloRequest.clone();
+        clientHelloLike[13] = 1;
+        for (boolean first : new boolean[] {true, false}) {
+            newPair(1200);
+            if (!first) {
+                server.receive(ByteBuffer.wrap(clientHelloLike), scratch, now);
+                assertThat(server.isClosed()).isFalse();
+            }
+            Throwable thrown = catchThrowable(() -> server.receive(ByteBuffer.wrap(helloRequest), scratch, now));
+            if (thrown != null) { // JDK 17 fails on it; JDK 25's engine ignores it
+                assertThat(thrown).as(first ? "as the first record" : "after a ClientHello-like record")
+                        .isInstanceOf(SSLException.class);
+                assertThat(server.isClosed()).isTrue();
+            }
+        }
     }
 }
