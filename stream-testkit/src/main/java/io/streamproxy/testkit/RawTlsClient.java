@@ -51,6 +51,27 @@ public final class RawTlsClient {
      */
     public static SSLSocket connect(InetSocketAddress server, TlsCredentials credentials, TlsCredentials trust,
                                     String[] alpn, String[] protocols, Duration timeout) throws IOException {
+        return connect(server, credentials, trust, alpn, protocols, timeout, 0);
+    }
+
+    /**
+     * Connects and handshakes with a small receive buffer, for a client that reads slowly.
+     *
+     * @param server        the server
+     * @param credentials   client credentials
+     * @param alpn          ALPN ids to offer
+     * @param timeout       bounds connect, handshake and every later read
+     * @param receiveBuffer the socket's receive buffer in bytes, or 0 for the system's
+     * @return a handshaken socket
+     * @throws IOException if connecting or the handshake fails
+     */
+    public static SSLSocket connectWithReceiveBuffer(InetSocketAddress server, TlsCredentials credentials,
+            String[] alpn, Duration timeout, int receiveBuffer) throws IOException {
+        return connect(server, credentials, null, alpn, new String[] {"TLSv1.3"}, timeout, receiveBuffer);
+    }
+
+    private static SSLSocket connect(InetSocketAddress server, TlsCredentials credentials, TlsCredentials trust,
+            String[] alpn, String[] protocols, Duration timeout, int receiveBuffer) throws IOException {
         SSLContext context;
         try {
             if (credentials != null) {
@@ -65,6 +86,9 @@ public final class RawTlsClient {
             throw new IOException(e);
         }
         Socket raw = new Socket();
+        if (receiveBuffer > 0) {
+            raw.setReceiveBufferSize(receiveBuffer); // before connect, so that the window is small from the start
+        }
         raw.connect(server, (int) timeout.toMillis());
         raw.setSoTimeout((int) timeout.toMillis());
         SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(raw, "godoxy.agent", server.getPort(),
@@ -81,6 +105,30 @@ public final class RawTlsClient {
             s.close();
             throw e;
         }
+        synchronized (TRANSPORTS) {
+            TRANSPORTS.put(s, raw);
+        }
         return s;
+    }
+
+    private static final java.util.Map<SSLSocket, Socket> TRANSPORTS = new java.util.WeakHashMap<>();
+
+    /**
+     * Aborts a connection made here as a crashed or cut-off client would: the TCP socket under the TLS layer is
+     * reset (SO_LINGER 0), and no close_notify is sent.
+     *
+     * @param s a socket from {@link #connect}
+     * @throws IOException if the socket cannot be reset
+     */
+    public static void reset(SSLSocket s) throws IOException {
+        Socket raw;
+        synchronized (TRANSPORTS) {
+            raw = TRANSPORTS.remove(s);
+        }
+        if (raw == null) {
+            throw new IllegalArgumentException("not a socket of RawTlsClient");
+        }
+        raw.setSoLinger(true, 0);
+        raw.close();
     }
 }

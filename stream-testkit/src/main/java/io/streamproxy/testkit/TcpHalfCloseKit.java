@@ -1,6 +1,7 @@
 package io.streamproxy.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.streamproxy.StreamServer;
@@ -8,6 +9,8 @@ import io.streamproxy.TcpTunnel;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import javax.net.ssl.SSLSocket;
+import java.io.InputStream;
+import io.streamproxy.protocol.StreamProtocol;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -94,5 +97,80 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
             }
         }
         events.awaitClosed(WAIT);
+    }
+
+    /**
+     * A destination that resets its connection reaches the client as a reset, never as a clean end (close_notify
+     * or FIN), so that a download cut short cannot look complete.
+     */
+    @Test
+    public void destinationReset_reachesTheClientAsAReset() throws Exception {
+        TcpDestination scripted = closeLater(TcpDestination.scripted());
+        StreamServer server = startServer();
+        try (SSLSocket c = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                new String[] {StreamProtocol.ALPN}, WAIT)) {
+            c.getOutputStream().write(WireHeaders.valid(scripted.host(), Integer.toString(scripted.port()), 0));
+            c.getOutputStream().write(1);
+            c.getOutputStream().flush();
+            Socket d = scripted.takeConnection(WAIT);
+            assertThat(d.getInputStream().read()).isEqualTo(1);
+            d.getOutputStream().write(new byte[] {2, 3});
+            d.setSoLinger(true, 0);
+            d.close();
+            InputStream in = c.getInputStream();
+            assertThat(in.read()).isEqualTo(2);
+            assertThat(in.read()).isEqualTo(3);
+            assertThatThrownBy(() -> in.read()).as("a reset, not an end of stream")
+                    .isInstanceOf(java.net.SocketException.class);
+        }
+    }
+
+    /** A client that resets its connection reaches the destination as a reset, never as a FIN. */
+    @Test
+    public void clientReset_reachesTheDestinationAsAReset() throws Exception {
+        TcpDestination scripted = closeLater(TcpDestination.scripted());
+        StreamServer server = startServer();
+        SSLSocket c = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                new String[] {StreamProtocol.ALPN}, WAIT);
+        c.getOutputStream().write(WireHeaders.valid(scripted.host(), Integer.toString(scripted.port()), 0));
+        c.getOutputStream().write(1);
+        c.getOutputStream().flush();
+        Socket d = scripted.takeConnection(WAIT);
+        d.setSoTimeout((int) WAIT.toMillis());
+        assertThat(d.getInputStream().read()).isEqualTo(1);
+        RawTlsClient.reset(c);
+        assertThatThrownBy(() -> d.getInputStream().read()).as("a reset, not an end of stream")
+                .isInstanceOf(java.net.SocketException.class);
+    }
+
+    /**
+     * A client that sent its request, half-closed and reads slowly gets every byte of the answer after the
+     * destination finished: with both directions ended the server drains what is queued for the client before it
+     * closes (Netty's SslHandler used to give up after 3 s and cut the stream short). The client, with a small
+     * receive window, stops reading for 4 s, past that old bound, while most of 512 KiB wait in the server.
+     */
+    @Test
+    public void slowReader_getsTheWholeStream_afterBothDirectionsEnded() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(), "the client half-closes with close_notify before the answer");
+        TcpDestination scripted = closeLater(TcpDestination.scripted());
+        StreamServer server = startServer();
+        byte[] data = new byte[512 << 10];
+        new java.util.Random(5).nextBytes(data);
+        try (SSLSocket c = RawTlsClient.connectWithReceiveBuffer(server.tcpAddress(), pki.clientCredentials(),
+                new String[] {StreamProtocol.ALPN}, WAIT, 4096)) {
+            c.getOutputStream().write(WireHeaders.valid(scripted.host(), Integer.toString(scripted.port()), 0));
+            c.getOutputStream().flush();
+            Socket d = scripted.takeConnection(WAIT);
+            c.shutdownOutput(); // the request is complete
+            d.setSoTimeout((int) WAIT.toMillis());
+            assertThat(d.getInputStream().read()).as("the client's end reached the destination").isEqualTo(-1);
+            d.getOutputStream().write(data);
+            d.close(); // the answer is complete: both directions have ended
+            java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+            assertThat(never.await(4, java.util.concurrent.TimeUnit.SECONDS)).isFalse(); // the client reads nothing
+            byte[] got = c.getInputStream().readAllBytes();
+            assertThat(got.length).as("bytes received").isEqualTo(data.length);
+            assertThat(java.util.Arrays.equals(got, data)).isTrue();
+        }
     }
 }

@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Relays bytes between the client's TLS socket and the destination socket, one blocking pump per direction. End of
  * stream on one side is passed on as a half-close of the other ({@code shutdownOutput}), so each direction ends on
- * its own; both sockets are closed when both directions have ended, or at once when either side fails.
+ * its own; both sockets are closed when both directions have ended. When either side fails (a reset, an error), both
+ * are aborted: closed with SO_LINGER 0, so that the other peer sees a reset, never a clean end (no close_notify, no
+ * FIN) that would make a truncated transfer look complete.
  */
 final class TcpRelay {
     private static final Logger LOG = LoggerFactory.getLogger(TcpRelay.class);
@@ -132,7 +134,24 @@ final class TcpRelay {
         }
         failed = true;
         directionsLeft.set(0);
+        abortBoth();
+    }
+
+    /** Resets both connections: the client's TCP socket is reset under its TLS layer, so no close_notify goes. */
+    void abortBoth() {
+        Socket clientTcp = clientTransport != null ? clientTransport : client;
+        reset(clientTcp);
+        reset(destination);
         closeBoth();
+    }
+
+    private static void reset(Socket s) {
+        try {
+            s.setSoLinger(true, 0);
+        } catch (IOException | RuntimeException e) {
+            // already closed
+        }
+        closeQuietly(s);
     }
 
     void closeBoth() {

@@ -110,6 +110,9 @@ final class NettyTcpServer implements ServerEndpoint {
         SslHandler ssl = tls.newHandler(ch.alloc());
         // a backstop: the core's deadline (handshake plus header) closes the connection first
         ssl.setHandshakeTimeout(options.headerTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        // the close_notify after the destination's end waits behind what a slow client has not read yet: give it
+        // the relay's drain bound, not SslHandler's 3 s, which cut such streams short
+        ssl.setCloseNotifyFlushTimeout(TcpRelay.DRAIN_MILLIS, TimeUnit.MILLISECONDS);
         ch.pipeline().addLast(LingeringClose.NAME, new LingeringClose());
         if (runtime.sslProvider != SslProvider.JDK) {
             ch.pipeline().addLast("alpn-offer", new AlpnOffer());

@@ -17,13 +17,19 @@ import org.slf4j.LoggerFactory;
 /**
  * Relays one session between the client's TLS channel and the destination channel on their shared event loop:
  * buffers pass through without copying, a side whose peer is not writable stops reading until it is, end of input on
- * one side becomes a half-close of the other (close_notify towards the client, FIN towards the destination), and
- * both channels close when both directions have ended or either fails.
+ * one side becomes a half-close of the other (close_notify towards the client, FIN towards the destination). When
+ * both directions have ended, what is still queued for the client is flushed first (bounded by
+ * {@link #DRAIN_MILLIS}), so that a slow reader gets every byte; when either side fails (a reset, an error, a peer
+ * gone), both are aborted with SO_LINGER 0 and no close_notify, so that the other peer sees a reset, never a clean
+ * end that would make a truncated transfer look complete.
  */
 final class TcpRelay {
     static final String CLIENT_SIDE = "stream-relay-client";
     static final String DESTINATION_SIDE = "stream-relay-destination";
     private static final Logger LOG = LoggerFactory.getLogger(TcpRelay.class);
+
+    /** How long the queued bytes of a finished session may take to reach a slow client before it is closed. */
+    static final long DRAIN_MILLIS = 60_000;
 
     private final TunnelSession tunnel;
     private final Channel client;
@@ -53,8 +59,8 @@ final class TcpRelay {
         destination.config().setAutoRead(true);
         client.read();
         destination.read();
-        destination.closeFuture().addListener(f -> end());
-        client.closeFuture().addListener(f -> end());
+        destination.closeFuture().addListener(f -> end(!destinationDone));
+        client.closeFuture().addListener(f -> end(!(clientDone || clientSentCloseNotify())));
     }
 
     /** Bytes the client sent before the relay was in place (with the header, or while dialling). */
@@ -95,22 +101,63 @@ final class TcpRelay {
             }
         }
         if (clientDone && destinationDone) {
-            closeBoth();
+            drainThenClose();
         }
     }
 
-    private void closeBoth() {
-        client.close();
+    /** Both directions ended: the client's queue drains (bounded), then both close. */
+    private void drainThenClose() {
         destination.close();
+        io.netty.util.concurrent.ScheduledFuture<?> bound = client.eventLoop().schedule(() -> {
+            client.close();
+        }, DRAIN_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        client.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
+            bound.cancel(false);
+            client.close();
+        });
     }
 
-    private void end() {
+    /** A side failed: both connections are reset (no close_notify, no FIN). */
+    private void abortBoth() {
+        reset(destination);
+        SslHandler ssl = client.pipeline().get(SslHandler.class);
+        if (ssl != null) {
+            client.pipeline().remove(ssl); // so that closing sends no close_notify
+        }
+        if (client.pipeline().get(LingeringClose.NAME) != null) {
+            client.pipeline().remove(LingeringClose.NAME); // nor a FIN first
+        }
+        reset(client);
+    }
+
+    private static void reset(Channel c) {
+        if (c.isOpen()) {
+            try {
+                c.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+            } catch (RuntimeException e) {
+                // not settable on this channel: it closes plainly
+            }
+        }
+        c.close();
+    }
+
+    private boolean clientSentCloseNotify() {
+        SslHandler ssl = client.pipeline().get(SslHandler.class);
+        return ssl != null && ssl.engine().isInboundDone();
+    }
+
+    private void end(boolean failed) {
         if (ended) {
             return;
         }
         ended = true;
-        closeBoth();
-        tunnel.relayEnded(clientDone && destinationDone ? "both directions ended" : "closed",
+        boolean complete = clientDone && destinationDone;
+        if (failed) {
+            abortBoth();
+        } else {
+            drainThenClose(); // a clean end of one side that closed the channel: the other side closes plainly
+        }
+        tunnel.relayEnded(complete ? "both directions ended" : failed ? "failed" : "closed",
                 bytesToDestination, bytesFromDestination, System.nanoTime());
     }
 
@@ -181,14 +228,16 @@ final class TcpRelay {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            end();
+            // after both directions ended this is our own close; before, a peer that vanished is an abort (a client
+            // whose close_notify closed the channel, as Netty's OpenSSL engine does, ended cleanly)
+            end(isClient ? !(clientDone || clientSentCloseNotify()) : !destinationDone);
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             LOG.debug("TCP session {}: {} side failed: {}", tunnel.info().id(), isClient ? "client" : "destination",
                     cause.toString());
-            end();
+            end(true);
         }
     }
 }
