@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -45,6 +47,26 @@ public final class ResourceSnapshot {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Waits, within the bound, for the open file descriptors to fall to at most {@code max}. A socket closed by a
+     * thread of the server (a session thread that is ending, an event loop) closes some time after what caused it,
+     * and the kernel has no event to wait for, so this counts again after short waits until the count is low enough
+     * or the bound has passed.
+     *
+     * @param max   the count to reach
+     * @param bound how long to wait in all
+     * @return the last count (at most {@code max} unless the bound passed), or -1 where unknown
+     */
+    public static long awaitFileDescriptorsAtMost(long max, Duration bound) {
+        long deadline = System.nanoTime() + bound.toNanos();
+        long count = openFileDescriptors();
+        while (count > max && System.nanoTime() - deadline < 0 && !Thread.currentThread().isInterrupted()) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+            count = openFileDescriptors();
+        }
+        return count;
     }
 
     /** @return file descriptors open at the snapshot */
