@@ -38,9 +38,9 @@ public final class SessionEvents implements SessionListener {
     @Override
     public void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
         if (reason == RefusalReason.DIAL_FAILED) {
-            LOG.warn("{} session from {} refused: {} ({})", protocol, client, reason, detail);
+            LOG.warn("{} session from {} refused: {} ({})", protocol, client, reason, printable(detail));
         } else {
-            LOG.debug("{} session from {} refused: {} ({})", protocol, client, reason, detail);
+            LOG.debug("{} session from {} refused: {} ({})", protocol, client, reason, printable(detail));
         }
         try {
             listener.sessionRefused(protocol, client, reason, detail);
@@ -52,7 +52,7 @@ public final class SessionEvents implements SessionListener {
     @Override
     public void sessionOpened(SessionInfo session) {
         LOG.debug("{} session {} from {} to {} opened", session.protocol(), session.id(), session.client(),
-                session.destination());
+                printable(String.valueOf(session.destination())));
         try {
             listener.sessionOpened(session);
         } catch (RuntimeException e) {
@@ -99,5 +99,38 @@ public final class SessionEvents implements SessionListener {
         } catch (RuntimeException e) {
             LOG.warn("session listener failed", e);
         }
+    }
+
+    /**
+     * Makes a text from a peer safe for one log line: control characters (CR, LF, ESC, ...) and other
+     * non-printables become {@code \xNN} (or a backslash, u and four hex digits), and it is cut at 512 characters, so that a header
+     * cannot forge log lines or flood them.
+     *
+     * @param text what a peer sent, or a detail that quotes it
+     * @return the printable form
+     */
+    public static String printable(String text) {
+        if (text == null) {
+            return "";
+        }
+        StringBuilder b = null;
+        int n = Math.min(text.length(), 512);
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            boolean bad = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || Character.isSurrogate(c)
+                    || c == '\u2028' || c == '\u2029';
+            if (bad && b == null) {
+                b = new StringBuilder(n + 16).append(text, 0, i);
+            }
+            if (b != null) {
+                if (bad) {
+                    b.append(c < 0x100 ? String.format("\\x%02x", (int) c) : String.format("\\u%04x", (int) c));
+                } else {
+                    b.append(c);
+                }
+            }
+        }
+        String out = b == null ? text.substring(0, n) : b.toString();
+        return text.length() > n ? out + "..." : out;
     }
 }

@@ -166,4 +166,62 @@ public abstract class TcpResourceKit extends TcpKitBase {
         writer.join(WAIT.toMillis());
         assertThat(writer.isAlive()).as("the destination was closed").isFalse();
     }
+
+    /**
+     * Accepted and dialled sockets use TCP keepalive, so that a peer that vanishes without a FIN is found and its
+     * session reaped: the kernel's socket table shows the keepalive timer (timer 2) on the server's end of the
+     * client's connection and on its end of the dialled one (Linux: {@code /proc/net/tcp}).
+     */
+    @Test
+    public void acceptedAndDialledSockets_useKeepalive() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(
+                java.nio.file.Path.of("/proc/net/tcp")), "reads the kernel's socket table (Linux)");
+        TcpDestination scripted = closeLater(TcpDestination.scripted());
+        StreamServer server = startServer();
+        StreamClient client = closeLater(client(server));
+        TcpTunnel t = closeLater(open(client, scripted.host(), scripted.port()));
+        Socket d = scripted.takeConnection(WAIT);
+        int clientPort = ((InetSocketAddress) t.localAddress()).getPort();
+        assertThat(idleTimer(server.tcpAddress().getPort(), clientPort))
+                .as("timer of the server's end of the client's connection").isEqualTo(2);
+        assertThat(idleTimer(d.getPort(), scripted.port()))
+                .as("timer of the server's end of the dialled connection").isEqualTo(2);
+    }
+
+    /**
+     * The connection's timer once it is idle: right after the handshake the retransmission timer (1) may still run
+     * until the last segment is acknowledged, so the table is read again every 20 ms, for at most 5 s.
+     */
+    private static int idleTimer(int localPort, int remotePort) throws Exception {
+        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+        int timer = kernelTimer(localPort, remotePort);
+        while (timer == 1 && System.nanoTime() < end) {
+            never.await(20, java.util.concurrent.TimeUnit.MILLISECONDS);
+            timer = kernelTimer(localPort, remotePort);
+        }
+        return timer;
+    }
+
+    /** The timer column of the established connection with these local and remote ports, or -1. */
+    private static int kernelTimer(int localPort, int remotePort) throws IOException {
+        for (String file : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            java.nio.file.Path path = java.nio.file.Path.of(file);
+            if (!java.nio.file.Files.isReadable(path)) {
+                continue;
+            }
+            for (String line : java.nio.file.Files.readAllLines(path)) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length < 6 || !f[3].equals("01")) {
+                    continue; // the header line, or not ESTABLISHED
+                }
+                int local = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16);
+                int remote = Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16);
+                if (local == localPort && remote == remotePort) {
+                    return Integer.parseInt(f[5].substring(0, f[5].indexOf(':')), 16);
+                }
+            }
+        }
+        return -1;
+    }
 }
