@@ -25,10 +25,15 @@ import java.util.concurrent.CompletableFuture;
  * handshake. Requests are parsed by Netty's HTTP/1.1 codec running in an {@link EmbeddedChannel} per connection, fed
  * with the route's plaintext bytes, so the API is the same code on every transport. Requests of one connection are
  * answered in order, one at a time (a health check answers later, off the transport's thread); a request that
- * cannot be decoded is answered 400 and the connection closed.
+ * cannot be decoded is answered 400 and the connection closed; at most {@link #MAX_CONNECTIONS} connections are
+ * served at once, and the transport closes one that stays idle for {@link TlsRoute#IDLE_TIMEOUT_SECONDS}.
  */
 final class HttpApiRoute implements TlsRoute {
     private static final int MAX_REQUEST = 8192;
+    /** API connections open at once, at most; more are closed at once (the transport's idle bound reaps the rest). */
+    static final int MAX_CONNECTIONS = 64;
+
+    private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
 
     private final Metrics metrics;
     private final GodoxyAgentApi agent;
@@ -50,6 +55,21 @@ final class HttpApiRoute implements TlsRoute {
 
     @Override
     public Connection open(Channel channel) {
+        if (connections.incrementAndGet() > MAX_CONNECTIONS) {
+            connections.decrementAndGet();
+            channel.close();
+            return new Connection() {
+                @Override
+                public void received(ByteBuffer data) {
+                    // closed: nothing is read
+                }
+
+                @Override
+                public void closed() {
+                    // not counted
+                }
+            };
+        }
         Api api = new Api();
         EmbeddedChannel http = new EmbeddedChannel(new HttpServerCodec(), new HttpObjectAggregator(MAX_REQUEST), api);
         api.http = http;
@@ -68,6 +88,9 @@ final class HttpApiRoute implements TlsRoute {
             @Override
             public void closed() {
                 synchronized (http) {
+                    if (!api.closed) {
+                        connections.decrementAndGet();
+                    }
                     api.closed = true;
                     http.finishAndReleaseAll();
                 }

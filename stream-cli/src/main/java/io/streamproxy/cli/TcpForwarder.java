@@ -83,11 +83,11 @@ final class TcpForwarder implements Closeable {
             threads.execute(() -> pump(() -> local.getInputStream(), t.output(), t::shutdownOutput, local, t));
             pump(t::input, local.getOutputStream(), local::shutdownOutput, local, t);
         } catch (IOException | RuntimeException e) {
-            LOG.warn("forward from {} failed: {}", local.getRemoteSocketAddress(), e.getMessage());
-        } finally {
-            // the other pump closes both when it ends; close here if we never started it
-            if (tunnel == null) {
-                close(local);
+            LOG.warn("forward from {} failed: {}", local.getRemoteSocketAddress(), e.toString());
+            // nothing relays them (the tunnel failed to open, or no thread was left for its second pump)
+            abort(local);
+            if (tunnel != null) {
+                close(tunnel);
             }
         }
     }
@@ -117,8 +117,19 @@ final class TcpForwarder implements Closeable {
                 finish(local, tunnel);
             }
         } catch (IOException e) {
-            finish(local, tunnel);
+            finished.remove(tunnel);
+            abort(local); // a failure on either side reaches the local peer as a reset, not a clean end
+            close(tunnel);
         }
+    }
+
+    private void abort(Socket local) {
+        try {
+            local.setSoLinger(true, 0);
+        } catch (IOException | RuntimeException e) {
+            // already closed
+        }
+        close(local);
     }
 
     private void finish(Socket local, TcpTunnel tunnel) {

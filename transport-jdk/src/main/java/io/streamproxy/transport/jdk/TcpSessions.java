@@ -47,6 +47,7 @@ final class TcpSessions {
     private final ThreadPoolExecutor workers;
     private final ScheduledThreadPoolExecutor timer;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicInteger lingering = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
     TcpSessions(StreamServerOptions options, String threadPrefix) {
@@ -277,10 +278,14 @@ final class TcpSessions {
             TcpRelay.closeQuietly(c.socket);
             untrack(c.socket);
             if (c.raw != null) {
-                if (!linger || closed) {
+                // refused connections linger (so the alert is not lost) outside the handshake limit: bounded too
+                if (!linger || closed || lingering.incrementAndGet() > options.maxHandshakes()) {
                     TcpRelay.closeQuietly(c.raw);
                 } else {
                     lingerClose(c.raw);
+                }
+                if (linger && !closed) {
+                    lingering.decrementAndGet();
                 }
                 untrack(c.raw);
             }

@@ -19,9 +19,20 @@ final class LingeringClose extends ChannelDuplexHandler {
     static final String NAME = "stream-linger";
     private static final long LINGER_MILLIS = 1000;
 
+    private final java.util.concurrent.atomic.AtomicInteger lingeringNow;
+    private final int maxLingering;
     private boolean lingering;
     private ChannelPromise closePromise;
     private ScheduledFuture<?> timer;
+
+    /**
+     * @param lingeringNow the server's count of connections lingering now (they are outside the handshake limit)
+     * @param maxLingering past this many, a connection closes at once
+     */
+    LingeringClose(java.util.concurrent.atomic.AtomicInteger lingeringNow, int maxLingering) {
+        this.lingeringNow = lingeringNow;
+        this.maxLingering = maxLingering;
+    }
 
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
@@ -40,6 +51,12 @@ final class LingeringClose extends ChannelDuplexHandler {
             ctx.close(promise);
             return;
         }
+        if (lingeringNow.incrementAndGet() > maxLingering) {
+            lingeringNow.decrementAndGet();
+            ctx.close(promise); // bounded: past the limit a refused connection closes at once
+            return;
+        }
+        ctx.channel().closeFuture().addListener(f -> lingeringNow.decrementAndGet());
         lingering = true;
         closePromise = promise;
         ctx.flush();

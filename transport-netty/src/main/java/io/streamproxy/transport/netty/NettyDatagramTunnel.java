@@ -30,7 +30,8 @@ import javax.net.ssl.SSLEngine;
 /**
  * The client end of a UDP tunnel on a connected Netty datagram channel. The DTLS driver runs on the channel's event
  * loop (retransmission on a 100 ms tick); the blocking {@link DatagramTunnel} calls hand work to the loop and wait
- * for the answer, and received records wait in a queue as pooled buffers.
+ * for the answer, and received records wait in a bounded queue ({@link #MAX_QUEUED}; beyond it they are dropped,
+ * as a full socket buffer drops them).
  */
 final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> implements UdpClientTemplate.Handshaken,
         DtlsDriver.Output {
@@ -40,6 +41,9 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
     private final DtlsDriver driver;
     private final DtlsScratch scratch = new DtlsScratch();
     private final CompletableFuture<Void> handshake = new CompletableFuture<>();
+    /** Received datagrams the application has not taken yet, at most; more are dropped, as a full socket would. */
+    static final int MAX_QUEUED = 4096;
+
     private final LinkedBlockingQueue<Object> records = new LinkedBlockingQueue<>();
     private final Runnable onClose;
     private ScheduledFuture<?> ticker;
@@ -137,6 +141,9 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
 
     @Override
     public void record(ByteBuffer plaintext) {
+        if (records.size() >= MAX_QUEUED) {
+            return; // the application is not receiving: drop, as UDP does when a socket's buffer is full
+        }
         records.add(channel.alloc().heapBuffer(plaintext.remaining()).writeBytes(plaintext));
     }
 

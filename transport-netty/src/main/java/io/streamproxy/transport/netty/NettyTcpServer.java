@@ -32,6 +32,7 @@ final class NettyTcpServer implements ServerEndpoint {
     private final StreamTunnelService service;
     private final Channel listener;
     private final InetSocketAddress localAddress;
+    private final java.util.concurrent.atomic.AtomicInteger lingering = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
     NettyTcpServer(StreamServerOptions options) throws IOException {
@@ -113,7 +114,7 @@ final class NettyTcpServer implements ServerEndpoint {
         // the close_notify after the destination's end waits behind what a slow client has not read yet: give it
         // the relay's drain bound, not SslHandler's 3 s, which cut such streams short
         ssl.setCloseNotifyFlushTimeout(TcpRelay.DRAIN_MILLIS, TimeUnit.MILLISECONDS);
-        ch.pipeline().addLast(LingeringClose.NAME, new LingeringClose());
+        ch.pipeline().addLast(LingeringClose.NAME, new LingeringClose(lingering, options.maxHandshakes()));
         if (runtime.sslProvider != SslProvider.JDK) {
             ch.pipeline().addLast("alpn-offer", new AlpnOffer());
         }

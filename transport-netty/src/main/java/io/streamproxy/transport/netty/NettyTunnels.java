@@ -57,7 +57,7 @@ public final class NettyTunnels {
      * @param destination where the server should dial
      * @param handler     the caller's handler, added after the {@code SslHandler}
      * @return a future that completes with the channel once the header is written, or fails (connect, handshake,
-     *         ALPN or timeout)
+     *         ALPN or timeout); cancelling it closes the channel, and no header is sent after that
      */
     public Future<Channel> open(EventLoopGroup group, Class<? extends SocketChannel> channelType,
                                 Destination destination, ChannelHandler handler) {
@@ -87,6 +87,10 @@ public final class NettyTunnels {
                                 ch.close();
                                 return;
                             }
+                            if (result.isDone()) {
+                                ch.close(); // the caller gave up (its timeout): no header goes out late
+                                return;
+                            }
                             ch.writeAndFlush(Unpooled.wrappedBuffer(headerFor(destination))).addListener(w -> {
                                 if (w.isSuccess()) {
                                     result.trySuccess(ch);
@@ -102,6 +106,12 @@ public final class NettyTunnels {
         connect.addListener(f -> {
             if (!f.isSuccess()) {
                 result.tryFailure(f.cause());
+            }
+        });
+        // a caller that cancels (its timeout) or any failure closes the channel: nothing is left open
+        result.addListener(f -> {
+            if (!f.isSuccess()) {
+                connect.channel().close();
             }
         });
         return result;
