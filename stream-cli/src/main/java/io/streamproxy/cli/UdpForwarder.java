@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Local UDP port forwarding: every local source address gets its own tunnel session (its own DTLS session and its
- * own destination socket at the server); replies go back to that source. A flow idle for the idle timeout is closed.
+ * own destination socket at the server); replies go back to that source. A new flow's tunnel opens on a worker thread
+ * (the receive loop never waits for a handshake; up to {@link #PENDING} datagrams wait for it). A flow is closed when
+ * neither side sent anything for the idle timeout.
  */
 final class UdpForwarder implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(UdpForwarder.class);
@@ -33,7 +35,10 @@ final class UdpForwarder implements Closeable {
     private final Destination destination;
     private final DatagramChannel channel;
     private final Duration idle;
-    private final Map<SocketAddress, DatagramTunnel> flows = new ConcurrentHashMap<>();
+    /** Datagrams of a new flow that may wait while its tunnel opens. */
+    static final int PENDING = 64;
+
+    private final Map<SocketAddress, Flow> flows = new ConcurrentHashMap<>();
     private final ExecutorService threads = new ThreadPoolExecutor(0, 4096, 30, TimeUnit.SECONDS,
             new SynchronousQueue<>(), r -> {
                 Thread t = new Thread(r, "stream-proxy-forward-udp");
@@ -76,50 +81,139 @@ final class UdpForwarder implements Closeable {
                 continue;
             }
             buf.flip();
-            DatagramTunnel t = flows.get(from);
-            try {
-                if (t == null) {
-                    t = client.openUdp(destination.host(), destination.port());
-                    flows.put(from, t);
-                    DatagramTunnel flow = t;
-                    SocketAddress source = from;
-                    threads.execute(() -> replies(source, flow));
-                }
-                t.send(buf);
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("UDP forward from {} failed: {}", from, e.getMessage());
-                if (t != null) {
-                    end(from, t);
-                }
-            }
-        }
-    }
-
-    private void replies(SocketAddress source, DatagramTunnel t) {
-        ByteBuffer buf = ByteBuffer.allocate(DatagramTunnel.MAX_DATAGRAM);
-        try {
-            while (!closed) {
-                buf.clear();
-                int n;
+            Flow f = flows.get(from);
+            if (f == null) {
+                f = new Flow(from);
+                flows.put(from, f);
+                Flow flow = f;
                 try {
-                    n = t.receive(buf, idle);
-                } catch (SocketTimeoutException e) {
-                    break; // idle
+                    threads.execute(flow::open); // the DTLS handshake runs off this loop: other flows go on
+                } catch (RuntimeException e) {
+                    flows.remove(from, flow);
+                    LOG.warn("UDP forward from {}: no thread left to open its tunnel", from);
+                    continue;
                 }
-                if (n < 0) {
-                    break;
-                }
-                buf.flip();
-                channel.send(buf, source);
             }
-        } catch (IOException e) {
-            LOG.debug("UDP flow from {} ended: {}", source, e.getMessage());
+            f.send(buf);
         }
-        end(source, t);
     }
 
-    private void end(SocketAddress source, DatagramTunnel t) {
-        flows.remove(source, t);
+    /**
+     * One local source: its tunnel once open (datagrams that come while it opens wait, at most {@link #PENDING}),
+     * and its last activity either way, so that a flow is idle only when neither side sent for the idle timeout.
+     */
+    private final class Flow {
+        final SocketAddress source;
+        private final java.util.ArrayDeque<ByteBuffer> pending = new java.util.ArrayDeque<>();
+        private DatagramTunnel tunnel;
+        private boolean ended;
+        volatile long lastActivity = System.nanoTime();
+
+        Flow(SocketAddress source) {
+            this.source = source;
+        }
+
+        /** On a worker thread: opens the tunnel, sends what waited, then relays the replies. */
+        void open() {
+            DatagramTunnel t;
+            try {
+                t = client.openUdp(destination.host(), destination.port());
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("UDP forward from {} failed: {}", source, e.getMessage());
+                end();
+                return;
+            }
+            synchronized (this) {
+                if (ended) {
+                    closeQuietly(t);
+                    return;
+                }
+                tunnel = t;
+                ByteBuffer b;
+                while ((b = pending.poll()) != null) {
+                    if (!sendNow(b)) {
+                        return;
+                    }
+                }
+            }
+            replies(t);
+        }
+
+        /** From the receive loop. */
+        synchronized void send(ByteBuffer datagram) {
+            if (ended) {
+                return;
+            }
+            lastActivity = System.nanoTime();
+            if (tunnel == null) {
+                if (pending.size() < PENDING) {
+                    ByteBuffer copy = ByteBuffer.allocate(datagram.remaining());
+                    copy.put(datagram).flip();
+                    pending.add(copy);
+                } // else dropped, as a full socket buffer would
+                return;
+            }
+            sendNow(datagram);
+        }
+
+        private boolean sendNow(ByteBuffer datagram) {
+            try {
+                tunnel.send(datagram);
+                return true;
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("UDP forward from {} failed: {}", source, e.getMessage());
+                endLocked();
+                return false;
+            }
+        }
+
+        private void replies(DatagramTunnel t) {
+            ByteBuffer buf = ByteBuffer.allocate(DatagramTunnel.MAX_DATAGRAM);
+            try {
+                while (!closed) {
+                    buf.clear();
+                    long quietFor = System.nanoTime() - lastActivity;
+                    long left = idle.toNanos() - quietFor;
+                    if (left <= 0) {
+                        break; // idle both ways
+                    }
+                    int n;
+                    try {
+                        n = t.receive(buf, Duration.ofNanos(left));
+                    } catch (SocketTimeoutException e) {
+                        continue; // the loop checks whether the local side kept the flow busy meanwhile
+                    }
+                    if (n < 0) {
+                        break;
+                    }
+                    lastActivity = System.nanoTime();
+                    buf.flip();
+                    channel.send(buf, source);
+                }
+            } catch (IOException e) {
+                LOG.debug("UDP flow from {} ended: {}", source, e.getMessage());
+            }
+            end();
+        }
+
+        synchronized void end() {
+            endLocked();
+        }
+
+        private void endLocked() {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            pending.clear();
+            flows.remove(source, this);
+            if (tunnel != null) {
+                closeQuietly(tunnel);
+            }
+        }
+    }
+
+    private static void closeQuietly(DatagramTunnel t) {
         try {
             t.close();
         } catch (IOException e) {
@@ -135,8 +229,8 @@ final class UdpForwarder implements Closeable {
         } catch (IOException e) {
             // closing
         }
-        for (Map.Entry<SocketAddress, DatagramTunnel> e : flows.entrySet()) {
-            end(e.getKey(), e.getValue());
+        for (Flow f : flows.values()) {
+            f.end();
         }
         threads.shutdownNow();
         try {
