@@ -147,6 +147,11 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
         records.add(channel.alloc().heapBuffer(plaintext.remaining()).writeBytes(plaintext));
     }
 
+    /** @return datagrams (and end markers) waiting for the application, for tests */
+    int queued() {
+        return records.size();
+    }
+
     @Override
     public void handshakeFinished() {
         if (ticker != null) {
