@@ -40,6 +40,20 @@ class StreamProxyJarIT {
         return p;
     }
 
+    /** Starts the jar under a shell that first lowers the open-file limit to {@code maxFiles}. */
+    private Process startWithFileLimit(Path log, int maxFiles, String... args) throws Exception {
+        String jar = System.getProperty("streamproxy.jar");
+        assertThat(jar).as("-Dstreamproxy.jar").isNotNull();
+        StringBuilder cmd = new StringBuilder("ulimit -n " + maxFiles + " && exec '"
+                + Path.of(System.getProperty("java.home"), "bin", "java") + "' -jar '" + jar + "'");
+        for (String a : args) {
+            cmd.append(" '").append(a).append("'");
+        }
+        Process p = new ProcessBuilder("/bin/sh", "-c", cmd.toString()).redirectError(log.toFile()).start();
+        processes.add(p);
+        return p;
+    }
+
     @AfterEach
     void stopAll() throws Exception {
         readers.shutdownNow();
@@ -122,5 +136,47 @@ class StreamProxyJarIT {
         server.destroy(); // SIGTERM
         assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(server.exitValue()).as(Files.readString(dir.resolve("server.err"))).isZero();
+    }
+
+    /**
+     * Out of file descriptors (EMFILE), the JDK transport's accept loop backs off and says so at most every 10 s
+     * instead of spinning and writing a line per failure, and serves again once descriptors are free.
+     */
+    @Test
+    void outOfFileDescriptors_acceptBacksOff_withoutALogFlood_andRecovers(@TempDir Path dir) throws Exception {
+        Path certs = dir.resolve("certs");
+        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
+        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path err = dir.resolve("server.err");
+        Process server = startWithFileLimit(err, 160, "server", "--certs", certs.toString(), "--tcp",
+                "127.0.0.1:0", "--udp", "127.0.0.1:0", "--transport", "jdk", "--no-http");
+        Matcher m = Pattern.compile("^listening tcp=127\\.0\\.0\\.1:(\\d+) .*").matcher(firstLine(server, err));
+        assertThat(m.matches()).isTrue();
+        int port = Integer.parseInt(m.group(1));
+        List<Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 300; i++) { // more than the server can accept: it runs out of descriptors
+                Socket s = new Socket();
+                s.connect(new java.net.InetSocketAddress("127.0.0.1", port), (int) WAIT.toMillis());
+                idle.add(s);
+            }
+            // the backlog holds what the server cannot accept; give its loop 3 s to spin, if it would
+            java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+            assertThat(never.await(3, TimeUnit.SECONDS)).isFalse();
+            String log = Files.readString(err);
+            long failures = log.lines().filter(l -> l.contains("accept failed")).count();
+            assertThat(failures).as("accept failures logged in 3 s:%n%s", log).isBetween(1L, 2L);
+        } finally {
+            for (Socket s : idle) {
+                s.close();
+            }
+        }
+        Process probe = start(dir.resolve("probe.err"), "probe", "--server", "127.0.0.1:" + port, "--certs",
+                certs.toString(), "--timeout", "20s");
+        assertThat(probe.waitFor(40, TimeUnit.SECONDS)).isTrue();
+        assertThat(probe.exitValue()).as("probe after the descriptors came back: %s",
+                Files.readString(dir.resolve("probe.err"))).isZero();
+        server.destroy();
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
     }
 }
