@@ -114,6 +114,22 @@ public final class RawTlsClient {
     private static final java.util.Map<SSLSocket, Socket> TRANSPORTS = new java.util.WeakHashMap<>();
 
     /**
+     * Returns the TCP socket under a connection made here, to send bytes past the TLS layer.
+     *
+     * @param s a socket from {@link #connect}
+     * @return its transport socket
+     */
+    public static Socket transport(SSLSocket s) {
+        synchronized (TRANSPORTS) {
+            Socket raw = TRANSPORTS.get(s);
+            if (raw == null) {
+                throw new IllegalArgumentException("not a socket of RawTlsClient");
+            }
+            return raw;
+        }
+    }
+
+    /**
      * Aborts a connection made here as a crashed or cut-off client would: the TCP socket under the TLS layer is
      * reset (SO_LINGER 0), and no close_notify is sent.
      *

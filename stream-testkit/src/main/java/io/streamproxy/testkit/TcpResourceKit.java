@@ -224,4 +224,50 @@ public abstract class TcpResourceKit extends TcpKitBase {
         }
         return -1;
     }
+
+    /**
+     * A refused connection lingers (half-closed, draining for up to a second, so that the alert is not overtaken by
+     * a reset), but those lingering connections are outside the handshake limit, so they are bounded by it too: of
+     * 8 connections refused at once by a server with 2 handshake slots, at most 2 linger; the others are closed at
+     * once, so that bytes the client still sends are answered with a reset.
+     */
+    @Test
+    public void refusedConnectionsThatLinger_areBoundedByTheHandshakeLimit() throws Exception {
+        StreamServer server = startServer(b -> b.maxHandshakes(2).maxHandshakesPerSource(2)
+                .headerTimeout(Duration.ofSeconds(15)));
+        int n = 8;
+        List<javax.net.ssl.SSLSocket> refused = new ArrayList<>();
+        try {
+            // one after the other, quickly: the first two still linger when the others are refused
+            for (int i = 0; i < n; i++) {
+                javax.net.ssl.SSLSocket c = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                        new String[] {io.streamproxy.protocol.StreamProtocol.ALPN}, WAIT);
+                refused.add(c);
+                c.getOutputStream().write(new byte[io.streamproxy.protocol.StreamProtocol.HEADER_SIZE]); // invalid
+                c.getOutputStream().flush();
+                // read past the TLS layer (which would answer the server's close_notify by closing its output)
+                assertThat(RawTlsClient.transport(c).getInputStream().readAllBytes()).as("refused: the server's "
+                        + "close_notify, then its FIN").isNotEmpty();
+            }
+            // within the linger second: a lingering server socket drains what comes, a closed one resets
+            for (javax.net.ssl.SSLSocket c : refused) {
+                RawTlsClient.transport(c).getOutputStream().write(1);
+            }
+            java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+            assertThat(never.await(100, java.util.concurrent.TimeUnit.MILLISECONDS)).isFalse(); // the resets arrive
+            int reset = 0;
+            for (javax.net.ssl.SSLSocket c : refused) {
+                try {
+                    RawTlsClient.transport(c).getOutputStream().write(new byte[16 * 1024]);
+                } catch (IOException e) {
+                    reset++;
+                }
+            }
+            assertThat(reset).as("connections closed at once instead of lingering").isGreaterThanOrEqualTo(n - 2);
+        } finally {
+            for (javax.net.ssl.SSLSocket c : refused) {
+                c.close();
+            }
+        }
+    }
 }
