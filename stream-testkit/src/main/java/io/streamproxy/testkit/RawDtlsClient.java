@@ -33,6 +33,7 @@ public final class RawDtlsClient implements Closeable, DtlsDriver.Output {
     private final DatagramPacket packet = new DatagramPacket(bytes, bytes.length);
     private final Queue<byte[]> records = new ArrayDeque<>();
     private int transmitted;
+    private final java.util.List<byte[]> sent = new java.util.ArrayList<>();
 
     private RawDtlsClient(InetSocketAddress server, SSLContext context, int localPort) throws IOException {
         channel = DatagramChannel.open();
@@ -209,7 +210,22 @@ public final class RawDtlsClient implements Closeable, DtlsDriver.Output {
     @Override
     public void transmit(ByteBuffer datagram) throws IOException {
         transmitted++;
+        if (sent.size() < 16) {
+            byte[] copy = new byte[datagram.remaining()];
+            datagram.duplicate().get(copy);
+            sent.add(copy);
+        }
         channel.write(datagram);
+    }
+
+    /**
+     * Returns one of the first datagrams this client sent (the first 16 are kept), to send again later.
+     *
+     * @param index 0 for the first
+     * @return a copy of its bytes
+     */
+    public byte[] sentDatagram(int index) {
+        return sent.get(index).clone();
     }
 
     @Override

@@ -193,4 +193,26 @@ public abstract class UdpRelayKit extends UdpKitBase {
         events.awaitClosed(WAIT); // the old session, replaced
         assertThat(events.refusedCount()).isZero();
     }
+
+    /**
+     * A ClientHello that comes again after the session is established (a late duplicate, or one an on-path peer
+     * replays) starts a new handshake on the server, but must not cut the established session off while that runs:
+     * its datagrams keep flowing both ways.
+     */
+    @Test
+    public void lateDuplicateClientHello_doesNotStallTheEstablishedSession() throws Exception {
+        StreamServer server = startServer();
+        try (RawDtlsClient c = RawDtlsClient.create(server.udpAddress(), pki.clientCredentials(), null)) {
+            c.handshake(WAIT);
+            c.send(WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0));
+            c.send(new byte[] {1});
+            assertThat(c.receive(WAIT)).containsExactly(1);
+            c.transmit(ByteBuffer.wrap(c.sentDatagram(1))); // the ClientHello with the cookie, again
+            for (int i = 2; i < 6; i++) {
+                c.send(new byte[] {(byte) i});
+                assertThat(c.receive(WAIT)).as("echo %d after the duplicate hello", i).containsExactly(i);
+            }
+        }
+        assertThat(events.refusedCount()).isZero();
+    }
 }

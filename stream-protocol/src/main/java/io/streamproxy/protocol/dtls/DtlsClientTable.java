@@ -88,12 +88,14 @@ public final class DtlsClientTable {
      */
     public void fromClient(SocketAddress from, ByteBuffer datagram, long now) {
         Entry e = entries.get(from);
-        if (e != null) {
-            DtlsServerSession to = e.replacement != null ? e.replacement : e.current;
-            if (e.replacement != null || !e.current.isEstablished() || !DtlsCookieFront.isClientHello(datagram)) {
-                guarded(to, () -> to.fromClient(datagram, now));
-                return;
-            }
+        if (e != null && e.replacement != null) {
+            toBoth(e.current, e.replacement, datagram, now);
+            return;
+        }
+        if (e != null && (!e.current.isEstablished() || !DtlsCookieFront.isClientHello(datagram))) {
+            DtlsServerSession to = e.current;
+            guarded(to, () -> to.fromClient(datagram, now));
+            return;
         }
         if (core.isClosing()) {
             return;
@@ -129,6 +131,26 @@ public final class DtlsClientTable {
             e.replacement = s;
         }
         guarded(s, () -> s.startVerified(datagram, now));
+    }
+
+    /**
+     * While a new handshake of an established address runs, its handshake datagrams (epoch 0) go to it; any other
+     * datagram goes to the established session first, and to the new one only if the established one took no record
+     * from it (the new handshake's encrypted Finished, say). So a late or replayed ClientHello that starts a new
+     * handshake never cuts the established session off while it runs.
+     */
+    private void toBoth(DtlsServerSession current, DtlsServerSession replacement, ByteBuffer datagram, long now) {
+        int p = datagram.position();
+        if (datagram.remaining() >= 13 && datagram.get(p + 3) == 0 && datagram.get(p + 4) == 0) {
+            guarded(replacement, () -> replacement.fromClient(datagram, now));
+            return;
+        }
+        ByteBuffer copy = datagram.duplicate();
+        long before = current.recordsDelivered();
+        guarded(current, () -> current.fromClient(datagram, now));
+        if (current.recordsDelivered() == before && !replacement.isEnded()) {
+            guarded(replacement, () -> replacement.fromClient(copy, now));
+        }
     }
 
     /**

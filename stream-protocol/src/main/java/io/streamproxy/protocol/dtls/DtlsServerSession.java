@@ -91,6 +91,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
     private Queue<ByteBuffer> pending;
     private boolean ended;
     private boolean discarding;
+    private long delivered;
     private DtlsCookieFront.HelloAssembly assembly;
 
     /**
@@ -162,6 +163,11 @@ public final class DtlsServerSession implements DtlsDriver.Output {
             discarding = false;
         }
         fromClient(verified, now);
+    }
+
+    /** @return records that decrypted and were taken (header or data), so far */
+    public long recordsDelivered() {
+        return delivered;
     }
 
     /** @return true once the DTLS handshake has finished */
@@ -328,6 +334,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         if (ended) {
             return;
         }
+        delivered++;
         if (tunnel.isRelaying()) {
             toDestination(plaintext);
         } else if (tunnel.destination() == null) {
