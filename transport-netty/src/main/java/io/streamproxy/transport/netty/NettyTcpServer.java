@@ -70,13 +70,15 @@ final class NettyTcpServer implements ServerEndpoint {
      * stops accepting, so that a burst waits in the listen backlog.
      */
     private void admit(SocketChannel ch, SslContext tls, StreamServerOptions options) {
+        boolean[] admitting = {true};
         TunnelSession tunnel = service.core.accept(ch.remoteAddress(), System.nanoTime(), t -> {
-            if (ch.eventLoop().inEventLoop()) {
-                setUp(ch, t, tls, options);
+            if (admitting[0]) {
+                setUp(ch, t, tls, options, false); // admitted at once: the channel reads as it always does
             } else {
-                ch.eventLoop().execute(() -> setUp(ch, t, tls, options));
+                ch.eventLoop().execute(() -> setUp(ch, t, tls, options, true)); // after a wait: resume reading
             }
         });
+        admitting[0] = false;
         if (tunnel == null) {
             ch.close();
         } else if (tunnel.isWaiting()) {
@@ -103,7 +105,8 @@ final class NettyTcpServer implements ServerEndpoint {
         }
     }
 
-    private void setUp(SocketChannel ch, TunnelSession tunnel, SslContext tls, StreamServerOptions options) {
+    private void setUp(SocketChannel ch, TunnelSession tunnel, SslContext tls, StreamServerOptions options,
+                       boolean waited) {
         if (!ch.isActive()) {
             tunnel.close("client left while waiting for a handshake slot");
             return;
@@ -120,7 +123,9 @@ final class NettyTcpServer implements ServerEndpoint {
         }
         ch.pipeline().addLast("ssl", ssl);
         ch.pipeline().addLast("stream", service.newHandler(tunnel));
-        ch.config().setAutoRead(true);
+        if (waited) {
+            ch.config().setAutoRead(true);
+        }
     }
 
     private void resumeAccepting() {
