@@ -48,18 +48,18 @@ public final class TcpBench {
     }
 
     /** One way to reach a destination. */
-    private interface Path {
+    interface Path {
         Conn open(InetSocketAddress destination) throws IOException;
     }
 
     /** A byte stream to a destination. */
-    private interface Conn extends Closeable {
+    interface Conn extends Closeable {
         InputStream in() throws IOException;
 
         OutputStream out() throws IOException;
     }
 
-    private static Conn socket(InetSocketAddress to) throws IOException {
+    static Conn socket(InetSocketAddress to) throws IOException {
         Socket s = new Socket();
         s.setTcpNoDelay(true);
         s.connect(to, 10_000);
@@ -178,7 +178,7 @@ public final class TcpBench {
     }
 
     /** Sends {@code total} bytes behind a length, then waits for the destination's SHA-256 of them. */
-    private static double bulk(Path path, HashingSink sink, long total) throws Exception {
+    static double bulk(Path path, HashingSink sink, long total) throws Exception {
         byte[] block = new byte[1 << 20];
         new Random(11).nextBytes(block);
         MessageDigest expected = MessageDigest.getInstance("SHA-256");
@@ -204,7 +204,7 @@ public final class TcpBench {
     }
 
     /** 1 KiB request-reply round trips on one connection; returns p50 and p99 in nanoseconds. */
-    private static long[] latency(Path path, InetSocketAddress echo, int samples) throws IOException {
+    static long[] latency(Path path, InetSocketAddress echo, int samples) throws IOException {
         byte[] request = new byte[1024];
         byte[] reply = new byte[1024];
         long[] t = new long[samples];
@@ -312,6 +312,8 @@ public final class TcpBench {
         private final InetSocketAddress sink;
         private final InetSocketAddress echo;
         private final List<Process> processes = new ArrayList<>();
+        /** The TLS server side of each peer's tunnel, by peer ("socat", "stunnel") and target. */
+        private final Map<String, Map<InetSocketAddress, InetSocketAddress>> serverSides = new LinkedHashMap<>();
 
         ExternalTunnels(TestPki pki, InetSocketAddress sink, InetSocketAddress echo) {
             this.pki = pki;
@@ -341,6 +343,8 @@ public final class TcpBench {
                 InetSocketAddress local = new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPort);
                 awaitListening(local);
                 front.put(target, local);
+                serverSides.computeIfAbsent("socat", k -> new LinkedHashMap<>()).put(target,
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), serverPort));
             }
             return to -> socket(front.get(to));
         }
@@ -364,6 +368,8 @@ public final class TcpBench {
                         .append("checkHost = godoxy.agent\n")
                         .append("socket = l:TCP_NODELAY=1\nsocket = r:TCP_NODELAY=1\n");
                 front.put(target, new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPort));
+                serverSides.computeIfAbsent("stunnel", k -> new LinkedHashMap<>()).put(target,
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), serverPort));
                 i++;
             }
             java.nio.file.Path file = Files.createTempFile("stunnel-", ".conf");
@@ -376,19 +382,24 @@ public final class TcpBench {
             return to -> socket(front.get(to));
         }
 
-        private void start(List<String> cmd) throws IOException {
+        /** The address of a peer's TLS server side in front of target, once that peer was started. */
+        InetSocketAddress serverSide(String peer, InetSocketAddress target) {
+            return serverSides.get(peer).get(target);
+        }
+
+        void start(List<String> cmd) throws IOException {
             java.nio.file.Path log = Files.createTempFile("bench-peer-", ".log");
             log.toFile().deleteOnExit();
             processes.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start());
         }
 
-        private static int freePort() throws IOException {
+        static int freePort() throws IOException {
             try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 return s.getLocalPort();
             }
         }
 
-        private static void awaitListening(InetSocketAddress a) throws IOException {
+        static void awaitListening(InetSocketAddress a) throws IOException {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (System.nanoTime() < end) {
                 try (Socket s = new Socket()) {

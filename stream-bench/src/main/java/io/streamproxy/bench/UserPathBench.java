@@ -1,0 +1,629 @@
+package io.streamproxy.bench;
+
+import io.streamproxy.testkit.TestPki;
+import io.streamproxy.testkit.UdpDestination;
+import java.io.BufferedReader;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The user's path, measured beside the peers in one run: real {@code stream-proxy server} and
+ * {@code stream-proxy forward} processes (the shaded jar, started as {@code bin/stream-proxy} starts it), per
+ * transport, against socat and stunnel TLS tunnels and a Go crypto/tls server shaped like GoDoxy's agent, all on
+ * loopback with mutual TLS. It prints, per path, the median of {@code --runs} rounds (paths interleaved within each
+ * round) of five figures, and each figure's ratio against its peer:
+ * <ul>
+ *   <li>bulk: 1 GiB (SHA-256 checked) from a client through forward and server to a sink, MB/s, against socat;</li>
+ *   <li>round trip: 1 KiB request and echo on one tunnel, p50 and p99, against socat;</li>
+ *   <li>new tunnels/s: 4 Go clients straight to the server (full mutual-TLS handshake, header, one byte echoed,
+ *       close), against the better of stunnel and the Go server;</li>
+ *   <li>DTLS: 1200-byte datagrams echoed per second with 32 in flight through {@code forward --udp}, and the loss,
+ *       against socat's DTLS tunnel;</li>
+ *   <li>idle heap: the server's heap after a full GC with {@code --idle} tunnels open and idle, per tunnel.</li>
+ * </ul>
+ * Missing peers (socat, stunnel, Go) are installed with apt-get when run as root. {@code --jfr DIR} records every
+ * stream-proxy process with JFR's profile settings.
+ *
+ * <pre>
+ * ./mvnw -B -q package -DskipTests -pl stream-cli,stream-bench -am
+ * java -cp stream-bench/target/stream-bench.jar io.streamproxy.bench.UserPathBench [--transports netty,jdk,bc]
+ *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--idle 9000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
+ * </pre>
+ */
+public final class UserPathBench {
+    private static final Pattern SERVER_LINE = Pattern.compile("listening tcp=(\\S+) udp=(\\S+) transport=(\\S+)");
+    private static final Pattern FORWARD_LINE = Pattern.compile("forwarding (\\S+) -> ");
+    private static final Pattern LISTEN_LINE = Pattern.compile("listening (\\S+)");
+
+    private final Map<String, String> options;
+    private final List<Closeable> cleanup = new ArrayList<>();
+    private final Path work;
+    private final TestPki pki = TestPki.create();
+    private final String java = ProcessHandle.current().info().command().orElse("java");
+    private final Path jar;
+    private Path tunnelPeer;
+
+    private UserPathBench(Map<String, String> options) throws IOException {
+        this.options = options;
+        this.work = Files.createTempDirectory("user-path-bench-");
+        this.jar = Path.of(options.getOrDefault("jar", "stream-cli/target/stream-proxy.jar"));
+        if (!Files.isReadable(jar)) {
+            throw new IOException("no " + jar.toAbsolutePath() + ": build it with ./mvnw -B -q package -DskipTests "
+                    + "-pl stream-cli,stream-bench -am, or give --jar FILE");
+        }
+    }
+
+    /**
+     * Runs the benchmark.
+     *
+     * @param args {@code --name value} pairs, see the class comment
+     * @throws Exception on failure
+     */
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("expected --name value, got " + args[i]);
+            }
+            options.put(args[i].substring(2), args[i + 1]);
+        }
+        UserPathBench bench = new UserPathBench(options);
+        try {
+            bench.run();
+        } finally {
+            bench.close();
+        }
+    }
+
+    private List<String> list(String name, String fallback) {
+        return Arrays.asList(options.getOrDefault(name, fallback).split(","));
+    }
+
+    private int number(String name, int fallback) {
+        return Integer.parseInt(options.getOrDefault(name, String.valueOf(fallback)));
+    }
+
+    private void run() throws Exception {
+        installMissing();
+        tunnelPeer = buildTunnelPeer();
+        List<String> transports = list("transports", "netty,jdk,bc");
+        List<String> figures = list("figures", "bulk,rtt,rate,dtls,idle");
+        int runs = number("runs", 3);
+        long bulkBytes = (long) number("bulk-mib", 1024) << 20;
+        int seconds = number("seconds", 5);
+        int idle = number("idle", 9000);
+        int window = number("window", 32);
+
+        TcpBench.HashingSink sink = own(new TcpBench.HashingSink());
+        InetSocketAddress echo = address(own(start("go-echo", List.of(tunnelPeer.toString(), "echo")))
+                .awaitLine(LISTEN_LINE, 10), 1);
+        UdpDestination udpEcho = own(UdpDestination.echo());
+        TcpBench.ExternalTunnels external = own(new TcpBench.ExternalTunnels(pki, sink.address(), echo));
+        Map<String, TcpBench.Path> tcpPaths = new LinkedHashMap<>();
+        Map<String, InetSocketAddress> rateTargets = new LinkedHashMap<>();
+        Map<String, Boolean> rateRaw = new LinkedHashMap<>();
+        Map<String, DatagramChannel> udpPaths = new LinkedHashMap<>();
+        Map<String, BenchProcess> servers = new LinkedHashMap<>();
+
+        tcpPaths.put("socat", external.socat());
+        tcpPaths.put("stunnel", external.stunnel());
+        rateTargets.put("stunnel", external.serverSide("stunnel", echo));
+        rateRaw.put("stunnel", true);
+        InetSocketAddress goServer = address(own(start("go-server", List.of(tunnelPeer.toString(), "server",
+                "-ca", pki.caFile().toString(), "-cert", pki.serverCertFile().toString(), "-key",
+                pki.serverKeyFile().toString()))).awaitLine(LISTEN_LINE, 10), 1);
+        rateTargets.put("Go crypto/tls", goServer);
+        rateRaw.put("Go crypto/tls", false);
+        udpPaths.put("socat DTLS", own(datagramChannel(socatDtls(udpEcho.address()))));
+
+        for (String transport : transports) {
+            String name = "stream-proxy " + transport + (transport.equals(defaultTransport()) ? " (default)" : "");
+            boolean tcp = !transport.equals("bc");
+            BenchProcess server = own(start("server-" + transport, streamProxy("server-" + transport, "server",
+                    "--ca", pki.caFile().toString(), "--cert", pki.serverCertFile().toString(), "--key",
+                    pki.serverKeyFile().toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--no-http",
+                    "--transport", transport)));
+            Matcher m = server.awaitLine(SERVER_LINE, 60);
+            InetSocketAddress tcpAddress = address(m, 1);
+            InetSocketAddress udpAddress = address(m, 2);
+            if (tcp) {
+                servers.put(name, server);
+                Map<InetSocketAddress, InetSocketAddress> front = new LinkedHashMap<>();
+                for (InetSocketAddress target : List.of(sink.address(), echo)) {
+                    front.put(target, forward(transport, tcpAddress, target, false));
+                }
+                tcpPaths.put(name, to -> TcpBench.socket(front.get(to)));
+                rateTargets.put(name, tcpAddress);
+                rateRaw.put(name, false);
+            }
+            udpPaths.put(name, own(datagramChannel(forward(transport, udpAddress, udpEcho.address(), true))));
+        }
+
+        System.out.printf(Locale.ROOT, "user path, %s, %d cores, %d runs (median), bulk %d MiB, %d s per rate%n",
+                System.getProperty("java.vm.version"), Runtime.getRuntime().availableProcessors(), runs,
+                bulkBytes >> 20, seconds);
+        Map<String, List<double[]>> results = new LinkedHashMap<>();
+        for (int run = 0; run < runs; run++) {
+            if (figures.contains("bulk") || figures.contains("rtt")) {
+                for (Map.Entry<String, TcpBench.Path> e : tcpPaths.entrySet()) {
+                    if (figures.contains("bulk")) {
+                        if (run == 0) {
+                            TcpBench.bulk(e.getValue(), sink, Math.min(bulkBytes, 256L << 20)); // warm-up
+                        }
+                        record(results, "bulk MB/s|" + e.getKey(), TcpBench.bulk(e.getValue(), sink, bulkBytes));
+                    }
+                    if (figures.contains("rtt")) {
+                        long[] lat = TcpBench.latency(e.getValue(), echo, 20_000);
+                        record(results, "round trip p50 us|" + e.getKey(), lat[0] / 1000.0);
+                        record(results, "round trip p99 us|" + e.getKey(), lat[1] / 1000.0);
+                    }
+                    System.out.println("  run " + (run + 1) + ": " + e.getKey() + " bulk/rtt done");
+                }
+            }
+            if (figures.contains("rate")) {
+                for (Map.Entry<String, InetSocketAddress> e : rateTargets.entrySet()) {
+                    if (run == 0) {
+                        rate(e.getValue(), echo, rateRaw.get(e.getKey()), 2); // warm-up
+                    }
+                    record(results, "new tunnels/s|" + e.getKey(), rate(e.getValue(), echo,
+                            rateRaw.get(e.getKey()), seconds));
+                }
+                System.out.println("  run " + (run + 1) + ": tunnels/s done");
+            }
+            if (figures.contains("dtls")) {
+                for (Map.Entry<String, DatagramChannel> e : udpPaths.entrySet()) {
+                    if (run == 0) {
+                        datagrams(e.getValue(), 2, window);
+                    }
+                    double[] d = datagrams(e.getValue(), seconds, window);
+                    record(results, "DTLS datagrams/s|" + e.getKey(), d[0]);
+                    record(results, "DTLS loss %|" + e.getKey(), d[1]);
+                }
+                System.out.println("  run " + (run + 1) + ": DTLS done");
+            }
+        }
+        if (figures.contains("idle")) {
+            for (Map.Entry<String, BenchProcess> e : servers.entrySet()) {
+                record(results, "heap per idle tunnel KiB|" + e.getKey(),
+                        idleHeap(e.getValue(), rateTargets.get(e.getKey()), echo, idle));
+            }
+        }
+        print(results);
+    }
+
+    private static String defaultTransport() {
+        return "netty";
+    }
+
+    private static void record(Map<String, List<double[]>> results, String key, double value) {
+        results.computeIfAbsent(key, k -> new ArrayList<>()).add(new double[] {value});
+    }
+
+    /** Prints a table per figure: each path's median, and the ratio against the figure's peer. */
+    private static void print(Map<String, List<double[]>> results) {
+        Map<String, Map<String, Double>> byFigure = new LinkedHashMap<>();
+        for (Map.Entry<String, List<double[]>> e : results.entrySet()) {
+            String[] k = e.getKey().split("\\|", 2);
+            double[] v = e.getValue().stream().mapToDouble(a -> a[0]).sorted().toArray();
+            byFigure.computeIfAbsent(k[0], x -> new LinkedHashMap<>()).put(k[1], v[v.length / 2]);
+        }
+        System.out.println();
+        System.out.println("| figure | path | value | ratio | against |");
+        System.out.println("| --- | --- | --- | --- | --- |");
+        for (Map.Entry<String, Map<String, Double>> f : byFigure.entrySet()) {
+            String figure = f.getKey();
+            Map<String, Double> paths = f.getValue();
+            String peer;
+            Double base;
+            if (figure.startsWith("new tunnels")) {
+                double stunnel = paths.getOrDefault("stunnel", 0.0);
+                double go = paths.getOrDefault("Go crypto/tls", 0.0);
+                peer = stunnel >= go ? "stunnel" : "Go crypto/tls";
+                base = Math.max(stunnel, go);
+            } else if (figure.startsWith("DTLS")) {
+                peer = "socat DTLS";
+                base = paths.get(peer);
+            } else if (figure.startsWith("heap")) {
+                peer = null;
+                base = null;
+            } else {
+                peer = "socat";
+                base = paths.get(peer);
+            }
+            for (Map.Entry<String, Double> p : paths.entrySet()) {
+                String ratio = base == null || base == 0 || figure.contains("loss") ? ""
+                        : String.format(Locale.ROOT, "%.2f×", p.getValue() / base);
+                System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", figure, p.getKey(),
+                        format(p.getValue()), ratio, peer == null || figure.contains("loss") ? "" : peer);
+            }
+        }
+    }
+
+    private static String format(double v) {
+        return v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    /** New tunnels per second from 4 Go clients, each a full handshake, header, one byte echoed and close. */
+    private double rate(InetSocketAddress server, InetSocketAddress echo, boolean raw, int seconds)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(tunnelPeer.toString(), "rate", "-server", text(server), "-to",
+                text(echo), "-seconds", String.valueOf(seconds), "-workers", "4"));
+        cmd.addAll(clientCertificates());
+        if (raw) {
+            cmd.add("-raw");
+        }
+        try (BenchProcess p = start("go-rate", cmd)) {
+            Matcher m = p.awaitLine(Pattern.compile("tunnels (\\d+) seconds (\\S+) failed (\\d+)"), seconds + 60);
+            if (Long.parseLong(m.group(3)) > 0) {
+                System.out.println("  " + m.group(3) + " tunnels failed against " + text(server));
+            }
+            return Long.parseLong(m.group(1)) / Double.parseDouble(m.group(2));
+        }
+    }
+
+    private List<String> clientCertificates() {
+        return List.of("-ca", pki.caFile().toString(), "-cert", pki.clientCertFile().toString(), "-key",
+                pki.clientKeyFile().toString());
+    }
+
+    /**
+     * Opens {@code count} idle tunnels straight to the server and returns the growth of its heap after a full GC,
+     * in KiB per tunnel.
+     */
+    private double idleHeap(BenchProcess server, InetSocketAddress address, InetSocketAddress echo, int count)
+            throws IOException, InterruptedException {
+        long before = heapAfterGc(server.pid());
+        List<String> cmd = new ArrayList<>(List.of(tunnelPeer.toString(), "idle", "-server", text(address), "-to",
+                text(echo), "-count", String.valueOf(count)));
+        cmd.addAll(clientCertificates());
+        try (BenchProcess p = start("go-idle", cmd)) {
+            Matcher m = p.awaitLine(Pattern.compile("open (\\d+) failed (\\d+)"), 600);
+            int open = Integer.parseInt(m.group(1));
+            long after = heapAfterGc(server.pid());
+            System.out.printf(Locale.ROOT, "  idle: %d tunnels open (%s failed), heap %d -> %d KiB%n", open,
+                    m.group(2), before >> 10, after >> 10);
+            return open == 0 ? Double.NaN : (after - before) / 1024.0 / open;
+        }
+    }
+
+    /** The used heap of a JVM after a full GC, from jcmd. */
+    private long heapAfterGc(long pid) throws IOException, InterruptedException {
+        Path jcmd = Path.of(java).resolveSibling("jcmd");
+        run(List.of(jcmd.toString(), String.valueOf(pid), "GC.run"));
+        String info = run(List.of(jcmd.toString(), String.valueOf(pid), "GC.heap_info"));
+        Matcher m = Pattern.compile("total \\d+K, used (\\d+)K").matcher(info);
+        if (!m.find()) {
+            throw new IOException("no heap figure in jcmd's answer: " + info);
+        }
+        return Long.parseLong(m.group(1)) << 10;
+    }
+
+    private static String run(List<String> cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(cmd + " failed: " + out);
+        }
+        return out;
+    }
+
+    /** The local UDP socket of one DTLS path, kept for the whole run (socat's tunnel serves one peer address). */
+    private static DatagramChannel datagramChannel(InetSocketAddress entry) throws IOException {
+        DatagramChannel ch = DatagramChannel.open();
+        ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+        ch.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
+        ch.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        ch.connect(entry);
+        ch.configureBlocking(false);
+        return ch;
+    }
+
+    /**
+     * 1200-byte datagrams echoed with 32 in flight for {@code seconds}: returns datagrams echoed per second and the
+     * percentage lost (a datagram not back within 500 ms is lost, and its slot is reused).
+     */
+    private static double[] datagrams(DatagramChannel ch, int seconds, int window) throws IOException {
+        final long lostAfter = TimeUnit.MILLISECONDS.toNanos(500);
+        try (Selector selector = Selector.open()) {
+            SelectionKey key = ch.register(selector, SelectionKey.OP_READ);
+            ByteBuffer out = ByteBuffer.allocateDirect(1200);
+            ByteBuffer in = ByteBuffer.allocateDirect(2048);
+            long[] sentAt = new long[window];
+            long[] seqOf = new long[window];
+            Arrays.fill(seqOf, -1);
+            long next = System.nanoTime(); // never a sequence number an earlier measurement used
+            long echoed = 0;
+            long lost = 0;
+            long start = System.nanoTime();
+            long end = start + TimeUnit.SECONDS.toNanos(seconds);
+            for (int slot = 0; slot < window; slot++) {
+                next = send(ch, out, slot, next, sentAt, seqOf);
+            }
+            while (true) {
+                long now = System.nanoTime();
+                if (now >= end) {
+                    break;
+                }
+                selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(end - now, lostAfter / 5))));
+                selector.selectedKeys().clear();
+                while (true) {
+                    in.clear();
+                    if (ch.receive(in) == null) {
+                        break;
+                    }
+                    in.flip();
+                    if (in.remaining() != 1200) {
+                        continue;
+                    }
+                    int slot = in.getInt(0);
+                    long seq = in.getLong(4);
+                    if (slot >= 0 && slot < window && seqOf[slot] == seq) {
+                        echoed++;
+                        next = send(ch, out, slot, next, sentAt, seqOf);
+                    }
+                }
+                now = System.nanoTime();
+                for (int slot = 0; slot < window; slot++) {
+                    if (now - sentAt[slot] > lostAfter) {
+                        lost++;
+                        next = send(ch, out, slot, next, sentAt, seqOf);
+                    }
+                }
+            }
+            double secs = (System.nanoTime() - start) / 1e9;
+            key.cancel();
+            selector.selectNow();
+            return new double[] {echoed / secs, 100.0 * lost / Math.max(1, echoed + lost)};
+        }
+    }
+
+    private static long send(DatagramChannel ch, ByteBuffer out, int slot, long seq, long[] sentAt, long[] seqOf)
+            throws IOException {
+        out.clear();
+        out.putInt(0, slot).putLong(4, seq);
+        out.limit(1200);
+        try {
+            ch.write(out);
+        } catch (PortUnreachableException e) {
+            // an ICMP error from an earlier datagram: this one counts as lost when its time is up
+        }
+        sentAt[slot] = System.nanoTime();
+        seqOf[slot] = seq;
+        return seq + 1;
+    }
+
+    /** socat's DTLS tunnel (client and server side) in front of the UDP echo; returns its local UDP entry. */
+    private InetSocketAddress socatDtls(InetSocketAddress echo) throws IOException {
+        int serverPort = TcpBench.ExternalTunnels.freePort();
+        int clientPort = TcpBench.ExternalTunnels.freePort();
+        own(start("socat-dtls-server", List.of("socat", "-d", "-d", "OPENSSL-DTLS-SERVER:" + serverPort
+                + ",bind=127.0.0.1,reuseaddr,cert=" + pki.serverCertFile() + ",key=" + pki.serverKeyFile()
+                + ",cafile=" + pki.caFile() + ",verify=1", "UDP:127.0.0.1:" + echo.getPort())));
+        awaitUdpBound(new InetSocketAddress(InetAddress.getLoopbackAddress(), serverPort));
+        own(start("socat-dtls-client", List.of("socat", "-d", "-d", "UDP-LISTEN:" + clientPort + ",bind=127.0.0.1,reuseaddr",
+                "OPENSSL-DTLS-CLIENT:127.0.0.1:" + serverPort + ",cert=" + pki.clientCertFile() + ",key="
+                        + pki.clientKeyFile() + ",cafile=" + pki.caFile() + ",commonname=godoxy.agent")));
+        InetSocketAddress entry = new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPort);
+        awaitUdpBound(entry);
+        return entry;
+    }
+
+    /** Waits until something holds a UDP port on loopback, read from /proc/net/udp (which disturbs nothing). */
+    private static void awaitUdpBound(InetSocketAddress a) throws IOException {
+        String local = String.format(Locale.ROOT, "0100007F:%04X", a.getPort());
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < end) {
+            for (String line : Files.readAllLines(Path.of("/proc/net/udp"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 1 && f[1].equals(local)) {
+                    return;
+                }
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        throw new IOException("nothing bound UDP " + a + " within 10 s");
+    }
+
+    /** Starts {@code stream-proxy forward} to target through server; returns its local entry. */
+    private InetSocketAddress forward(String transport, InetSocketAddress server, InetSocketAddress target,
+                                      boolean udp) throws IOException {
+        List<String> args = new ArrayList<>(List.of("forward", "--ca", pki.caFile().toString(), "--cert",
+                pki.clientCertFile().toString(), "--key", pki.clientKeyFile().toString(), "--server", text(server),
+                "--to", text(target), "--transport", transport));
+        if (udp) {
+            args.add("--udp");
+        }
+        String name = "forward-" + transport + "-" + (udp ? "udp" : "tcp") + "-" + target.getPort();
+        BenchProcess p = own(start(name, streamProxy(name, args.toArray(new String[0]))));
+        return address(p.awaitLine(FORWARD_LINE, 60), 1);
+    }
+
+    private List<String> streamProxy(String name, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(java));
+        String jfr = options.get("jfr");
+        if (jfr != null) {
+            cmd.add("-XX:StartFlightRecording=settings=profile,dumponexit=true,filename="
+                    + Path.of(jfr).resolve(name + ".jfr").toAbsolutePath());
+        }
+        cmd.add("-jar");
+        cmd.add(jar.toString());
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    private static String text(InetSocketAddress a) {
+        return a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
+    private static InetSocketAddress address(Matcher m, int group) {
+        String s = m.group(group);
+        int colon = s.lastIndexOf(':');
+        String host = s.substring(0, colon).replace("[", "").replace("]", "");
+        return new InetSocketAddress(host, Integer.parseInt(s.substring(colon + 1)));
+    }
+
+    /** Installs socat, stunnel and Go with apt-get when one is missing and this runs as root. */
+    private static void installMissing() throws IOException, InterruptedException {
+        List<String> missing = new ArrayList<>();
+        for (String[] tool : new String[][] {{"socat", "socat"}, {"stunnel4", "stunnel4"}, {"go", "golang-go"}}) {
+            if (!onPath(tool[0])) {
+                missing.add(tool[1]);
+            }
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        System.out.println("installing " + missing + " with apt-get");
+        List<String> cmd = new ArrayList<>(List.of("apt-get", "install", "-y", "-qq", "--no-install-recommends"));
+        cmd.addAll(missing);
+        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+        pb.environment().put("DEBIAN_FRONTEND", "noninteractive");
+        if (pb.start().waitFor() != 0) {
+            throw new IOException("could not install " + missing + "; install them and run again");
+        }
+    }
+
+    private static boolean onPath(String tool) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (Files.isExecutable(Path.of(dir, tool))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Builds the Go peer from the source in this jar. */
+    private Path buildTunnelPeer() throws IOException, InterruptedException {
+        Path source = work.resolve("tunnelpeer.go");
+        try (InputStream in = UserPathBench.class.getResourceAsStream("tunnelpeer.go")) {
+            if (in == null) {
+                throw new IOException("tunnelpeer.go is missing from the class path");
+            }
+            Files.copy(in, source);
+        }
+        Path binary = work.resolve("tunnelpeer");
+        ProcessBuilder pb = new ProcessBuilder("go", "build", "-o", binary.toString(), source.toString())
+                .redirectErrorStream(true);
+        pb.environment().putIfAbsent("GOCACHE", work.resolve("gocache").toString());
+        pb.environment().put("GO111MODULE", "off");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("go build failed: " + out);
+        }
+        return binary;
+    }
+
+    private <T extends Closeable> T own(T c) {
+        cleanup.add(c);
+        return c;
+    }
+
+    private BenchProcess start(String name, List<String> cmd) throws IOException {
+        return new BenchProcess(cmd, work.resolve(name + ".log"));
+    }
+
+    private void close() {
+        for (int i = cleanup.size() - 1; i >= 0; i--) {
+            try {
+                cleanup.get(i).close();
+            } catch (IOException | RuntimeException e) {
+                // closing
+            }
+        }
+    }
+
+    /** A child process whose standard output is read line by line; its standard error goes to a log file. */
+    static final class BenchProcess implements Closeable {
+        private final Process process;
+        private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+
+        BenchProcess(List<String> cmd, Path log) throws IOException {
+            process = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
+            Thread reader = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                        StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        lines.add(line);
+                    }
+                } catch (IOException e) {
+                    // the process ended
+                }
+            }, "bench-process-output");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        long pid() {
+            return process.pid();
+        }
+
+        /** Waits, at most {@code seconds}, for a line of standard output that matches. */
+        Matcher awaitLine(Pattern pattern, int seconds) throws IOException {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            List<String> seen = new ArrayList<>();
+            try {
+                while (true) {
+                    long left = end - System.nanoTime();
+                    String line = left > 0 ? lines.poll(left, TimeUnit.NANOSECONDS) : null;
+                    if (line == null) {
+                        throw new IOException(process.info().command().orElse("process") + " printed no line like '"
+                                + pattern + "' within " + seconds + " s (alive: " + process.isAlive() + ", printed: "
+                                + seen + ")");
+                    }
+                    Matcher m = pattern.matcher(line);
+                    if (m.find()) {
+                        return m;
+                    }
+                    seen.add(line);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                process.getOutputStream().close(); // the Go peers end when their standard input closes
+            } catch (IOException e) {
+                // gone
+            }
+            process.destroy();
+            try {
+                if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
