@@ -5,6 +5,7 @@ import io.streamproxy.spi.TransportRegistry;
 import io.streamproxy.spi.UdpClientTransport;
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
@@ -26,6 +27,7 @@ public final class StreamClient implements Closeable {
     private TcpClientTransport tcp;
     private UdpClientTransport udp;
     private boolean closed;
+    private final java.util.List<PortForward> forwards = new java.util.ArrayList<>();
 
     private StreamClient(StreamClientOptions options, TransportRegistry registry) {
         this.options = options;
@@ -74,6 +76,35 @@ public final class StreamClient implements Closeable {
      */
     public TcpTunnel openTcp(Destination destination) throws IOException {
         return tcp().open(destination);
+    }
+
+    /**
+     * Forwards a local TCP port to destination through the server, as {@code stream-proxy forward} does: every
+     * accepted connection gets its own tunnel, with half-close and resets passed on. It stays up until it is closed
+     * or this client is.
+     *
+     * @param destination where the server dials for every connection
+     * @param listen      the local address (port 0 picks one; {@link PortForward#address()} tells which)
+     * @return the running forward
+     * @throws IOException if the address cannot be bound or no transport offers TCP
+     */
+    public PortForward forwardTcp(Destination destination, InetSocketAddress listen) throws IOException {
+        return track(tcp().forward(destination, listen));
+    }
+
+    /**
+     * Forwards a local UDP port to destination through the server: every local source address gets its own DTLS
+     * session, ended when neither side sent for idleTimeout.
+     *
+     * @param destination where the server sends every flow's datagrams
+     * @param listen      the local address (port 0 picks one)
+     * @param idleTimeout how long a flow may be quiet both ways
+     * @return the running forward
+     * @throws IOException if the address cannot be bound or no transport offers UDP
+     */
+    public PortForward forwardUdp(Destination destination, InetSocketAddress listen, Duration idleTimeout)
+            throws IOException {
+        return track(udp().forward(destination, listen, idleTimeout));
     }
 
     /**
@@ -144,6 +175,11 @@ public final class StreamClient implements Closeable {
         return options;
     }
 
+    private synchronized PortForward track(PortForward f) {
+        forwards.add(f);
+        return f;
+    }
+
     private synchronized TcpClientTransport tcp() throws IOException {
         if (closed) {
             throw new IOException("client is closed");
@@ -168,6 +204,10 @@ public final class StreamClient implements Closeable {
     @Override
     public synchronized void close() {
         closed = true;
+        for (PortForward f : forwards) {
+            f.close();
+        }
+        forwards.clear();
         if (tcp != null) {
             tcp.close();
         }

@@ -59,6 +59,18 @@ public interface TcpTunnel extends Closeable {
     SocketAddress localAddress();
 
     /**
+     * Ends the tunnel as a failure: resets the connection to the server (SO_LINGER 0, no close_notify), which the
+     * server relays to the destination as a reset, so that a transfer cut short never looks complete. A port
+     * forward calls it when the local side fails. The default only closes; every transport of this project
+     * overrides it, and the kit's forward cases check it.
+     *
+     * @throws IOException if releasing the connection fails
+     */
+    default void abort() throws IOException {
+        close();
+    }
+
+    /**
      * Closes both directions and releases the connection; idempotent.
      */
     @Override

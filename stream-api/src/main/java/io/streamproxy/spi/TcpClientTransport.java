@@ -2,9 +2,11 @@ package io.streamproxy.spi;
 
 import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
+import io.streamproxy.PortForward;
 import io.streamproxy.TcpTunnel;
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
@@ -31,6 +33,22 @@ public interface TcpClientTransport extends Closeable {
      * @throws HealthProbeException if the probe failed, classified
      */
     Duration probe(Duration timeout) throws HealthProbeException;
+
+    /**
+     * Forwards a local TCP port to destination: each accepted connection gets its own tunnel, bytes flow both ways,
+     * end of stream on either side half-closes the other and a failure on either side resets both. The default
+     * relays through {@link #open(Destination)}'s streams with two threads per connection; a transport with its own
+     * event loops overrides it to relay without threads or copies. The forward stays usable until it is closed or
+     * this client is.
+     *
+     * @param destination where the server dials for every connection
+     * @param listen      the local address to listen on (port 0 picks one)
+     * @return the running forward
+     * @throws IOException if the address cannot be bound
+     */
+    default PortForward forward(Destination destination, InetSocketAddress listen) throws IOException {
+        return new StreamPortForward(this, destination, listen);
+    }
 
     /** Releases shared resources and closes the tunnels still open; idempotent. */
     @Override

@@ -3,8 +3,10 @@ package io.streamproxy.spi;
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
+import io.streamproxy.PortForward;
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
@@ -30,6 +32,22 @@ public interface UdpClientTransport extends Closeable {
      * @throws HealthProbeException if it failed, classified
      */
     Duration probe(Duration timeout) throws HealthProbeException;
+
+    /**
+     * Forwards a local UDP port to destination: each local source address gets its own session, opened off the
+     * receive loop (up to 64 datagrams wait for its handshake), and replies go back to that source; a flow ends when
+     * neither side sent for idleTimeout. The default relays with a thread per flow over {@link #open(Destination)}.
+     *
+     * @param destination where the server sends every flow's datagrams
+     * @param listen      the local address to listen on (port 0 picks one)
+     * @param idleTimeout how long a flow may be quiet both ways
+     * @return the running forward
+     * @throws IOException if the address cannot be bound
+     */
+    default PortForward forward(Destination destination, InetSocketAddress listen, Duration idleTimeout)
+            throws IOException {
+        return new DatagramPortForward(this, destination, listen, idleTimeout);
+    }
 
     /** Closes every tunnel still open and releases shared resources; idempotent. */
     @Override

@@ -1,6 +1,7 @@
 package io.streamproxy.cli;
 
 import io.streamproxy.Destination;
+import io.streamproxy.PortForward;
 import io.streamproxy.Protocol;
 import io.streamproxy.StreamClient;
 import io.streamproxy.StreamServer;
@@ -151,14 +152,14 @@ final class DemoCommand implements Callable<Integer> {
             String handshake = handshakeMillis(client, protocol);
             if (protocol == Protocol.TCP) {
                 InetSocketAddress to = echo.tcpAddress();
-                try (TcpForwarder forward = new TcpForwarder(client,
+                try (PortForward forward = client.forwardTcp(
                         Destination.of(to.getAddress().getHostAddress(), to.getPort()), loopback)) {
                     TcpMeasure m = measureTcp(transport + " tcp", forward.address());
                     return new Row("tunnel " + transport, "tcp", m.mbs(), m.p50(), m.p99(), handshake, m.check());
                 }
             }
             InetSocketAddress to = echo.udpAddress();
-            try (UdpForwarder forward = new UdpForwarder(client,
+            try (PortForward forward = client.forwardUdp(
                     Destination.of(to.getAddress().getHostAddress(), to.getPort()), loopback, Duration.ofMinutes(1))) {
                 UdpMeasure m = measureUdp(transport + " udp", forward.address());
                 return new Row("tunnel " + transport, "udp", m.rate(), m.p50(), m.p99(), handshake, m.check());

@@ -2,8 +2,9 @@ package io.streamproxy.cli;
 
 import com.google.common.net.HostAndPort;
 import io.streamproxy.Destination;
+import io.streamproxy.PortForward;
 import io.streamproxy.StreamClient;
-import java.io.Closeable;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -64,27 +65,20 @@ final class ForwardCommand implements Callable<Integer> {
         }
         try (StreamClient client = ClientFactory.create(server, files.load("client"), serverName, transport,
                 Duration.ofSeconds(10))) {
-            Closeable forwarder;
-            InetSocketAddress bound;
-            if (udp) {
-                UdpForwarder f = new UdpForwarder(client, destination, listen, udpIdle);
-                forwarder = f;
-                bound = f.address();
-            } else {
-                TcpForwarder f = new TcpForwarder(client, destination, listen);
-                forwarder = f;
-                bound = f.address();
+            PortForward forwarder;
+            try {
+                forwarder = udp ? client.forwardUdp(destination, listen, udpIdle)
+                        : client.forwardTcp(destination, listen);
+            } catch (IOException e) {
+                throw new CliException(e.getMessage(), e);
             }
-            try (Closeable ignored = forwarder) {
+            InetSocketAddress bound = forwarder.address();
+            try (PortForward ignored = forwarder) {
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("forwarding " + Values.text(bound) + " -> " + to + " via " + Values.text(server));
                 out.flush();
                 Lifecycle.runUntilStopped(stop, () -> {
-                    try {
-                        forwarder.close();
-                    } catch (java.io.IOException e) {
-                        // closing
-                    }
+                    forwarder.close();
                     client.close();
                 });
             }

@@ -18,7 +18,6 @@ import java.net.SocketTimeoutException;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -36,7 +35,8 @@ final class JdkTcpClient implements TcpClientTransport {
     private final StreamClientOptions options;
     private final SSLSocketFactory tls;
     private final ScheduledThreadPoolExecutor timer;
-    private final Set<SSLSocket> open = ConcurrentHashMap.newKeySet();
+    /** Open TLS sockets and the TCP socket under each (which a reset closes, so that no close_notify goes). */
+    private final java.util.Map<SSLSocket, Socket> open = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     JdkTcpClient(StreamClientOptions options) throws IOException {
@@ -61,7 +61,8 @@ final class JdkTcpClient implements TcpClientTransport {
             OutputStream out = socket.getOutputStream();
             out.write(header);
             out.flush();
-            return new JdkTcpTunnel(socket, destination, () -> open.remove(socket));
+            Socket raw = open.get(socket);
+            return new JdkTcpTunnel(socket, raw != null ? raw : socket, destination, () -> open.remove(socket));
         } catch (IOException | RuntimeException e) {
             close(socket);
             throw e;
@@ -132,7 +133,7 @@ final class JdkTcpClient implements TcpClientTransport {
             }, handshakeNanos, TimeUnit.NANOSECONDS);
             socket = (SSLSocket) tls.createSocket(raw, options.serverName(), server.getPort(), true);
             TlsParameters.configureClient(socket, options.serverName());
-            open.add(socket);
+            open.put(socket, raw);
             if (closed) {
                 throw new IOException("client is closed");
             }
@@ -175,7 +176,7 @@ final class JdkTcpClient implements TcpClientTransport {
     @Override
     public void close() {
         closed = true;
-        for (SSLSocket s : open) {
+        for (SSLSocket s : open.keySet()) {
             close(s);
         }
         timer.shutdownNow();

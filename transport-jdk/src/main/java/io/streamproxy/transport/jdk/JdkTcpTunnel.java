@@ -11,13 +11,16 @@ import javax.net.ssl.SSLSocket;
 /** A TCP tunnel on a client-mode {@link SSLSocket} whose header has been sent. */
 final class JdkTcpTunnel implements TcpTunnel {
     private final SSLSocket socket;
+    private final java.net.Socket transport;
     private final Destination destination;
     private final InputStream input;
     private final OutputStream output;
     private final Runnable onClose;
 
-    JdkTcpTunnel(SSLSocket socket, Destination destination, Runnable onClose) throws IOException {
+    JdkTcpTunnel(SSLSocket socket, java.net.Socket transport, Destination destination, Runnable onClose)
+            throws IOException {
         this.socket = socket;
+        this.transport = transport;
         this.destination = destination;
         this.input = socket.getInputStream();
         this.output = socket.getOutputStream();
@@ -60,6 +63,22 @@ final class JdkTcpTunnel implements TcpTunnel {
     @Override
     public void close() throws IOException {
         try {
+            socket.close();
+        } finally {
+            onClose.run();
+        }
+    }
+
+    /** Resets the TCP connection under the TLS layer (SO_LINGER 0), so that no close_notify goes first. */
+    @Override
+    public void abort() throws IOException {
+        try {
+            transport.setSoLinger(true, 0);
+        } catch (IOException | RuntimeException e) {
+            // already closed
+        }
+        try {
+            transport.close();
             socket.close();
         } finally {
             onClose.run();

@@ -6,12 +6,14 @@ import io.netty.util.concurrent.Future;
 import io.streamproxy.internal.ProbeFailures;
 import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
+import io.streamproxy.PortForward;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.TcpTunnel;
 import io.streamproxy.spi.TcpClientTransport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.List;
@@ -26,6 +28,7 @@ final class NettyTcpClient implements TcpClientTransport {
     private final NettyTunnels tunnels;
     private final EventLoopGroup group;
     private final Set<NettyTcpTunnel> open = ConcurrentHashMap.newKeySet();
+    private final Set<NettyPortForward> forwards = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     NettyTcpClient(StreamClientOptions options) throws IOException {
@@ -73,6 +76,20 @@ final class NettyTcpClient implements TcpClientTransport {
         return tunnel;
     }
 
+    /** Forwards on this client's event loops, channel to channel (see {@link NettyPortForward}). */
+    @Override
+    public PortForward forward(Destination destination, InetSocketAddress listen) throws IOException {
+        if (closed) {
+            throw new IOException("client is closed");
+        }
+        NettyPortForward[] holder = new NettyPortForward[1];
+        NettyPortForward f = NettyPortForward.start(tunnels, runtime, group, destination, listen,
+                () -> forwards.remove(holder[0]));
+        holder[0] = f;
+        forwards.add(f);
+        return f;
+    }
+
     @Override
     public Duration probe(Duration timeout) throws HealthProbeException {
         long start = System.nanoTime();
@@ -112,6 +129,9 @@ final class NettyTcpClient implements TcpClientTransport {
     @Override
     public void close() {
         closed = true;
+        for (NettyPortForward f : forwards) {
+            f.close();
+        }
         for (NettyTcpTunnel t : open) {
             t.close();
         }

@@ -244,6 +244,26 @@ final class NettyTcpTunnel implements TcpTunnel {
     }
 
     @Override
+    public void abort() {
+        Channel ch = channel;
+        if (ch != null && ch.isOpen()) {
+            io.netty.handler.ssl.SslHandler ssl = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+            ch.eventLoop().execute(() -> {
+                if (ssl != null && ch.pipeline().context(ssl) != null) {
+                    ch.pipeline().remove(ssl); // so that closing sends no close_notify
+                }
+                try {
+                    ch.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+                } catch (RuntimeException e) {
+                    // it closes plainly
+                }
+                ch.close();
+            });
+        }
+        close();
+    }
+
+    @Override
     public void close() {
         Channel ch = channel;
         if (ch != null) {

@@ -260,7 +260,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         if (timer != null) {
             timer.cancel(false);
         }
-        TcpRelay relay = new TcpRelay(tunnel, ctx.channel(), upstream);
+        TcpRelay relay = new TcpRelay(TcpRelay.of(tunnel), ctx.channel(), upstream);
         // bytes that came with (or right after) the header go first
         Object o;
         while ((o = pending.poll()) != null) {

@@ -15,23 +15,57 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Relays one session between the client's TLS channel and the destination channel on their shared event loop:
- * buffers pass through without copying, a side whose peer is not writable stops reading until it is, end of input on
- * one side becomes a half-close of the other (close_notify towards the client, FIN towards the destination). When
- * both directions have ended, what is still queued for the client is flushed first (bounded by
- * {@link #DRAIN_MILLIS}), so that a slow reader gets every byte; when either side fails (a reset, an error, a peer
- * gone), both are aborted with SO_LINGER 0 and no close_notify, so that the other peer sees a reset, never a clean
- * end that would make a truncated transfer look complete.
+ * Relays one TCP session between two channels on their shared event loop: the client's side and the destination's
+ * side, either of which may carry TLS (on the server the client's channel does; in a port forward the tunnel to the
+ * server, which is the destination's side). Buffers pass through without copying, a side whose peer is not writable
+ * stops reading until it is, end of input on one side becomes a half-close of the other (close_notify on a TLS side,
+ * FIN on a plain one). When both directions have ended, what is still queued on each side is flushed first (bounded
+ * by {@link #DRAIN_MILLIS}), so that a slow reader gets every byte; when either side fails (a reset, an error, a
+ * peer gone), both are aborted with SO_LINGER 0 and no close_notify, so that the other peer sees a reset, never a
+ * clean end that would make a truncated transfer look complete.
  */
 final class TcpRelay {
     static final String CLIENT_SIDE = "stream-relay-client";
     static final String DESTINATION_SIDE = "stream-relay-destination";
     private static final Logger LOG = LoggerFactory.getLogger(TcpRelay.class);
 
-    /** How long the queued bytes of a finished session may take to reach a slow client before it is closed. */
+    /** How long the queued bytes of a finished session may take to reach a slow reader before it is closed. */
     static final long DRAIN_MILLIS = 60_000;
 
-    private final TunnelSession tunnel;
+    /** What the relay reports: to the session core on the server, nothing but a log line in a port forward. */
+    interface Events {
+        /** One direction ended cleanly (towardDestination: the client's input). */
+        void directionEnded(boolean towardDestination);
+
+        /** The relay ended: how, and the bytes moved each way. */
+        void ended(String how, long toDestination, long fromDestination);
+
+        /** A name for log lines. */
+        String label();
+    }
+
+    /** The events of a server session, reported to its core. */
+    static Events of(TunnelSession tunnel) {
+        return new Events() {
+            @Override
+            public void directionEnded(boolean towardDestination) {
+                tunnel.directionEnded(towardDestination ? TunnelSession.Direction.TO_DESTINATION
+                        : TunnelSession.Direction.FROM_DESTINATION, System.nanoTime());
+            }
+
+            @Override
+            public void ended(String how, long toDestination, long fromDestination) {
+                tunnel.relayEnded(how, toDestination, fromDestination, System.nanoTime());
+            }
+
+            @Override
+            public String label() {
+                return "TCP session " + tunnel.info().id();
+            }
+        };
+    }
+
+    private final Events events;
     private final Channel client;
     private final Channel destination;
     private long bytesToDestination;
@@ -40,8 +74,8 @@ final class TcpRelay {
     private boolean destinationDone;
     private boolean ended;
 
-    TcpRelay(TunnelSession tunnel, Channel client, Channel destination) {
-        this.tunnel = tunnel;
+    TcpRelay(Events events, Channel client, Channel destination) {
+        this.events = events;
         this.client = client;
         this.destination = destination;
     }
@@ -55,12 +89,22 @@ final class TcpRelay {
     }
 
     void start() {
-        client.config().setAutoRead(true);
-        destination.config().setAutoRead(true);
-        client.read();
-        destination.read();
-        destination.closeFuture().addListener(f -> end(!destinationDone));
-        client.closeFuture().addListener(f -> end(!(clientDone || clientSentCloseNotify())));
+        resumeReading(client);
+        resumeReading(destination);
+        destination.closeFuture().addListener(f -> end(!(destinationDone || sentCloseNotify(destination))));
+        client.closeFuture().addListener(f -> end(!(clientDone || sentCloseNotify(client))));
+    }
+
+    /**
+     * Reads from a channel again, unless its input already ended: epoll has then dropped the socket from its set,
+     * and changing what it waits for fails (epoll_ctl ENOENT) and closes the channel, cutting the other direction.
+     */
+    private static void resumeReading(Channel c) {
+        if (!c.isActive() || c instanceof DuplexChannel && ((DuplexChannel) c).isInputShutdown()) {
+            return;
+        }
+        c.config().setAutoRead(true);
+        c.read();
     }
 
     /** Bytes the client sent before the relay was in place (with the header, or while dialling). */
@@ -69,68 +113,78 @@ final class TcpRelay {
         destination.write(b).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
     }
 
+    /** Bytes the destination side sent before the relay was in place. */
+    void fromDestination(ByteBuf b) {
+        bytesFromDestination += b.readableBytes();
+        client.write(b).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    }
+
     /** The client ended its input before the relay was in place. */
     void clientInputEnded() {
         inputEnded(true);
     }
 
     private void inputEnded(boolean fromClient) {
-        if (fromClient) {
-            if (clientDone) {
-                return;
-            }
-            clientDone = true;
-            tunnel.directionEnded(TunnelSession.Direction.TO_DESTINATION, System.nanoTime());
-            destination.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
-                if (destination instanceof DuplexChannel) {
-                    ((DuplexChannel) destination).shutdownOutput();
-                }
-            });
-        } else {
-            if (destinationDone) {
-                return;
-            }
-            destinationDone = true;
-            tunnel.directionEnded(TunnelSession.Direction.FROM_DESTINATION, System.nanoTime());
-            SslHandler ssl = client.pipeline().get(SslHandler.class);
-            client.flush();
-            if (ssl != null) {
-                ssl.closeOutbound(); // close_notify; TLS 1.3 keeps the other direction open
-            } else if (client instanceof DuplexChannel) {
-                ((DuplexChannel) client).shutdownOutput();
-            }
+        if (fromClient ? clientDone : destinationDone) {
+            return;
         }
+        if (fromClient) {
+            clientDone = true;
+        } else {
+            destinationDone = true;
+        }
+        events.directionEnded(fromClient);
+        halfCloseOutput(fromClient ? destination : client);
         if (clientDone && destinationDone) {
             drainThenClose();
         }
     }
 
-    /** Both directions ended: the client's queue drains (bounded), then both close. */
+    /** Ends what a channel sends once what is queued went out: close_notify on TLS (TLS 1.3 keeps reading), FIN. */
+    private static void halfCloseOutput(Channel c) {
+        SslHandler ssl = c.pipeline().get(SslHandler.class);
+        if (ssl != null) {
+            c.flush();
+            ssl.closeOutbound();
+            return;
+        }
+        c.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
+            if (c instanceof DuplexChannel) {
+                ((DuplexChannel) c).shutdownOutput();
+            }
+        });
+    }
+
+    /** Both directions ended: each side's queue drains (bounded), then it closes. */
     private void drainThenClose() {
-        destination.close();
-        io.netty.util.concurrent.ScheduledFuture<?> bound = client.eventLoop().schedule(() -> {
-            client.close();
+        drainThenClose(destination);
+        drainThenClose(client);
+    }
+
+    private static void drainThenClose(Channel c) {
+        io.netty.util.concurrent.ScheduledFuture<?> bound = c.eventLoop().schedule(() -> {
+            c.close();
         }, DRAIN_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
-        client.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
+        c.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
             bound.cancel(false);
-            client.close();
+            c.close();
         });
     }
 
     /** A side failed: both connections are reset (no close_notify, no FIN). */
     private void abortBoth() {
         reset(destination);
-        SslHandler ssl = client.pipeline().get(SslHandler.class);
-        if (ssl != null) {
-            client.pipeline().remove(ssl); // so that closing sends no close_notify
-        }
-        if (client.pipeline().get(LingeringClose.NAME) != null) {
-            client.pipeline().remove(LingeringClose.NAME); // nor a FIN first
-        }
         reset(client);
     }
 
     private static void reset(Channel c) {
+        SslHandler ssl = c.pipeline().get(SslHandler.class);
+        if (ssl != null) {
+            c.pipeline().remove(ssl); // so that closing sends no close_notify
+        }
+        if (c.pipeline().get(LingeringClose.NAME) != null) {
+            c.pipeline().remove(LingeringClose.NAME); // nor a FIN first
+        }
         if (c.isOpen()) {
             try {
                 c.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
@@ -141,8 +195,9 @@ final class TcpRelay {
         c.close();
     }
 
-    private boolean clientSentCloseNotify() {
-        SslHandler ssl = client.pipeline().get(SslHandler.class);
+    /** Whether a TLS side's peer sent close_notify (a channel that Netty's OpenSSL engine closed on it ended cleanly). */
+    private static boolean sentCloseNotify(Channel c) {
+        SslHandler ssl = c.pipeline().get(SslHandler.class);
         return ssl != null && ssl.engine().isInboundDone();
     }
 
@@ -157,8 +212,8 @@ final class TcpRelay {
         } else {
             drainThenClose(); // a clean end of one side that closed the channel: the other side closes plainly
         }
-        tunnel.relayEnded(complete ? "both directions ended" : failed ? "failed" : "closed",
-                bytesToDestination, bytesFromDestination, System.nanoTime());
+        events.ended(complete ? "both directions ended" : failed ? "failed" : "closed", bytesToDestination,
+                bytesFromDestination);
     }
 
     private final class Side extends ChannelInboundHandlerAdapter {
@@ -170,6 +225,10 @@ final class TcpRelay {
 
         private Channel peer() {
             return isClient ? destination : client;
+        }
+
+        private boolean done() {
+            return isClient ? clientDone : destinationDone;
         }
 
         @Override
@@ -187,8 +246,9 @@ final class TcpRelay {
         public void channelReadComplete(ChannelHandlerContext ctx) {
             Channel peer = peer();
             peer.flush();
-            if (isClient && !clientDone && client.pipeline().get(SslHandler.class) != null && inboundDone()) {
-                inputEnded(true); // close_notify seen without its event (OpenSSL after our closeOutbound)
+            SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+            if (!done() && ssl != null && ssl.engine().isInboundDone()) {
+                inputEnded(isClient); // close_notify seen without its event (OpenSSL after our closeOutbound)
             }
             if (!peer.isWritable()) {
                 ctx.channel().config().setAutoRead(false); // back-pressure: resume when the peer drains
@@ -198,9 +258,7 @@ final class TcpRelay {
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable()) {
-                Channel peer = peer();
-                peer.config().setAutoRead(true);
-                peer.read();
+                resumeReading(peer());
             }
             ctx.fireChannelWritabilityChanged();
         }
@@ -208,12 +266,12 @@ final class TcpRelay {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
-                inputEnded(isClient); // FIN (for the client, a FIN without close_notify ends its input too)
+                inputEnded(isClient); // FIN (on a TLS side, a FIN without close_notify ends its input too)
                 return;
             }
             if (evt instanceof SslCloseCompletionEvent) {
                 // OpenSSL reports this early after our own close_notify: only a real one counts
-                if (((SslCloseCompletionEvent) evt).isSuccess() && inboundDone()) {
+                if (((SslCloseCompletionEvent) evt).isSuccess() && sentCloseNotify(ctx.channel())) {
                     inputEnded(isClient);
                 }
                 return;
@@ -221,21 +279,16 @@ final class TcpRelay {
             ctx.fireUserEventTriggered(evt);
         }
 
-        private boolean inboundDone() {
-            SslHandler ssl = client.pipeline().get(SslHandler.class);
-            return ssl == null || ssl.engine().isInboundDone();
-        }
-
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            // after both directions ended this is our own close; before, a peer that vanished is an abort (a client
-            // whose close_notify closed the channel, as Netty's OpenSSL engine does, ended cleanly)
-            end(isClient ? !(clientDone || clientSentCloseNotify()) : !destinationDone);
+            // after both directions ended this is our own close; before, a peer that vanished is an abort (a TLS
+            // peer whose close_notify closed the channel, as Netty's OpenSSL engine does, ended cleanly)
+            end(!(done() || sentCloseNotify(ctx.channel())));
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("TCP session {}: {} side failed: {}", tunnel.info().id(), isClient ? "client" : "destination",
+            LOG.debug("{}: {} side failed: {}", events.label(), isClient ? "client" : "destination",
                     cause.toString());
             end(true);
         }

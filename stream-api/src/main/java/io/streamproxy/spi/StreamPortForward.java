@@ -1,7 +1,7 @@
-package io.streamproxy.cli;
+package io.streamproxy.spi;
 
 import io.streamproxy.Destination;
-import io.streamproxy.StreamClient;
+import io.streamproxy.PortForward;
 import io.streamproxy.TcpTunnel;
 import java.io.Closeable;
 import java.io.IOException;
@@ -20,26 +20,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Local TCP port forwarding: every accepted connection gets its own tunnel to the destination; bytes flow both ways
- * with half-close passed on, and each side is closed when both directions end.
+ * The default TCP {@link PortForward}, for transports whose tunnels are blocking streams: every accepted connection
+ * gets its own tunnel and two threads that copy each direction; end of stream on one side half-closes the other, a
+ * failure resets the local connection (SO_LINGER 0) and closes the tunnel, and each side is closed when both
+ * directions end. At most 512 connections are relayed at once; one past that is reset at once.
  */
-final class TcpForwarder implements Closeable {
-    private static final Logger LOG = LoggerFactory.getLogger(TcpForwarder.class);
+final class StreamPortForward implements PortForward {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamPortForward.class);
+    private static final int MAX_CONNECTIONS = 512;
 
-    private final StreamClient client;
+    private final TcpClientTransport transport;
     private final Destination destination;
     private final ServerSocket listener;
-    private final ExecutorService threads = new ThreadPoolExecutor(0, 1024, 30, TimeUnit.SECONDS,
+    private final ExecutorService threads = new ThreadPoolExecutor(0, 2 * MAX_CONNECTIONS + 1, 30, TimeUnit.SECONDS,
             new SynchronousQueue<>(), r -> {
                 Thread t = new Thread(r, "stream-proxy-forward");
                 t.setDaemon(true);
                 return t;
             });
     private final Set<Closeable> open = ConcurrentHashMap.newKeySet();
+    private final Set<Object> finished = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    TcpForwarder(StreamClient client, Destination destination, InetSocketAddress listen) throws IOException {
-        this.client = client;
+    StreamPortForward(TcpClientTransport transport, Destination destination, InetSocketAddress listen)
+            throws IOException {
+        this.transport = transport;
         this.destination = destination;
         this.listener = new ServerSocket();
         try {
@@ -47,13 +52,19 @@ final class TcpForwarder implements Closeable {
             listener.bind(listen, 256);
         } catch (IOException e) {
             listener.close();
-            throw new CliException("cannot listen on " + Values.text(listen) + ": " + e.getMessage(), e);
+            throw new IOException("cannot listen on " + listen + ": " + e.getMessage(), e);
         }
         threads.execute(this::acceptLoop);
     }
 
-    InetSocketAddress address() {
+    @Override
+    public InetSocketAddress address() {
         return (InetSocketAddress) listener.getLocalSocketAddress();
+    }
+
+    @Override
+    public Destination destination() {
+        return destination;
     }
 
     private void acceptLoop() {
@@ -62,14 +73,23 @@ final class TcpForwarder implements Closeable {
             try {
                 local = listener.accept();
             } catch (IOException e) {
-                return;
+                if (closed) {
+                    return;
+                }
+                LOG.warn("TCP forward on {}: accept failed: {}", address(), e.toString());
+                parkAfterFailure();
+                continue;
             }
             try {
                 threads.execute(() -> serve(local));
             } catch (RuntimeException e) {
-                close(local);
+                abort(local); // every thread is busy: the local client sees a reset, not a silent hang
             }
         }
+    }
+
+    private static void parkAfterFailure() {
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
     }
 
     private void serve(Socket local) {
@@ -77,10 +97,11 @@ final class TcpForwarder implements Closeable {
         TcpTunnel tunnel = null;
         try {
             local.setTcpNoDelay(true);
-            tunnel = client.openTcp(destination);
+            local.setKeepAlive(true);
+            tunnel = transport.open(destination);
             open.add(tunnel);
             TcpTunnel t = tunnel;
-            threads.execute(() -> pump(() -> local.getInputStream(), t.output(), t::shutdownOutput, local, t));
+            threads.execute(() -> pump(local::getInputStream, t.output(), t::shutdownOutput, local, t));
             pump(t::input, local.getOutputStream(), local::shutdownOutput, local, t);
         } catch (IOException | RuntimeException e) {
             LOG.warn("forward from {} failed: {}", local.getRemoteSocketAddress(), e.toString());
@@ -100,8 +121,6 @@ final class TcpForwarder implements Closeable {
         void run() throws IOException;
     }
 
-    private final Set<Object> finished = ConcurrentHashMap.newKeySet();
-
     /** Copies one direction; on end of stream half-closes the other side; the second direction to end closes. */
     private void pump(Source source, OutputStream out, HalfClose halfClose, Socket local, TcpTunnel tunnel) {
         byte[] buffer = new byte[64 * 1024];
@@ -114,12 +133,19 @@ final class TcpForwarder implements Closeable {
             }
             halfClose.run();
             if (!finished.add(tunnel)) {
-                finish(local, tunnel);
+                finished.remove(tunnel);
+                close(local);
+                close(tunnel);
             }
         } catch (IOException e) {
             finished.remove(tunnel);
-            abort(local); // a failure on either side reaches the local peer as a reset, not a clean end
-            close(tunnel);
+            abort(local); // a failure on either side reaches each peer as a reset, not a clean end
+            open.remove(tunnel);
+            try {
+                tunnel.abort();
+            } catch (IOException | RuntimeException ex) {
+                // closing
+            }
         }
     }
 
@@ -130,12 +156,6 @@ final class TcpForwarder implements Closeable {
             // already closed
         }
         close(local);
-    }
-
-    private void finish(Socket local, TcpTunnel tunnel) {
-        finished.remove(tunnel);
-        close(local);
-        close(tunnel);
     }
 
     private void close(Closeable c) {

@@ -1,9 +1,8 @@
-package io.streamproxy.cli;
+package io.streamproxy.spi;
 
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
-import io.streamproxy.StreamClient;
-import java.io.Closeable;
+import io.streamproxy.PortForward;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -28,13 +27,14 @@ import org.slf4j.LoggerFactory;
  * (the receive loop never waits for a handshake; up to {@link #PENDING} datagrams wait for it). A flow is closed when
  * neither side sent anything for the idle timeout.
  */
-final class UdpForwarder implements Closeable {
-    private static final Logger LOG = LoggerFactory.getLogger(UdpForwarder.class);
+final class DatagramPortForward implements PortForward {
+    private static final Logger LOG = LoggerFactory.getLogger(DatagramPortForward.class);
 
-    private final StreamClient client;
+    private final UdpClientTransport transport;
     private final Destination destination;
     private final DatagramChannel channel;
     private final Duration idle;
+    private final InetSocketAddress bound;
     /** Datagrams of a new flow that may wait while its tunnel opens. */
     static final int PENDING = 64;
 
@@ -47,9 +47,9 @@ final class UdpForwarder implements Closeable {
             });
     private volatile boolean closed;
 
-    UdpForwarder(StreamClient client, Destination destination, InetSocketAddress listen, Duration idle)
-            throws IOException {
-        this.client = client;
+    DatagramPortForward(UdpClientTransport transport, Destination destination, InetSocketAddress listen,
+                        Duration idle) throws IOException {
+        this.transport = transport;
         this.destination = destination;
         this.idle = idle;
         this.channel = DatagramChannel.open();
@@ -59,13 +59,20 @@ final class UdpForwarder implements Closeable {
             channel.bind(listen);
         } catch (IOException e) {
             channel.close();
-            throw new CliException("cannot listen on UDP " + Values.text(listen) + ": " + e.getMessage(), e);
+            throw new IOException("cannot listen on UDP " + listen + ": " + e.getMessage(), e);
         }
+        this.bound = (InetSocketAddress) channel.getLocalAddress();
         threads.execute(this::receiveLoop);
     }
 
-    InetSocketAddress address() throws IOException {
-        return (InetSocketAddress) channel.getLocalAddress();
+    @Override
+    public InetSocketAddress address() {
+        return bound;
+    }
+
+    @Override
+    public Destination destination() {
+        return destination;
     }
 
     private void receiveLoop() {
@@ -117,7 +124,7 @@ final class UdpForwarder implements Closeable {
         void open() {
             DatagramTunnel t;
             try {
-                t = client.openUdp(destination.host(), destination.port());
+                t = transport.open(destination);
             } catch (IOException | RuntimeException e) {
                 LOG.warn("UDP forward from {} failed: {}", source, e.getMessage());
                 end();

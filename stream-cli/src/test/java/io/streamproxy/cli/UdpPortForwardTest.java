@@ -3,6 +3,7 @@ package io.streamproxy.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamproxy.Destination;
+import io.streamproxy.PortForward;
 import io.streamproxy.StreamClient;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.StreamServer;
@@ -19,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The UDP forward on its own: a flow that only sends is not idle, and each flow has one session. */
-class UdpForwarderTest {
+class UdpPortForwardTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
     private final TestPki pki = TestPki.shared();
 
@@ -37,8 +38,7 @@ class UdpForwarderTest {
                      .udp(loopback).build());
              StreamClient client = StreamClient.create(StreamClientOptions.builder(server.udpAddress(),
                      pki.clientCredentials()).handshakeTimeout(WAIT).build());
-             UdpForwarder forward = new UdpForwarder(client, Destination.of(sink.host(), sink.port()), loopback,
-                     idle);
+             PortForward forward = client.forwardUdp(Destination.of(sink.host(), sink.port()), loopback, idle);
              DatagramChannel local = DatagramChannel.open()) {
             local.connect(forward.address());
             CountDownLatch never = new CountDownLatch(1);

@@ -1,0 +1,224 @@
+package io.streamproxy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.streamproxy.Destination;
+import io.streamproxy.PortForward;
+import io.streamproxy.StreamClient;
+import io.streamproxy.StreamServer;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The port forward, as {@code stream-proxy forward} runs it ({@link StreamClient#forwardTcp}): plain local
+ * connections through the transport's forward and server to a destination. Bytes arrive whole both ways on many
+ * connections at once, half-close passes through both ways, a reset on either end reaches the other as a reset, and
+ * closing the forward stops it listening.
+ */
+public abstract class TcpForwardKit extends TcpKitBase {
+
+    private PortForward forward(StreamClient client, TcpDestination dest) throws IOException {
+        PortForward f = client.forwardTcp(Destination.of(dest.host(), dest.port()),
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        closeLater(f);
+        return f;
+    }
+
+    private static Socket connect(PortForward f) throws IOException {
+        Socket s = new Socket();
+        s.connect(f.address(), (int) WAIT.toMillis());
+        s.setSoTimeout((int) WAIT.toMillis());
+        return s;
+    }
+
+    /**
+     * 16 local connections at once each send 1 MiB of seeded bytes and read them back from the echo, whole, then end
+     * of stream after their half-close (where {@link #sendsAfterPeerCloseNotify()} says the configuration has
+     * half-close; otherwise each reads its bytes back and closes).
+     */
+    @Test
+    public void bytesArriveWhole_bothWays_onManyConnectionsAtOnce() throws Exception {
+        StreamServer server = startServer();
+        PortForward f = forward(client(server), echo);
+        boolean halfClose = sendsAfterPeerCloseNotify();
+        ExecutorService pool = Executors.newFixedThreadPool(32);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                int seed = i;
+                done.add(pool.submit(() -> {
+                    try (Socket s = connect(f)) {
+                        byte[] data = new byte[1 << 20];
+                        new Random(seed).nextBytes(data);
+                        Future<?> writer = pool.submit(() -> {
+                            OutputStream out = s.getOutputStream();
+                            for (int off = 0; off < data.length; off += 8192) {
+                                out.write(data, off, 8192);
+                            }
+                            if (halfClose) {
+                                s.shutdownOutput();
+                            }
+                            return null;
+                        });
+                        byte[] back = new DataInputStream(s.getInputStream())
+                                .readNBytes(halfClose ? data.length + 1 : data.length);
+                        writer.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                        assertThat(back.length).as("bytes echoed" + (halfClose ? ", then end of stream" : ""))
+                                .isEqualTo(data.length);
+                        assertThat(crc(back)).as("CRC32 of what came back on connection " + seed)
+                                .isEqualTo(crc(data));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> d : done) {
+                d.get(WAIT.toMillis() * 2, TimeUnit.MILLISECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static long crc(byte[] b) {
+        CRC32 c = new CRC32();
+        c.update(b);
+        return c.getValue();
+    }
+
+    /** The local client's FIN reaches the destination, whose reply after it still reaches the client. */
+    @Test
+    public void halfClose_fromTheLocalClient_reachesTheDestination_whileTheReplyFlowsBack() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "this configuration closes both directions when it receives close_notify");
+        TcpDestination dest = closeLater(TcpDestination.scripted());
+        PortForward f = forward(client(startServer()), dest);
+        try (Socket local = connect(f)) {
+            local.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
+            local.shutdownOutput();
+            try (Socket d = dest.takeConnection(WAIT)) {
+                d.setSoTimeout((int) WAIT.toMillis());
+                assertThat(new String(d.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .as("what the destination read before end of stream").isEqualTo("request");
+                d.getOutputStream().write("reply after your EOF".getBytes(StandardCharsets.US_ASCII));
+                d.shutdownOutput();
+                assertThat(new String(local.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .as("the reply the local client read after its half-close").isEqualTo("reply after your EOF");
+            }
+        }
+    }
+
+    /** The destination's FIN reaches the local client, which keeps sending afterwards. */
+    @Test
+    public void halfClose_fromTheDestination_reachesTheLocalClient_whileItKeepsSending() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "this configuration closes both directions when it receives close_notify");
+        TcpDestination dest = closeLater(TcpDestination.scripted());
+        PortForward f = forward(client(startServer()), dest);
+        try (Socket local = connect(f)) {
+            local.getOutputStream().write('x');
+            try (Socket d = dest.takeConnection(WAIT)) {
+                d.setSoTimeout((int) WAIT.toMillis());
+                assertThat(d.getInputStream().read()).isEqualTo('x');
+                d.getOutputStream().write("banner".getBytes(StandardCharsets.US_ASCII));
+                d.shutdownOutput();
+                assertThat(new String(local.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .as("what the local client read before end of stream").isEqualTo("banner");
+                local.getOutputStream().write("still sending".getBytes(StandardCharsets.US_ASCII));
+                local.shutdownOutput();
+                assertThat(new String(d.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .as("what the destination read after its own half-close").isEqualTo("still sending");
+            }
+        }
+    }
+
+    /** A destination that resets reaches the local client as a reset after the bytes it sent, never a clean end. */
+    @Test
+    public void destinationReset_reachesTheLocalClientAsAReset() throws Exception {
+        TcpDestination dest = closeLater(TcpDestination.scripted());
+        PortForward f = forward(client(startServer()), dest);
+        try (Socket local = connect(f)) {
+            local.getOutputStream().write(1);
+            Socket d = dest.takeConnection(WAIT);
+            assertThat(d.getInputStream().read()).isEqualTo(1);
+            d.getOutputStream().write(new byte[] {2, 3});
+            d.setSoLinger(true, 0);
+            d.close();
+            InputStream in = local.getInputStream();
+            assertThat(in.read()).isEqualTo(2);
+            assertThat(in.read()).isEqualTo(3);
+            assertThatThrownBy(in::read).as("a reset, not an end of stream, after the destination's reset")
+                    .isInstanceOf(java.net.SocketException.class);
+        }
+    }
+
+    /** A local client that resets reaches the destination as a reset, never as a FIN. */
+    @Test
+    public void localReset_reachesTheDestinationAsAReset() throws Exception {
+        TcpDestination dest = closeLater(TcpDestination.scripted());
+        PortForward f = forward(client(startServer()), dest);
+        Socket local = connect(f);
+        local.getOutputStream().write(1);
+        Socket d = dest.takeConnection(WAIT);
+        d.setSoTimeout((int) WAIT.toMillis());
+        assertThat(d.getInputStream().read()).isEqualTo(1);
+        local.setSoLinger(true, 0);
+        local.close();
+        assertThatThrownBy(() -> d.getInputStream().read())
+                .as("a reset, not an end of stream, after the local client's reset")
+                .isInstanceOf(java.net.SocketException.class);
+    }
+
+    /** A destination that cannot be reached resets the local connection instead of leaving it open. */
+    @Test
+    public void unreachableDestination_endsTheLocalConnection() throws Exception {
+        StreamServer server = startServer();
+        int refusing;
+        try (java.net.ServerSocket gone = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            refusing = gone.getLocalPort(); // closed below: connections to it are refused
+        }
+        PortForward f = closeLater(client(server).forwardTcp(Destination.of("127.0.0.1", refusing),
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)));
+        try (Socket local = connect(f)) {
+            local.getOutputStream().write(1);
+            try {
+                assertThat(local.getInputStream().read()).as("no byte from a destination that refused").isEqualTo(-1);
+            } catch (java.net.SocketException e) {
+                // a reset is fine too: what matters is that the connection ended within the bound
+            }
+        }
+    }
+
+    /** Closing the forward stops it listening. */
+    @Test
+    public void close_stopsListening() throws Exception {
+        PortForward f = forward(client(startServer()), echo);
+        InetSocketAddress address = f.address();
+        try (Socket s = connect(f)) {
+            s.getOutputStream().write(7);
+            assertThat(s.getInputStream().read()).isEqualTo(7);
+        }
+        f.close();
+        assertThatThrownBy(() -> {
+            try (Socket s = new Socket()) {
+                s.connect(address, (int) WAIT.toMillis());
+            }
+        }).as("a connection to a closed forward").isInstanceOf(IOException.class);
+    }
+}
