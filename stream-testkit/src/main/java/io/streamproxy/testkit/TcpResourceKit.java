@@ -65,7 +65,8 @@ public abstract class TcpResourceKit extends TcpKitBase {
         client.close();
         dest.close();
         List<Thread> leftover = before.threadsStartedSince(Duration.ofSeconds(10));
-        assertThat(leftover).as("threads left running: %s", ResourceSnapshot.names(leftover)).isEmpty();
+        assertThat(leftover).as("threads left running 10 s after the server closed (a transport must stop every"
+                + " thread it starts): %s", ResourceSnapshot.names(leftover)).isEmpty();
         if (before.fileDescriptors() >= 0) {
             assertThat(ResourceSnapshot.openFileDescriptors()).isLessThanOrEqualTo(before.fileDescriptors());
         }

@@ -60,12 +60,8 @@ public abstract class TcpTimeoutKit extends TcpKitBase {
                 new String[] {"godoxy-agent-stream/1"}, WAIT)) {
             s.getOutputStream().write(WireHeaders.valid(echo.host(), "1", 0), 0, 100);
             s.getOutputStream().flush();
-            assertClosedByServer(s.getInputStream());
+            assertClosedAfterHeaderTimeout(s, start, "a client that sent 100 of the 275 header bytes");
         }
-        Duration took = Duration.ofNanos(System.nanoTime() - start);
-        assertThat(took).isGreaterThanOrEqualTo(HEADER_TIMEOUT.minusMillis(200))
-                .isLessThan(HEADER_TIMEOUT.plusSeconds(5));
-        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
         assertThat(echo.connectionCount()).isZero();
     }
 }
