@@ -14,7 +14,9 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -86,15 +88,16 @@ class BrokenVariantsTest {
         assertThat(outcomes.finished).as("kit cases that ran").isNotEmpty();
         assertThat(outcomes.failures).as("the kit passed a transport that %s: %s", defect, outcomes.finished)
                 .isNotEmpty();
-        for (String failure : outcomes.failures) {
-            assertThat(failure).as("the kit's failure for %s", defect).containsIgnoringCase(namesTheDefect);
-        }
+        outcomes.failures.forEach((name, message) -> assertThat(message)
+                .as("the message of the kit's failure of %s for %s", name, defect)
+                .containsIgnoringCase(namesTheDefect));
     }
 
     /** Collects the test cases that ran and the failures (name, message and causes) of those that failed. */
     private static final class Outcomes implements TestExecutionListener {
         final List<String> finished = new ArrayList<>();
-        final List<String> failures = new ArrayList<>();
+        /** The failed case's name, and its messages (the throwable and its causes), which must name the defect. */
+        final Map<String, String> failures = new LinkedHashMap<>();
 
         @Override
         public void executionFinished(TestIdentifier id, TestExecutionResult result) {
@@ -114,7 +117,7 @@ class BrokenVariantsTest {
                     t.printStackTrace(new PrintWriter(trace));
                 }
             });
-            failures.add(id.getDisplayName() + " " + result.getStatus() + ": " + trace);
+            failures.put(id.getDisplayName() + " (" + result.getStatus() + ")", trace.toString());
         }
     }
 
