@@ -18,9 +18,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
@@ -33,14 +35,17 @@ import org.junit.platform.launcher.core.LauncherFactory;
  * A kit is only worth what it catches: each deliberately broken variant of the sample ({@link Defect}) runs the kit
  * case that covers its defect, through the JUnit Platform {@link Launcher}, and that case must fail with a message
  * that names the defect. The correct sample passes the same cases (the {@code NioSampleTcp*Test} classes), so each
- * failure here is the defect's doing. Only the relevant case runs per variant, to keep the build short.
+ * failure here is the defect's doing ({@link #sampleWithoutDefects_passesEveryCaseThatABrokenVariantFails} checks that
+ * in this same harness). Only the relevant case runs per variant, to keep the build short; to run some variants only:
+ * {@code -Dtest=BrokenVariantsTest -DargLine=-DbrokenVariant=NO_KEEPALIVE,DIALS_BEFORE_POLICY}.
  */
 class BrokenVariantsTest {
-    /** The defect the kit classes below run with; set before each launch (launches run one at a time). */
+    /** The defect the kit classes below run with (null: none); set before each launch (one at a time). */
     private static volatile Defect current;
 
     private static TransportProvider broken() {
-        return new NioSampleTransportProvider(EnumSet.of(current));
+        Defect d = current;
+        return new NioSampleTransportProvider(d == null ? EnumSet.noneOf(Defect.class) : EnumSet.of(d));
     }
 
     static Stream<Arguments> variants() {
@@ -76,14 +81,7 @@ class BrokenVariantsTest {
     @MethodSource("variants")
     void brokenVariant_failsTheKitCase_withAMessageNamingTheDefect(Defect defect, Class<?> kit, String method,
             String parameterTypes, String namesTheDefect) {
-        current = defect;
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-                .selectors(parameterTypes.isEmpty() ? selectMethod(kit, method)
-                        : selectMethod(kit, method, parameterTypes))
-                .build();
-        Outcomes outcomes = new Outcomes();
-        Launcher launcher = LauncherFactory.create();
-        launcher.execute(request, outcomes);
+        Outcomes outcomes = run(defect, List.of(select(kit, method, parameterTypes)));
 
         assertThat(outcomes.finished).as("kit cases that ran").isNotEmpty();
         assertThat(outcomes.failures).as("the kit passed a transport that %s: %s", defect, outcomes.finished)
@@ -91,6 +89,29 @@ class BrokenVariantsTest {
         outcomes.failures.forEach((name, message) -> assertThat(message)
                 .as("the message of the kit's failure of %s for %s", name, defect)
                 .containsIgnoringCase(namesTheDefect));
+    }
+
+    /** The control: the same harness and the same cases pass on the sample without a defect. */
+    @Test
+    void sampleWithoutDefects_passesEveryCaseThatABrokenVariantFails() {
+        List<DiscoverySelector> selectors = new ArrayList<>();
+        all().forEach(a -> selectors.add(select((Class<?>) a.get()[1], (String) a.get()[2], (String) a.get()[3])));
+        Outcomes outcomes = run(null, selectors);
+        assertThat(outcomes.finished).as("kit cases that ran").hasSizeGreaterThanOrEqualTo(9);
+        assertThat(outcomes.failures).as("failures of the sample without defects").isEmpty();
+    }
+
+    private static DiscoverySelector select(Class<?> kit, String method, String parameterTypes) {
+        return parameterTypes.isEmpty() ? selectMethod(kit, method) : selectMethod(kit, method, parameterTypes);
+    }
+
+    private static Outcomes run(Defect defect, List<DiscoverySelector> selectors) {
+        current = defect;
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectors).build();
+        Outcomes outcomes = new Outcomes();
+        Launcher launcher = LauncherFactory.create();
+        launcher.execute(request, outcomes);
+        return outcomes;
     }
 
     /** Collects the test cases that ran and the failures (name, message and causes) of those that failed. */
