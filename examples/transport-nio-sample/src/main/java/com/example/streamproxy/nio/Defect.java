@@ -22,6 +22,8 @@ enum Defect {
     LEAKS_A_THREAD_PER_SESSION,
     /** Ends the client's stream cleanly (close_notify) when the destination resets, so a cut looks complete. */
     TURNS_RESET_INTO_CLEAN_END,
+    /** Dials without a bound and without the core's dial deadline: an unanswered destination holds the client. */
+    IGNORES_DIAL_TIMEOUT,
     /** Leaves TCP keepalive off, so a peer that vanishes without a FIN holds its session forever. */
     NO_KEEPALIVE
 }

@@ -335,6 +335,9 @@ final class NioTcpServer implements ServerEndpoint {
                         step = resolve(t);
                         break;
                     case DIAL:
+                        if (defects.contains(Defect.IGNORES_DIAL_TIMEOUT)) {
+                            c.disarm();
+                        }
                         SocketChannel up = dial(c);
                         step = up != null ? t.dialSucceeded(System.nanoTime())
                                 : t.dialFailed(c.lastDialFailure, System.nanoTime());
@@ -422,7 +425,8 @@ final class NioTcpServer implements ServerEndpoint {
         try {
             attempt.setOption(StandardSocketOptions.TCP_NODELAY, true);
             attempt.setOption(StandardSocketOptions.SO_KEEPALIVE, !defects.contains(Defect.NO_KEEPALIVE));
-            attempt.socket().connect(c.tunnel.dialAddress(), c.tunnel.dialMillisLeft(System.nanoTime()));
+            attempt.socket().connect(c.tunnel.dialAddress(), defects.contains(Defect.IGNORES_DIAL_TIMEOUT) ? 0
+                    : c.tunnel.dialMillisLeft(System.nanoTime()));
             return attempt;
         } catch (IOException e) {
             c.lastDialFailure = e.getMessage() == null ? e.toString() : e.getMessage();

@@ -73,6 +73,8 @@ class BrokenVariantsTest {
                         "serverClose_endsLiveSessions_andLeavesNoThreadOrSocket", "", "threads left running"),
                 Arguments.of(Defect.TURNS_RESET_INTO_CLEAN_END, BrokenHalfClose.class,
                         "destinationReset_reachesTheClientAsAReset", "", "a reset, not an end of stream"),
+                Arguments.of(Defect.IGNORES_DIAL_TIMEOUT, BrokenTimeout.class,
+                        "unreachableDestination_clientSeesCloseWithinDialTimeout", "", "dial timeout"),
                 Arguments.of(Defect.NO_KEEPALIVE, BrokenResource.class,
                         "acceptedAndDialledSockets_useKeepalive", "", "keepalive"));
     }
