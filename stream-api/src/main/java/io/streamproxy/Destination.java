@@ -20,6 +20,8 @@ public record Destination(String host, int port) {
     /**
      * Validates the parts.
      *
+     * @param host the host name or IP literal (IPv6 without brackets)
+     * @param port the port, 1..65535
      * @throws IllegalArgumentException if the host is empty, longer than 255 UTF-8 bytes or bracketed, or the port
      *                                  is outside 1..65535
      */

@@ -21,6 +21,7 @@ public class HealthProbeException extends StreamProxyException {
         PROTOCOL_ERROR
     }
 
+    /** The class of failure. */
     private final Failure failure;
 
     /**

@@ -23,6 +23,7 @@ public final class InvalidHeaderException extends StreamProxyException {
         PORT_NUMBER
     }
 
+    /** The first check the header failed. */
     private final Check check;
 
     /**

@@ -45,10 +45,14 @@ public abstract class TcpAuthenticationKit extends TcpKitBase {
         TlsCredentials bad = variant.equals("expired") ? pki.expiredClientCredentials()
                 : pki.foreignClientCredentials();
         StreamClient client = client(server, bad);
-        assertThatThrownBy(() -> client.probeTcp(Duration.ofSeconds(10)))
+        String accepted = "the server accepted a client certificate it must not trust ("
+                + (variant.equals("expired") ? "expired" : "a client certificate from another CA") + ")";
+        assertThat(catchThrowable(() -> client.probeTcp(Duration.ofSeconds(10))))
+                .as("a health probe: %s", accepted)
                 .isInstanceOfSatisfying(HealthProbeException.class, e -> assertThat(e.failure())
-                        .isEqualTo(HealthProbeException.Failure.CERTIFICATE_REFUSED));
-        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+                        .as("the probe's failure").isEqualTo(HealthProbeException.Failure.CERTIFICATE_REFUSED));
+        assertThat(events.awaitRefusal(WAIT).reason()).as("why the server refused: %s", accepted)
+                .isEqualTo(RefusalReason.HANDSHAKE_FAILED);
         Throwable failure = catchThrowable(() -> {
             try (TcpTunnel t = open(client, echo.host(), echo.port())) {
                 t.output().write('x');
@@ -57,9 +61,9 @@ public abstract class TcpAuthenticationKit extends TcpKitBase {
                 throw new IOException("closed by the server");
             }
         });
-        assertThat(failure).isInstanceOf(IOException.class);
-        assertThat(echo.connectionCount()).isZero();
-        assertThat(events.openedCount()).isZero();
+        assertThat(failure).as("a tunnel: %s", accepted).isInstanceOf(IOException.class);
+        assertThat(echo.connectionCount()).as("connections to the destination: %s", accepted).isZero();
+        assertThat(events.openedCount()).as("sessions opened: %s", accepted).isZero();
     }
 
     @Test

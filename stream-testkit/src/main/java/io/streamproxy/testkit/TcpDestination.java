@@ -34,6 +34,8 @@ public final class TcpDestination implements Closeable {
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
     private final Thread acceptor;
     private volatile boolean closed;
+    private final Object markerSeen = new Object();
+    private volatile int markerPort = -1;
 
     private TcpDestination(InetAddress bind, boolean echo) {
         this.echo = echo;
@@ -94,6 +96,39 @@ public final class TcpDestination implements Closeable {
     }
 
     /**
+     * Returns how many connections reached this destination, counting every connection a server made before this
+     * call even if this destination has not accepted it yet: it connects a marker of its own and waits (bounded)
+     * until the marker is accepted, which comes after every earlier connection in the listen queue. The marker is
+     * not counted. Use it to prove that a server never dialled, without racing its dial.
+     *
+     * @param timeout bounds the wait for the marker
+     * @return the connections accepted before the marker
+     */
+    public int settledConnectionCount(Duration timeout) {
+        try (Socket marker = new Socket()) {
+            marker.bind(new InetSocketAddress(listener.getInetAddress(), 0));
+            markerPort = marker.getLocalPort();
+            marker.connect(listener.getLocalSocketAddress(), (int) timeout.toMillis());
+            long deadline = System.nanoTime() + timeout.toNanos();
+            synchronized (markerSeen) {
+                while (markerPort >= 0) {
+                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                    if (left <= 0) {
+                        throw new AssertionError("the destination did not accept its marker within " + timeout);
+                    }
+                    markerSeen.wait(left);
+                }
+            }
+            return connections.get();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /**
      * Waits for the next accepted socket (scripted mode).
      *
      * @param timeout how long to wait
@@ -120,6 +155,14 @@ public final class TcpDestination implements Closeable {
                 s = listener.accept();
             } catch (IOException e) {
                 return;
+            }
+            if (s.getPort() == markerPort && s.getInetAddress().equals(listener.getInetAddress())) {
+                closeQuietly(s);
+                synchronized (markerSeen) {
+                    markerPort = -1;
+                    markerSeen.notifyAll();
+                }
+                continue;
             }
             connections.incrementAndGet();
             sockets.add(s);

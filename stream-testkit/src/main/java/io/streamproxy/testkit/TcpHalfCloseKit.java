@@ -1,7 +1,7 @@
 package io.streamproxy.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.streamproxy.StreamServer;
@@ -27,17 +27,24 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
                 "this configuration closes both directions when it receives close_notify");
         TcpDestination dest = closeLater(TcpDestination.scripted());
         StreamServer server = startServer();
+        String cut = "the destination's reply after the client's half-close: the server turned the half-close into"
+                + " a full close (a client's end of stream must end only the client-to-destination direction)";
         try (TcpTunnel t = open(client(server), dest.host(), dest.port())) {
             t.output().write("request".getBytes(StandardCharsets.US_ASCII));
             t.shutdownOutput();
             try (Socket d = dest.takeConnection(WAIT)) {
                 d.setSoTimeout((int) WAIT.toMillis());
                 assertThat(d.getInputStream().readAllBytes()).asString(StandardCharsets.US_ASCII)
-                        .isEqualTo("request");
-                d.getOutputStream().write("reply after your EOF".getBytes(StandardCharsets.US_ASCII));
-                d.shutdownOutput();
-                assertThat(new String(t.input().readAllBytes(), StandardCharsets.US_ASCII))
-                        .isEqualTo("reply after your EOF");
+                        .as("what reached the destination before the client's half-close").isEqualTo("request");
+                String reply;
+                try {
+                    d.getOutputStream().write("reply after your EOF".getBytes(StandardCharsets.US_ASCII));
+                    d.shutdownOutput();
+                    reply = new String(t.input().readAllBytes(), StandardCharsets.US_ASCII);
+                } catch (java.io.IOException e) {
+                    throw new AssertionError(cut, e);
+                }
+                assertThat(reply).as(cut).isEqualTo("reply after your EOF");
             }
         }
         events.awaitClosed(WAIT);
@@ -120,7 +127,8 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
             InputStream in = c.getInputStream();
             assertThat(in.read()).isEqualTo(2);
             assertThat(in.read()).isEqualTo(3);
-            assertThatThrownBy(() -> in.read()).as("a reset, not an end of stream")
+            assertThat(catchThrowable(() -> in.read())).as("what the client read after the destination reset: it"
+                    + " must be a reset, not an end of stream (a download cut short must not look complete)")
                     .isInstanceOf(java.net.SocketException.class);
         }
     }
@@ -139,7 +147,8 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
         d.setSoTimeout((int) WAIT.toMillis());
         assertThat(d.getInputStream().read()).isEqualTo(1);
         RawTlsClient.reset(c);
-        assertThatThrownBy(() -> d.getInputStream().read()).as("a reset, not an end of stream")
+        assertThat(catchThrowable(() -> d.getInputStream().read())).as("what the destination read after the client"
+                + " reset: it must be a reset, not an end of stream (an upload cut short must not look complete)")
                 .isInstanceOf(java.net.SocketException.class);
     }
 

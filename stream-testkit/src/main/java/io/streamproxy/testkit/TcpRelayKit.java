@@ -10,6 +10,7 @@ import io.streamproxy.TcpTunnel;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -65,11 +66,22 @@ public abstract class TcpRelayKit extends TcpKitBase {
         byte[] header = WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0);
         byte[] both = Arrays.copyOf(header, header.length + payload.length);
         System.arraycopy(payload, 0, both, header.length, payload.length);
+        String lost = "bytes pipelined behind the header (written in the same write as the 275 header bytes) did"
+                + " not reach the destination and come back: the server must relay what it read past the header";
         try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
                 new String[] {"godoxy-agent-stream/1"}, WAIT)) {
             s.getOutputStream().write(both);
             s.getOutputStream().flush();
-            assertThat(s.getInputStream().readNBytes(payload.length)).isEqualTo(payload);
+            // the echo of a few bytes on loopback takes milliseconds: 5 s is a bound on a failure, not a wait
+            s.setSoTimeout(5000);
+            byte[] echoed;
+            try {
+                echoed = s.getInputStream().readNBytes(payload.length);
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError(lost, e);
+            }
+            assertThat(new String(echoed, StandardCharsets.US_ASCII)).as(lost)
+                    .isEqualTo(new String(payload, StandardCharsets.US_ASCII));
         }
     }
 
@@ -77,7 +89,8 @@ public abstract class TcpRelayKit extends TcpKitBase {
     public void hundredConcurrentSessions_eachGetsItsOwnData() throws Exception {
         assumeTrue(sendsAfterPeerCloseNotify(),
                 "each session ends its upload with a half-close while the echo still flows back");
-        StreamServer server = startServer();
+        // not a timeout case: a hundred handshakes at once on a loaded machine can outlast the kit's short deadline
+        StreamServer server = startServer(b -> b.headerTimeout(Duration.ofSeconds(15)));
         StreamClient client = client(server);
         ExecutorService pool = Executors.newFixedThreadPool(100);
         closeLater(pool::shutdownNow);
@@ -96,7 +109,11 @@ public abstract class TcpRelayKit extends TcpKitBase {
         }
         List<Future<Boolean>> results = pool.invokeAll(jobs, WAIT.toSeconds() * 3, TimeUnit.SECONDS);
         for (Future<Boolean> f : results) {
-            assertThat(f.get()).isTrue();
+            try {
+                assertThat(f.get()).as("a session got back exactly its own data").isTrue();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new AssertionError("a session failed; the server's refusals: " + events.refusals(), e);
+            }
         }
         assertThat(echo.connectionCount()).isEqualTo(100);
     }

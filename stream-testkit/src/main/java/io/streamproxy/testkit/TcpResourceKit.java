@@ -65,7 +65,8 @@ public abstract class TcpResourceKit extends TcpKitBase {
         client.close();
         dest.close();
         List<Thread> leftover = before.threadsStartedSince(Duration.ofSeconds(10));
-        assertThat(leftover).as("threads left running: %s", ResourceSnapshot.names(leftover)).isEmpty();
+        assertThat(leftover).as("threads left running 10 s after the server closed (a transport must stop every"
+                + " thread it starts): %s", ResourceSnapshot.names(leftover)).isEmpty();
         if (before.fileDescriptors() >= 0) {
             assertThat(ResourceSnapshot.openFileDescriptors()).isLessThanOrEqualTo(before.fileDescriptors());
         }
@@ -183,9 +184,11 @@ public abstract class TcpResourceKit extends TcpKitBase {
         Socket d = scripted.takeConnection(WAIT);
         int clientPort = ((InetSocketAddress) t.localAddress()).getPort();
         assertThat(idleTimer(server.tcpAddress().getPort(), clientPort))
-                .as("timer of the server's end of the client's connection").isEqualTo(2);
+                .as("kernel timer of the server's end of the client's connection (2 is TCP keepalive: accepted"
+                        + " sockets must use keepalive, so that a client that vanished is reaped)").isEqualTo(2);
         assertThat(idleTimer(d.getPort(), scripted.port()))
-                .as("timer of the server's end of the dialled connection").isEqualTo(2);
+                .as("kernel timer of the server's end of the dialled connection (2 is TCP keepalive: dialled"
+                        + " sockets must use keepalive)").isEqualTo(2);
     }
 
     /**

@@ -23,10 +23,21 @@ public abstract class TcpTimeoutKit extends TcpKitBase {
         long start = System.nanoTime();
         try (TcpTunnel t = open(client(server), blackhole.address().getAddress().getHostAddress(),
                 blackhole.address().getPort())) {
-            assertClosedByServer(t.input());
+            t.setReadTimeout(DIAL_TIMEOUT.plusSeconds(5));
+            try {
+                while (t.input().read() >= 0) {
+                    // nothing comes from an unanswered destination: read on until the close
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("the server kept a tunnel to an unanswered destination open past the dial"
+                        + " timeout (" + DIAL_TIMEOUT + ") + 5 s: a dial must give up at the dial timeout", e);
+            } catch (java.io.IOException e) {
+                // reset or TLS alert: closed
+            }
         }
         Duration took = Duration.ofNanos(System.nanoTime() - start);
-        assertThat(took).isGreaterThanOrEqualTo(DIAL_TIMEOUT.minusMillis(100))
+        assertThat(took).as("time until the server gave up dialling an unanswered destination (dial timeout %s)",
+                DIAL_TIMEOUT).isGreaterThanOrEqualTo(DIAL_TIMEOUT.minusMillis(100))
                 .isLessThan(DIAL_TIMEOUT.plusSeconds(5));
         assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.DIAL_FAILED);
     }
@@ -60,12 +71,8 @@ public abstract class TcpTimeoutKit extends TcpKitBase {
                 new String[] {"godoxy-agent-stream/1"}, WAIT)) {
             s.getOutputStream().write(WireHeaders.valid(echo.host(), "1", 0), 0, 100);
             s.getOutputStream().flush();
-            assertClosedByServer(s.getInputStream());
+            assertClosedAfterHeaderTimeout(s, start, "a client that sent 100 of the 275 header bytes");
         }
-        Duration took = Duration.ofNanos(System.nanoTime() - start);
-        assertThat(took).isGreaterThanOrEqualTo(HEADER_TIMEOUT.minusMillis(200))
-                .isLessThan(HEADER_TIMEOUT.plusSeconds(5));
-        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
         assertThat(echo.connectionCount()).isZero();
     }
 }
