@@ -85,6 +85,38 @@ public abstract class TcpRelayKit extends TcpKitBase {
         }
     }
 
+    /**
+     * A client that sends the header, its data and its half-close (close_notify) in one flight, before the server
+     * has even dialled, still gets the destination's whole reply: the end of its upload must not end the session.
+     */
+    @Test
+    public void headerDataAndHalfCloseInOneFlight_replyStillComesBack() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "this configuration closes both directions when it receives close_notify");
+        StreamServer server = startServer();
+        byte[] payload = "request and half-close in one flight".getBytes(StandardCharsets.US_ASCII);
+        byte[] header = WireHeaders.valid(echo.host(), Integer.toString(echo.port()), 0);
+        byte[] both = Arrays.copyOf(header, header.length + payload.length);
+        System.arraycopy(payload, 0, both, header.length, payload.length);
+        try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                new String[] {"godoxy-agent-stream/1"}, new String[] {"TLSv1.3"}, WAIT)) {
+            s.getOutputStream().write(both);
+            s.getOutputStream().flush();
+            s.shutdownOutput();
+            s.setSoTimeout(5000);
+            byte[] echoed;
+            try {
+                echoed = s.getInputStream().readAllBytes();
+            } catch (java.io.IOException e) {
+                throw new AssertionError("the reply to a client that sent header, data and close_notify at once "
+                        + "was cut (" + e + "): its half-close must end only its own direction", e);
+            }
+            assertThat(new String(echoed, StandardCharsets.US_ASCII)).as("the reply to a client that sent header, "
+                    + "data and close_notify at once, then end of stream: its half-close must end only its own "
+                    + "direction").isEqualTo(new String(payload, StandardCharsets.US_ASCII));
+        }
+    }
+
     @Test
     public void hundredConcurrentSessions_eachGetsItsOwnData() throws Exception {
         assumeTrue(sendsAfterPeerCloseNotify(),

@@ -98,6 +98,13 @@ final class NioTcpTunnel implements TcpTunnel {
         }
     }
 
+    /** Resets the connection (SO_LINGER 0, no close_notify), which the server relays to the destination. */
+    @Override
+    public void abort() {
+        onClose.run();
+        tls.reset();
+    }
+
     @Override
     public void close() {
         onClose.run();
