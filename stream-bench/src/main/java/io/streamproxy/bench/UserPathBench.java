@@ -53,6 +53,7 @@ import java.util.regex.Pattern;
  * ./mvnw -B -q package -DskipTests -pl stream-cli,stream-bench -am
  * java -cp stream-bench/target/stream-bench.jar io.streamproxy.bench.UserPathBench [--transports netty,jdk,bc]
  *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--idle 9000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
+ *      [--window 32] [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
  * </pre>
  */
 public final class UserPathBench {
@@ -67,6 +68,9 @@ public final class UserPathBench {
     private final String java = ProcessHandle.current().info().command().orElse("java");
     private final Path jar;
     private Path tunnelPeer;
+    /** The JFR file of each stream-proxy process started with a recording, by process name. */
+    private final Map<String, Path> recorded = new LinkedHashMap<>();
+    private final Map<String, BenchProcess> started = new LinkedHashMap<>();
 
     private UserPathBench(Map<String, String> options) throws IOException {
         this.options = options;
@@ -214,6 +218,7 @@ public final class UserPathBench {
             }
         }
         print(results);
+        dumpRecordings();
     }
 
     private static String defaultTransport() {
@@ -454,7 +459,7 @@ public final class UserPathBench {
                                       boolean udp) throws IOException {
         List<String> args = new ArrayList<>(List.of("forward", "--ca", pki.caFile().toString(), "--cert",
                 pki.clientCertFile().toString(), "--key", pki.clientKeyFile().toString(), "--server", text(server),
-                "--to", text(target), "--transport", transport));
+                "--to", text(target), "--transport", options.getOrDefault("forward-transport", transport)));
         if (udp) {
             args.add("--udp");
         }
@@ -467,8 +472,8 @@ public final class UserPathBench {
         List<String> cmd = new ArrayList<>(List.of(java));
         String jfr = options.get("jfr");
         if (jfr != null) {
-            cmd.add("-XX:StartFlightRecording=settings=profile,dumponexit=true,filename="
-                    + Path.of(jfr).resolve(name + ".jfr").toAbsolutePath());
+            cmd.add("-XX:StartFlightRecording=name=bench,settings=profile");
+            recorded.put(name, Path.of(jfr).resolve(name + ".jfr").toAbsolutePath());
         }
         cmd.add("-jar");
         cmd.add(jar.toString());
@@ -545,7 +550,24 @@ public final class UserPathBench {
     }
 
     private BenchProcess start(String name, List<String> cmd) throws IOException {
-        return new BenchProcess(cmd, work.resolve(name + ".log"));
+        BenchProcess p = new BenchProcess(cmd, work.resolve(name + ".log"));
+        started.put(name, p);
+        return p;
+    }
+
+    /** Dumps the recording of every stream-proxy process that has one (while they still run). */
+    private void dumpRecordings() {
+        Path jcmd = Path.of(java).resolveSibling("jcmd");
+        for (Map.Entry<String, Path> e : recorded.entrySet()) {
+            BenchProcess p = started.get(e.getKey());
+            try {
+                run(List.of(jcmd.toString(), String.valueOf(p.pid()), "JFR.dump", "name=bench",
+                        "filename=" + e.getValue()));
+                System.out.println("JFR recording: " + e.getValue());
+            } catch (IOException | InterruptedException ex) {
+                System.out.println("no JFR recording of " + e.getKey() + ": " + ex.getMessage());
+            }
+        }
     }
 
     private void close() {
