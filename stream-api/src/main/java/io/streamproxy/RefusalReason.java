@@ -18,5 +18,7 @@ public enum RefusalReason {
     /** Dialling the destination failed or timed out. */
     DIAL_FAILED,
     /** The server is at its configured limit of sessions or handshakes. */
-    CAPACITY
+    CAPACITY,
+    /** The server is draining: live sessions go on, new ones are not admitted. */
+    DRAINING
 }

@@ -45,6 +45,7 @@ public final class SessionCore {
     private final AtomicInteger relaying = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private volatile boolean closing;
+    private volatile boolean draining;
 
     /**
      * Creates the core of one listener.
@@ -128,6 +129,10 @@ public final class SessionCore {
         if (closing) {
             return null;
         }
+        if (draining && protocol == Protocol.UDP) {
+            dropped(client, DROP_DRAINING);
+            return null;
+        }
         Object source = sourceKey(client);
         String full;
         synchronized (admission) {
@@ -153,6 +158,8 @@ public final class SessionCore {
     public static final String DROP_HANDSHAKE_LIMIT = "handshake limit";
     /** A drop reason: the datagram's source holds as many unfinished handshakes as it may. */
     public static final String DROP_SOURCE_LIMIT = "source handshake limit";
+    /** A drop reason: the server is draining and admits no new session. */
+    public static final String DROP_DRAINING = "draining";
 
     /**
      * Reports a datagram from an unauthenticated peer that was dropped (see
@@ -229,6 +236,20 @@ public final class SessionCore {
         synchronized (admission) {
             waiting.clear();
         }
+    }
+
+    /**
+     * The server drains: sessions already past their header go on; a header decided from now on is refused with
+     * {@link RefusalReason#DRAINING}, and a UDP address with no session is not admitted ({@link #tryAccept} drops
+     * it). TCP connections are still accepted, so that routes on the TLS port (a health check) keep answering.
+     */
+    public void drain() {
+        draining = true;
+    }
+
+    /** @return true once {@link #drain()} was called */
+    public boolean isDraining() {
+        return draining;
     }
 
     /** @return true once {@link #closing()} was called */

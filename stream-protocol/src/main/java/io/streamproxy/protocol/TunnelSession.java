@@ -219,6 +219,9 @@ public final class TunnelSession {
             default:
         }
         destination = decision.destination();
+        if (core.isDraining()) {
+            return refuse(RefusalReason.DRAINING, "the server is draining; " + destination + " not dialled");
+        }
         if (!core.tryAcquireSession()) {
             return refuse(RefusalReason.CAPACITY,
                     "at the limit of " + core.options().maxSessions() + " sessions");

@@ -424,6 +424,34 @@ class TunnelSessionTest {
     }
 
     @Test
+    void draining_refusesNewHeaders_keepsLiveSessions_andDropsNewUdpAddresses() {
+        SessionCore core = core();
+        TunnelSession live = handshaken(core);
+        live.header(header("10.0.0.1", "80"), now);
+        live.dialSucceeded(now);
+        TunnelSession late = handshaken(core);
+        core.drain();
+        assertThat(core.isDraining()).isTrue();
+        assertThat(late.header(header("10.0.0.1", "80"), now)).isEqualTo(Step.REFUSE);
+        assertThat(late.refusalReason()).isEqualTo(RefusalReason.DRAINING);
+        assertThat(core.tryAccept(CLIENT, now)).as("TCP still accepts: routes answer while draining").isNotNull();
+        assertThat(live.isRelaying()).isTrue();
+        assertThat(core.activeSessions()).isEqualTo(1);
+
+        List<String> drops = new ArrayList<>();
+        SessionCore udp = new SessionCore(Protocol.UDP, StreamServerOptions.builder(credentials())
+                .udp(new InetSocketAddress(0)).build(), new SessionListener() {
+                    @Override
+                    public void unauthenticatedDropped(Protocol protocol, SocketAddress source, String reason) {
+                        drops.add(reason);
+                    }
+                });
+        udp.drain();
+        assertThat(udp.tryAccept(CLIENT, now)).isNull();
+        assertThat(drops).containsExactly(SessionCore.DROP_DRAINING);
+    }
+
+    @Test
     void throwingListener_doesNotBreakTheCore() {
         SessionListener bad = new SessionListener() {
             @Override

@@ -3,6 +3,7 @@ package io.streamproxy.transport.bc;
 import io.streamproxy.Protocol;
 import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TlsCredentials;
 import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.internal.Resolver;
 import io.streamproxy.internal.SessionEvents;
@@ -70,7 +71,7 @@ final class BcUdpServer implements ServerEndpoint {
     private final SessionListener events;
     private final SessionCore core;
     private final Resolver resolver;
-    private final BcTls tls;
+    private volatile BcTls tls; // a reload swaps it; a peer keeps the one it was made with
     private final DTLSVerifier verifier;
     private final DatagramChannel channel;
     private final Selector selector;
@@ -125,6 +126,16 @@ final class BcUdpServer implements ServerEndpoint {
     @Override
     public int activeSessions() {
         return core.activeSessions();
+    }
+
+    @Override
+    public void updateCredentials(TlsCredentials credentials) throws IOException {
+        this.tls = new BcTls(credentials); // the cookie verifier keeps its own secret
+    }
+
+    @Override
+    public void drain() {
+        core.drain();
     }
 
     // ------------------------------------------------------------ client side: demultiplexing

@@ -4,6 +4,7 @@ import io.streamproxy.Protocol;
 import io.streamproxy.SessionInfo;
 import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TlsCredentials;
 import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.internal.Resolver;
 import io.streamproxy.internal.SessionEvents;
@@ -52,7 +53,7 @@ final class JdkUdpServer implements ServerEndpoint {
     private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final StreamServerOptions options;
-    private final SSLContext dtls;
+    private volatile SSLContext dtls;
     private final DatagramChannel channel;
     private final Selector selector;
     private final InetSocketAddress localAddress;
@@ -123,6 +124,20 @@ final class JdkUdpServer implements ServerEndpoint {
     @Override
     public int activeSessions() {
         return core.activeSessions();
+    }
+
+    @Override
+    public void updateCredentials(TlsCredentials credentials) throws IOException {
+        try {
+            this.dtls = credentials.newSslContext("DTLSv1.2"); // engines made before keep the old context
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void drain() {
+        core.drain();
     }
 
     @Override

@@ -1,0 +1,155 @@
+package io.streamproxy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.streamproxy.RefusalReason;
+import io.streamproxy.StreamClient;
+import io.streamproxy.StreamServer;
+import io.streamproxy.TcpTunnel;
+import io.streamproxy.TlsCredentials;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Running a TCP server for months: new credentials given to a running server reach new handshakes at once while open
+ * tunnels keep working; a drain refuses new tunnels with {@link RefusalReason#DRAINING}, lets live ones finish, and
+ * ends what is left at its timeout.
+ */
+public abstract class TcpLifecycleKit extends TcpKitBase {
+
+    @Test
+    public void updateCredentials_newHandshakesUseTheNewCertificate_openTunnelKeepsWorking() throws Exception {
+        StreamServer server = startServer();
+        StreamClient oldTrust = client(server);
+        StreamClient newTrust = client(server, RotatedPki.clientTrustingRotatedServer(pki));
+        assertThatThrownBy(() -> roundTrip(newTrust, "before"))
+                .as("a client that trusts only the rotated server's CA fails before the update")
+                .isInstanceOf(IOException.class);
+        try (TcpTunnel open = open(oldTrust, echo.host(), echo.port())) {
+            echoOnce(open, "open before");
+
+            server.updateCredentials(RotatedPki.rotatedServerCredentials(pki));
+
+            roundTrip(newTrust, "after");
+            assertThatThrownBy(() -> roundTrip(oldTrust, "after"))
+                    .as("a new handshake presents the rotated certificate, which the old trust refuses")
+                    .isInstanceOf(IOException.class);
+            echoOnce(open, "still open after the update");
+        }
+    }
+
+    @Test
+    public void drain_refusesNewTunnels_letsTheLiveOneFinish() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        TcpTunnel live = open(client, echo.host(), echo.port());
+        echoOnce(live, "before the drain");
+        events.awaitOpened(WAIT);
+        CompletableFuture<Boolean> drained = drainInBackground(server, WAIT);
+        awaitDraining(server);
+
+        try (TcpTunnel refused = open(client, echo.host(), echo.port())) {
+            RecordingListener.Refusal r = events.awaitRefusal(WAIT);
+            assertThat(r.reason()).isEqualTo(RefusalReason.DRAINING);
+            assertClosedByServer(refused.input());
+        }
+        echoOnce(live, "during the drain");
+        assertThat(drained).as("the drain waits for the live tunnel").isNotDone();
+        live.shutdownOutput();
+        assertThat(live.input().read()).isEqualTo(-1);
+        live.close();
+        assertThat(drained.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+                .as("every session ended by itself").isTrue();
+        assertThat(events.awaitClosed(WAIT).bytesToDestination()).isPositive();
+    }
+
+    @Test
+    public void drain_endsTheLiveTunnelAtItsTimeout() throws Exception {
+        StreamServer server = startServer();
+        try (TcpTunnel live = open(client(server), echo.host(), echo.port())) {
+            echoOnce(live, "before the drain");
+            long start = System.nanoTime();
+            assertThat(server.drain(Duration.ofMillis(500))).as("the tunnel outlived the drain").isFalse();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
+            assertClosedByServer(live.input());
+        }
+        events.awaitClosed(WAIT);
+        assertThat(server.activeSessions(io.streamproxy.Protocol.TCP)).isZero();
+    }
+
+    private void roundTrip(StreamClient client, String text) throws IOException {
+        try (TcpTunnel t = open(client, echo.host(), echo.port())) {
+            echoOnce(t, text);
+        }
+    }
+
+    /**
+     * Sends a text and reads it back.
+     *
+     * @param t    the tunnel
+     * @param text what to send
+     * @throws IOException if the echo fails
+     */
+    protected static void echoOnce(TcpTunnel t, String text) throws IOException {
+        byte[] msg = text.getBytes(StandardCharsets.UTF_8);
+        t.output().write(msg);
+        t.output().flush();
+        assertThat(t.input().readNBytes(msg.length)).isEqualTo(msg);
+    }
+
+    static CompletableFuture<Boolean> drainInBackground(StreamServer server, Duration timeout) {
+        CompletableFuture<Boolean> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                f.complete(server.drain(timeout));
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        }, "kit-drain");
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
+    /** Waits (bounded) until {@link StreamServer#drain} has told every listener to admit nothing new. */
+    static void awaitDraining(StreamServer server) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!server.isDraining()) {
+            assertThat(System.nanoTime() - deadline).as("the server starts draining").isNegative();
+            Thread.sleep(1);
+        }
+    }
+
+    /** A second PKI whose server certificate a running server is given, and a client that trusts only its CA. */
+    static final class RotatedPki {
+        private static volatile TestPki rotated;
+
+        private RotatedPki() {
+        }
+
+        static synchronized TestPki get() {
+            if (rotated == null) {
+                rotated = TestPki.create();
+            }
+            return rotated;
+        }
+
+        /** The rotated server certificate, still trusting the kit's own CA for clients. */
+        static TlsCredentials rotatedServerCredentials(TestPki pki) {
+            TestPki r = get();
+            return TlsCredentials.of(List.of(pki.caCertificate()), List.of(r.server().certificate()), r.server().key());
+        }
+
+        /** The kit's client certificate, trusting only the rotated server's CA. */
+        static TlsCredentials clientTrustingRotatedServer(TestPki pki) {
+            return TlsCredentials.of(List.of(get().caCertificate()), List.of(pki.client().certificate()),
+                    pki.client().key());
+        }
+    }
+}

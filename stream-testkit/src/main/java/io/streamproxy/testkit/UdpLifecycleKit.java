@@ -1,0 +1,89 @@
+package io.streamproxy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.streamproxy.DatagramTunnel;
+import io.streamproxy.Protocol;
+import io.streamproxy.StreamClient;
+import io.streamproxy.StreamServer;
+import io.streamproxy.protocol.SessionCore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Running a UDP server for months: new credentials given to a running server reach new DTLS handshakes at once while
+ * open sessions keep relaying; a drain admits no new session (its ClientHello is dropped, counted as
+ * {@code draining}), lets live ones go on, and ends what is left at its timeout.
+ */
+public abstract class UdpLifecycleKit extends UdpKitBase {
+
+    @Test
+    public void updateCredentials_newHandshakesUseTheNewCertificate_openSessionKeepsRelaying() throws Exception {
+        StreamServer server = startServer();
+        StreamClient oldTrust = client(server);
+        StreamClient newTrust = client(server, TcpLifecycleKit.RotatedPki.clientTrustingRotatedServer(pki));
+        assertThatThrownBy(() -> roundTrip(newTrust, 1))
+                .as("a client that trusts only the rotated server's CA fails before the update")
+                .isInstanceOf(IOException.class);
+        try (DatagramTunnel open = oldTrust.openUdp(echo.host(), echo.port())) {
+            echoOnce(open, 2);
+
+            server.updateCredentials(TcpLifecycleKit.RotatedPki.rotatedServerCredentials(pki));
+
+            roundTrip(newTrust, 3);
+            assertThatThrownBy(() -> roundTrip(oldTrust, 4))
+                    .as("a new handshake presents the rotated certificate, which the old trust refuses")
+                    .isInstanceOf(IOException.class);
+            echoOnce(open, 5);
+        }
+    }
+
+    @Test
+    public void drain_admitsNoNewSession_letsTheLiveOneRelay() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        DatagramTunnel live = client.openUdp(echo.host(), echo.port());
+        echoOnce(live, 1);
+        CompletableFuture<Boolean> drained = TcpLifecycleKit.drainInBackground(server, WAIT);
+        TcpLifecycleKit.awaitDraining(server);
+
+        StreamClient impatient = closeLater(newClient(clientOptions(server.udpAddress(), pki.clientCredentials())
+                .handshakeTimeout(Duration.ofSeconds(1)).build()));
+        assertThatThrownBy(() -> roundTrip(impatient, 2)).as("no new session while draining")
+                .isInstanceOf(IOException.class);
+        assertThat(events.unauthenticatedDrops(SessionCore.DROP_DRAINING)).isPositive();
+        echoOnce(live, 3);
+        assertThat(drained).as("the drain waits for the live session").isNotDone();
+        live.close();
+        assertThat(drained.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+                .as("every session ended by itself").isTrue();
+    }
+
+    @Test
+    public void drain_endsTheLiveSessionAtItsTimeout() throws Exception {
+        StreamServer server = startServer();
+        try (DatagramTunnel live = client(server).openUdp(echo.host(), echo.port())) {
+            echoOnce(live, 1);
+            assertThat(server.drain(Duration.ofMillis(500))).as("the session outlived the drain").isFalse();
+            assertThat(receive(live)).as("the server ended the session").isNull();
+        }
+        events.awaitClosed(WAIT);
+        assertThat(server.activeSessions(Protocol.UDP)).isZero();
+    }
+
+    private void roundTrip(StreamClient client, int b) throws IOException {
+        try (DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
+            echoOnce(t, b);
+        }
+    }
+
+    private static void echoOnce(DatagramTunnel t, int b) throws IOException {
+        t.send(ByteBuffer.wrap(new byte[] {(byte) b}));
+        assertThat(receive(t)).containsExactly(b);
+    }
+}
