@@ -325,6 +325,11 @@ public final class SessionCore {
         return clock.getAsLong();
     }
 
+    /** The wall-clock time a session opened, for its {@link io.streamproxy.SessionInfo}. */
+    java.time.Instant wallClock() {
+        return java.time.Instant.now();
+    }
+
     /** @return the limit of handshakes per source */
     int maxPerSource() {
         return options.maxHandshakesPerSource();

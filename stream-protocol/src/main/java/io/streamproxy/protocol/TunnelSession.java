@@ -4,6 +4,7 @@ import io.streamproxy.Destination;
 import io.streamproxy.DestinationPolicy;
 import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
+import io.streamproxy.SessionEnd;
 import io.streamproxy.SessionInfo;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -79,6 +80,7 @@ public final class TunnelSession {
     private Direction endedFirst;
     private SessionInfo info;
     private long lastActivity;
+    private long openedAt;
     private long bytesToDestination;
     private long bytesFromDestination;
     private long datagramsToDestination;
@@ -358,7 +360,9 @@ public final class TunnelSession {
         }
         state = State.RELAYING;
         lastActivity = now;
-        info = new SessionInfo(core.nextId(), core.protocol(), client, destination);
+        openedAt = now;
+        info = new SessionInfo(core.nextId(), core.protocol(), client, destination, identity, dialAddress,
+                core.wallClock());
         try {
             core.listener().sessionOpened(info);
         } catch (RuntimeException e) {
@@ -415,7 +419,7 @@ public final class TunnelSession {
     public synchronized Step relayEnded(String why, long bytesToDestination, long bytesFromDestination, long now) {
         this.bytesToDestination += bytesToDestination;
         this.bytesFromDestination += bytesFromDestination;
-        return close(why);
+        return close(why, now);
     }
 
     /**
@@ -448,7 +452,7 @@ public final class TunnelSession {
             case RELAYING:
                 if (core.protocol() == Protocol.UDP
                         && now - lastActivity >= core.options().udpIdleTimeout().toNanos()) {
-                    return close("idle for " + core.options().udpIdleTimeout());
+                    return close("idle for " + core.options().udpIdleTimeout(), now);
                 }
                 return Step.WAIT;
             default:
@@ -475,7 +479,7 @@ public final class TunnelSession {
             case DIALING:
                 return refuse(RefusalReason.DIAL_FAILED, why);
             default:
-                return close(why);
+                return close(why, now);
         }
     }
 
@@ -487,6 +491,10 @@ public final class TunnelSession {
      * @return {@link Step#END}
      */
     public synchronized Step close(String why) {
+        return close(why, core.now());
+    }
+
+    private Step close(String why, long now) {
         if (state == State.ENDED) {
             return Step.END;
         }
@@ -494,8 +502,12 @@ public final class TunnelSession {
         detail = why;
         finish();
         if (wasRelaying) {
+            SessionEnd end = new SessionEnd(Duration.ofNanos(Math.max(0, now - openedAt)),
+                    bytesToDestination, bytesFromDestination, datagramsToDestination, datagramsFromDestination,
+                    endedFirst == null ? null : endedFirst == Direction.TO_DESTINATION ? SessionEnd.Side.CLIENT
+                            : SessionEnd.Side.DESTINATION, why);
             try {
-                core.listener().sessionClosed(info, bytesToDestination, bytesFromDestination);
+                core.listener().sessionEnded(info, end);
             } catch (RuntimeException e) {
                 // the listener's fault
             }

@@ -83,6 +83,29 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
         assertThat(server.activeSessions(io.streamproxy.Protocol.TCP)).isZero();
     }
 
+    @Test
+    public void sessionEnded_tellsIdentity_dialledAddress_bytes_andWhichSideEndedFirst() throws Exception {
+        StreamServer server = startServer();
+        java.time.Instant before = java.time.Instant.now();
+        try (TcpTunnel t = open(client(server), echo.host(), echo.port())) {
+            echoOnce(t, "twelve bytes");
+            t.shutdownOutput();
+            assertThat(t.input().read()).isEqualTo(-1);
+        }
+        RecordingListener.Closed closed = events.awaitClosed(WAIT);
+        io.streamproxy.SessionInfo info = closed.session();
+        assertThat(info.clientIdentity()).isEqualTo(pki.client().certificate().getSubjectX500Principal().getName());
+        assertThat(info.dialled()).isEqualTo(new java.net.InetSocketAddress(echo.host(), echo.port()));
+        assertThat(info.openedAt()).isBetween(before, java.time.Instant.now());
+        io.streamproxy.SessionEnd end = closed.end();
+        assertThat(end).as("reported through sessionEnded").isNotNull();
+        assertThat(end.bytesToDestination()).isEqualTo(12);
+        assertThat(end.bytesFromDestination()).isEqualTo(12);
+        assertThat(end.endedFirst()).isEqualTo(io.streamproxy.SessionEnd.Side.CLIENT);
+        assertThat(end.duration()).isPositive();
+        assertThat(end.reason()).isNotBlank();
+    }
+
     private void roundTrip(StreamClient client, String text) throws IOException {
         try (TcpTunnel t = open(client, echo.host(), echo.port())) {
             echoOnce(t, text);

@@ -76,6 +76,27 @@ public abstract class UdpLifecycleKit extends UdpKitBase {
         assertThat(server.activeSessions(Protocol.UDP)).isZero();
     }
 
+    @Test
+    public void sessionEnded_tellsIdentity_dialledAddress_bytesAndDatagrams_andThatTheClientEndedFirst()
+            throws Exception {
+        StreamServer server = startServer();
+        try (DatagramTunnel t = client(server).openUdp(echo.host(), echo.port())) {
+            echoOnce(t, 1);
+            echoOnce(t, 2);
+        }
+        RecordingListener.Closed closed = events.awaitClosed(WAIT);
+        assertThat(closed.session().clientIdentity())
+                .isEqualTo(pki.client().certificate().getSubjectX500Principal().getName());
+        assertThat(closed.session().dialled()).isEqualTo(new java.net.InetSocketAddress(echo.host(), echo.port()));
+        assertThat(closed.session().openedAt()).isNotNull();
+        io.streamproxy.SessionEnd end = closed.end();
+        assertThat(end).as("reported through sessionEnded").isNotNull();
+        assertThat(end.datagramsToDestination()).isEqualTo(2);
+        assertThat(end.datagramsFromDestination()).isEqualTo(2);
+        assertThat(end.bytesToDestination()).isEqualTo(2);
+        assertThat(end.endedFirst()).as(end.reason()).isEqualTo(io.streamproxy.SessionEnd.Side.CLIENT);
+    }
+
     private void roundTrip(StreamClient client, int b) throws IOException {
         try (DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
             echoOnce(t, b);

@@ -212,6 +212,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         }
         if (driver.isClosed() && !ended) {
             if (tunnel.isRelaying()) {
+                tunnel.directionEnded(TunnelSession.Direction.TO_DESTINATION, now);
                 act(tunnel.close("client sent close_notify"));
             } else if (tunnel.destination() == null) {
                 act(tunnel.failed("client closed before sending a header", now));

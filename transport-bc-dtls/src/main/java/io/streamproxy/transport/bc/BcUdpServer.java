@@ -498,6 +498,7 @@ final class BcUdpServer implements ServerEndpoint {
                         n = dtls.receive(buf, 0, buf.length, 1);
                     }
                     if (peer.closeNotifyReceived()) {
+                        tunnel.directionEnded(TunnelSession.Direction.TO_DESTINATION, System.nanoTime());
                         end("client sent close_notify");
                         return;
                     }
@@ -506,7 +507,12 @@ final class BcUdpServer implements ServerEndpoint {
                     }
                 }
             } catch (IOException | RuntimeException e) {
-                end("DTLS failed: " + describe(e));
+                if (peer.closeNotifyReceived()) { // Bouncy Castle throws "session closed" once close_notify came
+                    tunnel.directionEnded(TunnelSession.Direction.TO_DESTINATION, System.nanoTime());
+                    end("client sent close_notify");
+                } else {
+                    end("DTLS failed: " + describe(e));
+                }
                 return;
             } finally {
                 pumping.set(false);

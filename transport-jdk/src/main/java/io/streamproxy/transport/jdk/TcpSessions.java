@@ -255,7 +255,7 @@ final class TcpSessions {
                         break;
                     case RELAY:
                         c.disarm();
-                        TcpRelay relay = new TcpRelay(c.socket, c.raw, upstream);
+                        TcpRelay relay = new TcpRelay(c.socket, c.raw, upstream, t);
                         relay.run(workers);
                         step = t.relayEnded(relay.failed() ? "failed" : "both directions ended",
                                 relay.bytesToDestination(), relay.bytesFromDestination(), System.nanoTime());
