@@ -42,6 +42,11 @@ public final class StreamServerOptions {
     private final int maxHandshakes;
     private final int maxHandshakesPerSource;
     private final int dtlsMtu;
+    private final int maxSessionsPerSource;
+    private final double handshakeRate;
+    private final int handshakeBurst;
+    private final double handshakeRatePerSource;
+    private final int handshakeBurstPerSource;
     private final DestinationPolicy policy;
     private final SessionListener listener;
     private final List<TlsRoute> routes;
@@ -59,6 +64,11 @@ public final class StreamServerOptions {
         this.maxHandshakes = b.maxHandshakes;
         this.maxHandshakesPerSource = Math.min(b.maxHandshakesPerSource, b.maxHandshakes);
         this.dtlsMtu = b.dtlsMtu;
+        this.maxSessionsPerSource = Math.min(b.maxSessionsPerSource, b.maxSessions);
+        this.handshakeRate = b.handshakeRate;
+        this.handshakeBurst = b.handshakeBurst;
+        this.handshakeRatePerSource = b.handshakeRatePerSource;
+        this.handshakeBurstPerSource = b.handshakeBurstPerSource;
         this.policy = b.policy;
         this.listener = b.listener;
         this.routes = List.copyOf(b.routes);
@@ -134,6 +144,31 @@ public final class StreamServerOptions {
         return maxHandshakesPerSource;
     }
 
+    /** @return the limit of sessions one source (IPv4 address, IPv6 /64) may relay at once, per protocol */
+    public int maxSessionsPerSource() {
+        return maxSessionsPerSource;
+    }
+
+    /** @return new handshakes admitted per second, per protocol (a token bucket); 0 for no limit */
+    public double handshakeRate() {
+        return handshakeRate;
+    }
+
+    /** @return how many new handshakes may come at once above {@link #handshakeRate()} (the bucket's size) */
+    public int handshakeBurst() {
+        return handshakeBurst;
+    }
+
+    /** @return new handshakes admitted per second from one source, per protocol; 0 for no limit */
+    public double handshakeRatePerSource() {
+        return handshakeRatePerSource;
+    }
+
+    /** @return the burst of new handshakes one source may start above {@link #handshakeRatePerSource()} */
+    public int handshakeBurstPerSource() {
+        return handshakeBurstPerSource;
+    }
+
     /** @return the path MTU DTLS handshake flights are sized for */
     public int dtlsMtu() {
         return dtlsMtu;
@@ -205,6 +240,11 @@ public final class StreamServerOptions {
         b.maxHandshakes = maxHandshakes;
         b.maxHandshakesPerSource = maxHandshakesPerSource;
         b.dtlsMtu = dtlsMtu;
+        b.maxSessionsPerSource = maxSessionsPerSource;
+        b.handshakeRate = handshakeRate;
+        b.handshakeBurst = handshakeBurst;
+        b.handshakeRatePerSource = handshakeRatePerSource;
+        b.handshakeBurstPerSource = handshakeBurstPerSource;
         b.policy = policy;
         b.listener = listener;
         b.routes.addAll(routes);
@@ -233,6 +273,11 @@ public final class StreamServerOptions {
         private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
         private int maxHandshakesPerSource = DEFAULT_MAX_HANDSHAKES_PER_SOURCE;
         private int dtlsMtu = DEFAULT_DTLS_MTU;
+        private int maxSessionsPerSource = Integer.MAX_VALUE;
+        private double handshakeRate;
+        private int handshakeBurst;
+        private double handshakeRatePerSource;
+        private int handshakeBurstPerSource;
         private DestinationPolicy policy = DestinationPolicy.allowAll();
         private SessionListener listener = SessionListener.NONE;
         private final List<TlsRoute> routes = new ArrayList<>();
@@ -357,6 +402,57 @@ public final class StreamServerOptions {
         public Builder maxHandshakesPerSource(int max) {
             this.maxHandshakesPerSource = atLeastOne(max, "maxHandshakesPerSource");
             return this;
+        }
+
+        /**
+         * Limits the sessions one source (an IPv4 address, or an IPv6 /64) may relay at once per protocol; a header
+         * past it is refused with {@link RefusalReason#SOURCE_LIMIT}. No limit by default (only
+         * {@link #maxSessions}).
+         *
+         * @param max at least 1
+         * @return this builder
+         */
+        public Builder maxSessionsPerSource(int max) {
+            this.maxSessionsPerSource = atLeastOne(max, "maxSessionsPerSource");
+            return this;
+        }
+
+        /**
+         * Limits the rate of new handshakes per protocol with a token bucket of {@code burst} tokens refilled at
+         * {@code perSecond}: a TCP connection that finds it empty is closed at once and refused with
+         * {@link RefusalReason#RATE_LIMITED}, a UDP ClientHello is dropped (counted; the client retransmits). Off
+         * by default.
+         *
+         * @param perSecond tokens per second, more than 0
+         * @param burst     the bucket's size, at least 1
+         * @return this builder
+         */
+        public Builder handshakeRate(double perSecond, int burst) {
+            this.handshakeRate = positiveRate(perSecond, "handshakeRate");
+            this.handshakeBurst = atLeastOne(burst, "handshakeBurst");
+            return this;
+        }
+
+        /**
+         * Limits the rate of new handshakes of each source (an IPv4 address, or an IPv6 /64) per protocol, as
+         * {@link #handshakeRate} does for the server. The server remembers the buckets of the 65,536 sources
+         * seen last. Off by default.
+         *
+         * @param perSecond tokens per second, more than 0
+         * @param burst     the bucket's size, at least 1
+         * @return this builder
+         */
+        public Builder handshakeRatePerSource(double perSecond, int burst) {
+            this.handshakeRatePerSource = positiveRate(perSecond, "handshakeRatePerSource");
+            this.handshakeBurstPerSource = atLeastOne(burst, "handshakeBurstPerSource");
+            return this;
+        }
+
+        private static double positiveRate(double v, String what) {
+            if (!(v > 0) || Double.isInfinite(v)) {
+                throw new IllegalArgumentException(what + " must be a positive number, not " + v);
+            }
+            return v;
         }
 
         /**

@@ -66,8 +66,12 @@ final class Lifecycle {
                 stop.countDown();
             }
         };
-        boolean handled = Signals.handle("TERM", onSignal) & Signals.handle("INT", onSignal);
-        if (!handled) {
+        Runnable restoreTerm = Signals.handle("TERM", onSignal);
+        Runnable restoreInt = restoreTerm == null ? null : Signals.handle("INT", onSignal);
+        if (restoreInt == null) {
+            if (restoreTerm != null) {
+                restoreTerm.run();
+            }
             runUntilStopped(stop, drainThenClose);
             return;
         }
@@ -80,6 +84,8 @@ final class Lifecycle {
         try {
             stop.await();
         } finally {
+            restoreTerm.run();
+            restoreInt.run();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {

@@ -93,6 +93,21 @@ final class ServerCommand implements Callable<Integer> {
             + "next TCP connections wait for its own slots (${DEFAULT-VALUE}).")
     int maxHandshakesPerSource;
 
+    @Option(names = "--max-sessions-per-source", paramLabel = "N", description = "Sessions one source (IPv4 "
+            + "address, IPv6 /64) may relay at once, per protocol; a header past it is refused with SOURCE_LIMIT "
+            + "(default: no limit but --max-sessions).")
+    Integer maxSessionsPerSource;
+
+    @Option(names = "--handshake-rate", paramLabel = "RATE[/BURST]", converter = Values.RateValue.class,
+            description = "New handshakes per second, per protocol, as a token bucket (BURST defaults to RATE): "
+            + "a TCP connection over it is closed and refused as RATE_LIMITED, a UDP ClientHello dropped "
+            + "(default: no limit).")
+    Values.Rate handshakeRate;
+
+    @Option(names = "--handshake-rate-per-source", paramLabel = "RATE[/BURST]", converter = Values.RateValue.class,
+            description = "The same for each source (IPv4 address, IPv6 /64) (default: no limit).")
+    Values.Rate handshakeRatePerSource;
+
     @Option(names = "--agent-name", paramLabel = "NAME", description = "The name /godoxy/agent/info reports to "
             + "GoDoxy (default: this host's name).")
     String agentName;
@@ -142,6 +157,17 @@ final class ServerCommand implements Callable<Integer> {
                 .maxHandshakes(atLeastOne(maxHandshakes, "--max-handshakes"))
                 .maxHandshakesPerSource(atLeastOne(maxHandshakesPerSource, "--max-handshakes-per-source"))
                 .build();
+        StreamServerOptions.Builder limits = base.toBuilder();
+        if (maxSessionsPerSource != null) {
+            limits.maxSessionsPerSource(atLeastOne(maxSessionsPerSource, "--max-sessions-per-source"));
+        }
+        if (handshakeRate != null) {
+            limits.handshakeRate(handshakeRate.perSecond(), handshakeRate.burst());
+        }
+        if (handshakeRatePerSource != null) {
+            limits.handshakeRatePerSource(handshakeRatePerSource.perSecond(), handshakeRatePerSource.burst());
+        }
+        base = limits.build();
         TransportRegistry registry = TransportRegistry.getDefault();
         TransportProvider tcpProvider;
         TransportProvider udpProvider;
@@ -186,8 +212,11 @@ final class ServerCommand implements Callable<Integer> {
             CertificateReloader reloader = new CertificateReloader(files.paths("server"),
                     List.of(tcpServer, udpServer), metrics, reloadInterval, credentials);
             open.add(reloader);
-            if (!Signals.handle("HUP", () -> reloader.reload("SIGHUP", true))) {
+            Runnable restoreHup = Signals.handle("HUP", () -> reloader.reload("SIGHUP", true));
+            if (restoreHup == null) {
                 LOG.info("SIGHUP cannot be handled here; certificates reload when their files change");
+            } else {
+                open.add(restoreHup::run); // closed first: SIGHUP is the JVM's again before the reloader stops
             }
             PrintWriter out = spec.commandLine().getOut();
             out.println("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="

@@ -19,9 +19,10 @@ final class Signals {
      *
      * @param name   the signal's name without {@code SIG}: {@code HUP}, {@code TERM}, {@code INT}
      * @param action what to do
-     * @return false if signals cannot be handled on this JVM or platform (the default stays)
+     * @return what puts the previous handler back, or null if signals cannot be handled on this JVM or platform
+     *         (the default stays)
      */
-    static boolean handle(String name, Runnable action) {
+    static Runnable handle(String name, Runnable action) {
         try {
             Class<?> signal = Class.forName("sun.misc.Signal");
             Class<?> handler = Class.forName("sun.misc.SignalHandler");
@@ -45,10 +46,16 @@ final class Signals {
                         return null;
                     });
             Method handle = signal.getMethod("handle", signal, handler);
-            handle.invoke(null, sig, proxy);
-            return true;
+            Object previous = handle.invoke(null, sig, proxy);
+            return () -> {
+                try {
+                    handle.invoke(null, sig, previous);
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    // the JVM is going away
+                }
+            };
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-            return false; // no such signal here (Windows has no HUP), or no jdk.unsupported
+            return null; // no such signal here (Windows has no HUP), or no jdk.unsupported
         }
     }
 }

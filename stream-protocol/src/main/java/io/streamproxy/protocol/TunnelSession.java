@@ -224,9 +224,11 @@ public final class TunnelSession {
         if (core.isDraining()) {
             return refuse(RefusalReason.DRAINING, "the server is draining; " + destination + " not dialled");
         }
-        if (!core.tryAcquireSession()) {
-            return refuse(RefusalReason.CAPACITY,
-                    "at the limit of " + core.options().maxSessions() + " sessions");
+        RefusalReason full = core.tryAcquireSession(source);
+        if (full != null) {
+            return refuse(full, full == RefusalReason.CAPACITY
+                    ? "at the limit of " + core.options().maxSessions() + " sessions"
+                    : "at the limit of " + core.options().maxSessionsPerSource() + " sessions per source");
         }
         holdsSession = true;
         releaseHandshake();
@@ -661,7 +663,7 @@ public final class TunnelSession {
         releaseHandshake();
         if (holdsSession) {
             holdsSession = false;
-            core.releaseSession();
+            core.releaseSession(source);
         }
     }
 

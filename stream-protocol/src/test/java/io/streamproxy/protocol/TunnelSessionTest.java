@@ -452,6 +452,54 @@ class TunnelSessionTest {
     }
 
     @Test
+    void sessionsPerSource_areLimited_otherSourcesAreNot_andASlotFreesAtTheEnd() {
+        SessionCore core = core(Protocol.TCP, b -> b.maxSessionsPerSource(2));
+        TunnelSession a = handshaken(core);
+        assertThat(a.header(header("10.0.0.1", "80"), now)).isEqualTo(Step.DIAL);
+        assertThat(handshaken(core).header(header("10.0.0.1", "80"), now)).isEqualTo(Step.DIAL);
+        TunnelSession third = handshaken(core);
+        assertThat(third.header(header("10.0.0.1", "80"), now)).isEqualTo(Step.REFUSE);
+        assertThat(third.refusalReason()).isEqualTo(RefusalReason.SOURCE_LIMIT);
+        TunnelSession other = core.tryAccept(new InetSocketAddress("127.0.0.2", 1), now);
+        other.handshakeDone(StreamProtocol.ALPN, null, now);
+        assertThat(other.header(header("10.0.0.1", "80"), now)).as("another source").isEqualTo(Step.DIAL);
+        a.dialFailed("refused", now);
+        assertThat(handshaken(core).header(header("10.0.0.1", "80"), now)).isEqualTo(Step.DIAL);
+        assertThat(core.activeSessions()).isEqualTo(3);
+    }
+
+    @Test
+    void handshakeRate_isATokenBucket_forTheServer_andEachSource() {
+        SessionCore core = core(Protocol.TCP, b -> b.handshakeRate(10, 3).handshakeRatePerSource(1, 2));
+        SocketAddress b1 = new InetSocketAddress("127.0.0.2", 1);
+        SocketAddress c1 = new InetSocketAddress("127.0.0.3", 1);
+        assertThat(core.tryAccept(CLIENT, now)).isNotNull();
+        assertThat(core.tryAccept(CLIENT, now)).isNotNull();
+        assertThat(core.tryAccept(CLIENT, now)).as("the source's burst of 2 is spent").isNull();
+        assertThat(events).last().asString().startsWith("refused RATE_LIMITED").contains("per source");
+        assertThat(core.tryAccept(b1, now)).as("the server's third token").isNotNull();
+        assertThat(core.tryAccept(c1, now)).as("the server's burst of 3 is spent").isNull();
+        assertThat(events).last().asString().startsWith("refused RATE_LIMITED").doesNotContain("per source");
+        now += SECOND / 10; // one server token back
+        assertThat(core.tryAccept(c1, now)).isNotNull();
+        assertThat(core.tryAccept(CLIENT, now)).as("the source has 0.1 token").isNull();
+        now += SECOND;
+        assertThat(core.accept(CLIENT, now, t -> { })).as("a token back for source and server").isNotNull();
+
+        List<String> drops = new ArrayList<>();
+        SessionCore udp = new SessionCore(Protocol.UDP, StreamServerOptions.builder(credentials())
+                .udp(new InetSocketAddress(0)).handshakeRate(1, 1).build(), new SessionListener() {
+                    @Override
+                    public void unauthenticatedDropped(Protocol protocol, SocketAddress source, String reason) {
+                        drops.add(reason);
+                    }
+                });
+        assertThat(udp.tryAccept(CLIENT, now)).isNotNull();
+        assertThat(udp.tryAccept(b1, now)).isNull();
+        assertThat(drops).containsExactly(SessionCore.DROP_RATE);
+    }
+
+    @Test
     void throwingListener_doesNotBreakTheCore() {
         SessionListener bad = new SessionListener() {
             @Override
