@@ -58,7 +58,8 @@ final class ServerCommand implements Callable<Integer> {
     String transport;
 
     @Option(names = "--allow", paramLabel = "RULE", description = "Only dial matching destinations: "
-            + "CIDR[:PORT[-PORT]] or HOST[:PORT[-PORT]] (repeatable).")
+            + "[CLIENT@]CIDR[:PORT[-PORT]] or [CLIENT@]HOST[:PORT[-PORT]], CLIENT being cn=NAME, dns=NAME, uri=URI "
+            + "or key=SHA256 of the client certificate (repeatable).")
     List<String> allow = new ArrayList<>();
 
     @Option(names = "--deny", paramLabel = "RULE", description = "Never dial matching destinations (repeatable).")

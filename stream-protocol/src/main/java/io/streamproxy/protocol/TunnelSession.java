@@ -1,5 +1,6 @@
 package io.streamproxy.protocol;
 
+import io.streamproxy.ClientIdentity;
 import io.streamproxy.Destination;
 import io.streamproxy.DestinationPolicy;
 import io.streamproxy.Protocol;
@@ -70,6 +71,7 @@ public final class TunnelSession {
     private State state = State.HANDSHAKE;
     private boolean holdsSession;
     private String identity;
+    private ClientIdentity clientIdentity;
     private Destination destination;
     private List<InetAddress> candidates = List.of();
     private int nextCandidate;
@@ -142,6 +144,23 @@ public final class TunnelSession {
      * @return {@link Step#WAIT} for the header, or {@link Step#REFUSE}
      */
     public synchronized Step handshakeDone(String alpn, String identity, long now) {
+        return handshakeDone(alpn, identity, null, now);
+    }
+
+    /**
+     * The TLS or DTLS handshake finished, with who the client is (its certificate's identity, which the
+     * {@link DestinationPolicy} receives).
+     *
+     * @param alpn   the negotiated ALPN id, or null (not asked on UDP)
+     * @param client the client's identity, or null
+     * @param now    {@link System#nanoTime()}
+     * @return {@link Step#WAIT} for the header, or {@link Step#REFUSE}
+     */
+    public synchronized Step handshakeDone(String alpn, ClientIdentity client, long now) {
+        return handshakeDone(alpn, client == null ? null : client.subject(), client, now);
+    }
+
+    private Step handshakeDone(String alpn, String identity, ClientIdentity who, long now) {
         if (state != State.HANDSHAKE) {
             return current();
         }
@@ -149,6 +168,7 @@ public final class TunnelSession {
             return refuse(RefusalReason.HEADER_TIMEOUT, "no TLS handshake within " + timeout());
         }
         this.identity = identity;
+        this.clientIdentity = who;
         if (core.protocol() == Protocol.TCP && !StreamProtocol.ALPN.equals(alpn)) {
             return refuse(RefusalReason.HANDSHAKE_FAILED, "client did not negotiate ALPN " + StreamProtocol.ALPN
                     + " (got '" + (alpn == null ? "" : alpn) + "')");
@@ -206,7 +226,9 @@ public final class TunnelSession {
             return refuse(RefusalReason.INVALID_HEADER, (core.protocol() == Protocol.UDP ? "first record is "
                     : "header is ") + header.remaining() + " bytes, a header is " + StreamProtocol.HEADER_SIZE);
         }
-        SessionDecision decision = SessionRules.decide(header, core.options().policy());
+        DestinationPolicy policy = core.options().policy();
+        ClientIdentity who = clientIdentity;
+        SessionDecision decision = SessionRules.decide(header, d -> policy.allows(d, who));
         switch (decision.action()) {
             case CLOSE_QUIETLY:
                 finish();
@@ -292,7 +314,7 @@ public final class TunnelSession {
         for (InetAddress a : addresses) {
             boolean ok;
             try {
-                ok = policy.allows(destination, a);
+                ok = policy.allows(destination, a, clientIdentity);
             } catch (RuntimeException e) {
                 ok = false;
             }
@@ -563,6 +585,11 @@ public final class TunnelSession {
     /** @return the detail of a refusal or the reason the session ended, empty if none */
     public synchronized String detail() {
         return detail;
+    }
+
+    /** @return who the client is, from its certificate, or null if the transport did not say */
+    public synchronized ClientIdentity clientIdentity() {
+        return clientIdentity;
     }
 
     /** @return the client certificate's subject given at the handshake, or null */

@@ -236,7 +236,7 @@ class TunnelSessionTest {
     @Test
     void shortFirstRecordOnUdp_isInvalidHeader_namingItsSize() {
         TunnelSession t = core(Protocol.UDP, b -> b).tryAccept(CLIENT, now);
-        t.handshakeDone(null, null, now);
+        t.handshakeDone(null, (String) null, now);
         assertThat(t.header(ByteBuffer.allocate(100), now)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.INVALID_HEADER);
         assertThat(t.detail()).isEqualTo("first record is 100 bytes, a header is 275");
@@ -245,7 +245,7 @@ class TunnelSessionTest {
     @Test
     void wrongAlpn_onTcp_isHandshakeFailed() {
         TunnelSession t = core().tryAccept(CLIENT, now);
-        assertThat(t.handshakeDone("http/1.1", null, now)).isEqualTo(Step.REFUSE);
+        assertThat(t.handshakeDone("http/1.1", (String) null, now)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
         assertThat(t.detail()).contains("godoxy-agent-stream/1").contains("http/1.1");
     }
@@ -253,7 +253,7 @@ class TunnelSessionTest {
     @Test
     void noAlpn_onUdp_isFine() {
         TunnelSession t = core(Protocol.UDP, b -> b).tryAccept(CLIENT, now);
-        assertThat(t.handshakeDone(null, null, now)).isEqualTo(Step.WAIT);
+        assertThat(t.handshakeDone(null, (String) null, now)).isEqualTo(Step.WAIT);
     }
 
     @Test
@@ -273,7 +273,7 @@ class TunnelSessionTest {
         TunnelSession t = core().tryAccept(CLIENT, now);
         assertThat(t.nextDeadline()).isEqualTo(now + 10 * SECOND);
         assertThat(t.tick(now + 6 * SECOND)).isEqualTo(Step.WAIT);
-        assertThat(t.handshakeDone(StreamProtocol.ALPN, null, now + 6 * SECOND)).isEqualTo(Step.WAIT);
+        assertThat(t.handshakeDone(StreamProtocol.ALPN, (String) null, now + 6 * SECOND)).isEqualTo(Step.WAIT);
         assertThat(t.nextDeadline()).isEqualTo(now + 10 * SECOND); // not restarted by the handshake
         assertThat(t.tick(now + 10 * SECOND)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
@@ -378,7 +378,7 @@ class TunnelSessionTest {
     @Test
     void udpSession_idlesOut_onlyWithoutRelayedTraffic() {
         TunnelSession t = core(Protocol.UDP, b -> b).tryAccept(CLIENT, now);
-        t.handshakeDone(null, null, now);
+        t.handshakeDone(null, (String) null, now);
         t.header(header("10.0.0.1", "53"), now);
         t.dialSucceeded(now);
         t.relayedToDestination(100, now + 30 * SECOND);
@@ -461,7 +461,7 @@ class TunnelSessionTest {
         assertThat(third.header(header("10.0.0.1", "80"), now)).isEqualTo(Step.REFUSE);
         assertThat(third.refusalReason()).isEqualTo(RefusalReason.SOURCE_LIMIT);
         TunnelSession other = core.tryAccept(new InetSocketAddress("127.0.0.2", 1), now);
-        other.handshakeDone(StreamProtocol.ALPN, null, now);
+        other.handshakeDone(StreamProtocol.ALPN, (String) null, now);
         assertThat(other.header(header("10.0.0.1", "80"), now)).as("another source").isEqualTo(Step.DIAL);
         a.dialFailed("refused", now);
         assertThat(handshaken(core).header(header("10.0.0.1", "80"), now)).isEqualTo(Step.DIAL);
@@ -515,7 +515,7 @@ class TunnelSessionTest {
         SessionCore core = new SessionCore(Protocol.TCP, StreamServerOptions.builder(credentials())
                 .tcp(new InetSocketAddress(0)).build(), bad);
         TunnelSession t = core.tryAccept(CLIENT, now);
-        t.handshakeDone(StreamProtocol.ALPN, null, now);
+        t.handshakeDone(StreamProtocol.ALPN, (String) null, now);
         t.header(header("10.0.0.1", "80"), now);
         assertThat(t.dialSucceeded(now)).isEqualTo(Step.RELAY);
         TunnelSession r = core.tryAccept(CLIENT, now);

@@ -106,6 +106,41 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
         assertThat(end.reason()).isNotBlank();
     }
 
+    @Test
+    public void policy_receivesTheAuthenticatedClientIdentity() throws Exception {
+        java.util.List<io.streamproxy.ClientIdentity> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        StreamServer server = startServer(b -> b.policy(new io.streamproxy.DestinationPolicy() {
+            @Override
+            public boolean allows(io.streamproxy.Destination destination) {
+                throw new AssertionError("the server must ask the form that takes the client");
+            }
+
+            @Override
+            public boolean allows(io.streamproxy.Destination destination, io.streamproxy.ClientIdentity client) {
+                seen.add(client);
+                return true;
+            }
+
+            @Override
+            public boolean allows(io.streamproxy.Destination destination, java.net.InetAddress address,
+                                  io.streamproxy.ClientIdentity client) {
+                seen.add(client);
+                return true;
+            }
+        }));
+        try (TcpTunnel t = open(client(server), echo.host(), echo.port())) {
+            echoOnce(t, "judged by who I am");
+        }
+        java.security.cert.X509Certificate cert = pki.client().certificate();
+        assertThat(seen).hasSize(2).allSatisfy(c -> {
+            assertThat(c.subject()).isEqualTo(cert.getSubjectX500Principal().getName());
+            assertThat(c.commonName()).isNotNull();
+            assertThat(c.subject()).contains("CN=" + c.commonName());
+            assertThat(c.publicKeySha256()).isEqualTo(java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(cert.getPublicKey().getEncoded())));
+        });
+    }
+
     private void roundTrip(StreamClient client, String text) throws IOException {
         try (TcpTunnel t = open(client, echo.host(), echo.port())) {
             echoOnce(t, text);

@@ -97,6 +97,35 @@ public abstract class UdpLifecycleKit extends UdpKitBase {
         assertThat(end.endedFirst()).as(end.reason()).isEqualTo(io.streamproxy.SessionEnd.Side.CLIENT);
     }
 
+    @Test
+    public void policy_receivesTheAuthenticatedClientIdentity() throws Exception {
+        java.util.List<io.streamproxy.ClientIdentity> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        StreamServer server = startServer(b -> b.policy(new io.streamproxy.DestinationPolicy() {
+            @Override
+            public boolean allows(io.streamproxy.Destination destination) {
+                throw new AssertionError("the server must ask the form that takes the client");
+            }
+
+            @Override
+            public boolean allows(io.streamproxy.Destination destination, io.streamproxy.ClientIdentity client) {
+                seen.add(client);
+                return true;
+            }
+
+            @Override
+            public boolean allows(io.streamproxy.Destination destination, java.net.InetAddress address,
+                                  io.streamproxy.ClientIdentity client) {
+                seen.add(client);
+                return true;
+            }
+        }));
+        try (DatagramTunnel t = client(server).openUdp(echo.host(), echo.port())) {
+            echoOnce(t, 7);
+        }
+        assertThat(seen).hasSize(2).allSatisfy(c -> assertThat(c).isEqualTo(
+                io.streamproxy.ClientIdentity.of(pki.client().certificate())));
+    }
+
     private void roundTrip(StreamClient client, int b) throws IOException {
         try (DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
             echoOnce(t, b);

@@ -1,6 +1,7 @@
 package io.streamproxy.protocol.dtls;
 
 import io.streamproxy.SessionInfo;
+import io.streamproxy.ClientIdentity;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.TunnelSession.Step;
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
-import java.security.Principal;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Queue;
@@ -391,10 +391,9 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         }
     }
 
-    private String identity() {
+    private ClientIdentity identity() {
         try {
-            Principal p = driver.engine().getSession().getPeerPrincipal();
-            return p == null ? null : p.getName();
+            return ClientIdentity.ofChain(driver.engine().getSession().getPeerCertificates());
         } catch (SSLPeerUnverifiedException e) {
             return null;
         }

@@ -383,7 +383,7 @@ final class BcUdpServer implements ServerEndpoint {
                         : describe(e)), System.nanoTime()));
                 return;
             }
-            Step step = tunnel.handshakeDone(null, peer.peerSubject(), System.nanoTime());
+            Step step = tunnel.handshakeDone(null, peer.peerIdentity(), System.nanoTime());
             if (step != Step.WAIT) {
                 act(step);
                 return;

@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
-import java.security.Principal;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -331,10 +330,9 @@ final class TcpSessions {
         }
     }
 
-    static String identity(SSLSocket socket) {
+    static io.streamproxy.ClientIdentity identity(SSLSocket socket) {
         try {
-            Principal p = socket.getSession().getPeerPrincipal();
-            return p == null ? null : p.getName();
+            return io.streamproxy.ClientIdentity.ofChain(socket.getSession().getPeerCertificates());
         } catch (SSLPeerUnverifiedException e) {
             return null;
         }

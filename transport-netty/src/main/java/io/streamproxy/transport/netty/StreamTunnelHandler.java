@@ -22,7 +22,6 @@ import io.streamproxy.internal.Resolver;
 import io.streamproxy.protocol.StreamProtocol;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.TunnelSession.Step;
-import java.security.Principal;
 import java.util.ArrayDeque;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
@@ -139,13 +138,12 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         act(ctx, tunnel.handshakeDone(alpn, identity(ssl), System.nanoTime()));
     }
 
-    private static String identity(SslHandler ssl) {
+    private static io.streamproxy.ClientIdentity identity(SslHandler ssl) {
         if (ssl == null) {
             return null;
         }
         try {
-            Principal p = ssl.engine().getSession().getPeerPrincipal();
-            return p == null ? null : p.getName();
+            return io.streamproxy.ClientIdentity.ofChain(ssl.engine().getSession().getPeerCertificates());
         } catch (SSLPeerUnverifiedException e) {
             return null;
         }
