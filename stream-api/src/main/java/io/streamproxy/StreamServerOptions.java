@@ -47,6 +47,7 @@ public final class StreamServerOptions {
     private final int handshakeBurst;
     private final double handshakeRatePerSource;
     private final int handshakeBurstPerSource;
+    private final boolean proxyProtocolV2;
     private final DestinationPolicy policy;
     private final SessionListener listener;
     private final List<TlsRoute> routes;
@@ -69,6 +70,7 @@ public final class StreamServerOptions {
         this.handshakeBurst = b.handshakeBurst;
         this.handshakeRatePerSource = b.handshakeRatePerSource;
         this.handshakeBurstPerSource = b.handshakeBurstPerSource;
+        this.proxyProtocolV2 = b.proxyProtocolV2;
         this.policy = b.policy;
         this.listener = b.listener;
         this.routes = List.copyOf(b.routes);
@@ -169,6 +171,11 @@ public final class StreamServerOptions {
         return handshakeBurstPerSource;
     }
 
+    /** @return true when TCP tunnels send a PROXY protocol v2 header to the destination first */
+    public boolean proxyProtocolV2() {
+        return proxyProtocolV2;
+    }
+
     /** @return the path MTU DTLS handshake flights are sized for */
     public int dtlsMtu() {
         return dtlsMtu;
@@ -245,6 +252,7 @@ public final class StreamServerOptions {
         b.handshakeBurst = handshakeBurst;
         b.handshakeRatePerSource = handshakeRatePerSource;
         b.handshakeBurstPerSource = handshakeBurstPerSource;
+        b.proxyProtocolV2 = proxyProtocolV2;
         b.policy = policy;
         b.listener = listener;
         b.routes.addAll(routes);
@@ -278,6 +286,7 @@ public final class StreamServerOptions {
         private int handshakeBurst;
         private double handshakeRatePerSource;
         private int handshakeBurstPerSource;
+        private boolean proxyProtocolV2;
         private DestinationPolicy policy = DestinationPolicy.allowAll();
         private SessionListener listener = SessionListener.NONE;
         private final List<TlsRoute> routes = new ArrayList<>();
@@ -445,6 +454,20 @@ public final class StreamServerOptions {
         public Builder handshakeRatePerSource(double perSecond, int burst) {
             this.handshakeRatePerSource = positiveRate(perSecond, "handshakeRatePerSource");
             this.handshakeBurstPerSource = atLeastOne(burst, "handshakeBurstPerSource");
+            return this;
+        }
+
+        /**
+         * Sends a PROXY protocol version 2 header to each TCP destination before any payload: source = the tunnel's
+         * client, destination = the server's address the client connected to, and the client certificate's CN in
+         * a {@code PP2_TYPE_SSL} TLV. Off by default (a GoDoxy client sends its own header inside the tunnel); UDP
+         * sessions send none.
+         *
+         * @param on true to send it
+         * @return this builder
+         */
+        public Builder proxyProtocolV2(boolean on) {
+            this.proxyProtocolV2 = on;
             return this;
         }
 

@@ -109,6 +109,11 @@ final class ServerCommand implements Callable<Integer> {
             description = "The same for each source (IPv4 address, IPv6 /64) (default: no limit).")
     Values.Rate handshakeRatePerSource;
 
+    @Option(names = "--proxy-protocol", paramLabel = "VERSION", description = "Send a PROXY protocol header of "
+            + "this version (only v2) to each TCP destination first: source = the tunnel's client, destination = "
+            + "this server's address, the client certificate's CN in a TLV (default: none).")
+    String proxyProtocol;
+
     @Option(names = "--agent-name", paramLabel = "NAME", description = "The name /godoxy/agent/info reports to "
             + "GoDoxy (default: this host's name).")
     String agentName;
@@ -167,6 +172,12 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (handshakeRatePerSource != null) {
             limits.handshakeRatePerSource(handshakeRatePerSource.perSecond(), handshakeRatePerSource.burst());
+        }
+        if (proxyProtocol != null) {
+            if (!proxyProtocol.equals("v2")) {
+                throw new CliException("--proxy-protocol takes v2, not '" + proxyProtocol + "'");
+            }
+            limits.proxyProtocolV2(true);
         }
         base = limits.build();
         TransportRegistry registry = TransportRegistry.getDefault();

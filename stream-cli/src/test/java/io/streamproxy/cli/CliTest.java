@@ -101,6 +101,8 @@ class CliTest {
         assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",
                 "127.0.0.1:0", "--agent-runtime", "lxc"), "docker or podman");
         assertOneLineError(run("server", "--certs", dir.toString(), "--handshake-rate", "0"), "more than 0");
+        assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",
+                "127.0.0.1:0", "--proxy-protocol", "v1"), "takes v2");
         assertOneLineError(run("server", "--certs", dir.toString(), "--handshake-rate-per-source", "5/x"),
                 "not a rate");
         assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",

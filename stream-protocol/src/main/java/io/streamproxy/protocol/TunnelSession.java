@@ -587,6 +587,25 @@ public final class TunnelSession {
         return detail;
     }
 
+    /**
+     * Returns the PROXY protocol v2 header to write to the destination before any payload, when the server's
+     * options ask for one ({@link io.streamproxy.StreamServerOptions#proxyProtocolV2()}): source = the client,
+     * destination = the server's address the client connected to, the client certificate's CN in a TLV.
+     *
+     * @param serverLocal the local address of the client's connection
+     * @return the bytes, or null when none is to be sent (off, or the addresses are not IP socket addresses)
+     */
+    public synchronized byte[] proxyHeader(java.net.SocketAddress serverLocal) {
+        if (!core.options().proxyProtocolV2() || !(client instanceof InetSocketAddress)
+                || !(serverLocal instanceof InetSocketAddress)
+                || ((InetSocketAddress) client).getAddress() == null
+                || ((InetSocketAddress) serverLocal).getAddress() == null) {
+            return null;
+        }
+        return ProxyHeaderV2.encode((InetSocketAddress) client, (InetSocketAddress) serverLocal,
+                clientIdentity == null ? null : clientIdentity.commonName());
+    }
+
     /** @return who the client is, from its certificate, or null if the transport did not say */
     public synchronized ClientIdentity clientIdentity() {
         return clientIdentity;

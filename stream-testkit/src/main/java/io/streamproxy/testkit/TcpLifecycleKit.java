@@ -141,6 +141,41 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
         });
     }
 
+    @Test
+    public void proxyProtocolV2_precedesThePayload_withClientServerAndCommonName() throws Exception {
+        StreamServer server = startServer(b -> b.proxyProtocolV2(true));
+        try (java.net.ServerSocket destination = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
+                try (java.net.Socket s = destination.accept()) {
+                    s.setSoTimeout((int) WAIT.toMillis());
+                    return s.getInputStream().readAllBytes();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try (TcpTunnel t = open(client(server), "127.0.0.1", destination.getLocalPort())) {
+                t.output().write("payload".getBytes(StandardCharsets.UTF_8));
+                t.output().flush();
+                t.shutdownOutput();
+                assertThat(t.input().read()).isEqualTo(-1);
+            }
+            java.net.InetSocketAddress client = (java.net.InetSocketAddress) events.awaitOpened(WAIT).client();
+            String cn = io.streamproxy.ClientIdentity.of(pki.client().certificate()).commonName();
+            byte[] cnBytes = cn.getBytes(StandardCharsets.UTF_8);
+            java.nio.ByteBuffer expected = java.nio.ByteBuffer.allocate(28 + 11 + cnBytes.length + 7);
+            expected.put(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11})
+                    .putShort((short) (12 + 11 + cnBytes.length))
+                    .put(client.getAddress().getAddress()).put(new byte[] {127, 0, 0, 1})
+                    .putShort((short) client.getPort()).putShort((short) server.tcpAddress().getPort())
+                    .put((byte) 0x20).putShort((short) (8 + cnBytes.length)).put((byte) 3).putInt(0)
+                    .put((byte) 0x22).putShort((short) cnBytes.length).put(cnBytes)
+                    .put("payload".getBytes(StandardCharsets.UTF_8));
+            assertThat(received.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(expected.array());
+        }
+        assertThat(events.awaitClosed(WAIT).bytesToDestination()).as("the header is not payload").isEqualTo(7);
+    }
+
     private void roundTrip(StreamClient client, String text) throws IOException {
         try (TcpTunnel t = open(client, echo.host(), echo.port())) {
             echoOnce(t, text);

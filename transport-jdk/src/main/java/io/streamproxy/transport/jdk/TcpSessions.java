@@ -254,6 +254,11 @@ final class TcpSessions {
                         break;
                     case RELAY:
                         c.disarm();
+                        byte[] proxyHeader = t.proxyHeader(c.socket.getLocalSocketAddress());
+                        if (proxyHeader != null && !writeFirst(upstream, proxyHeader)) {
+                            step = t.relayEnded("writing the PROXY header failed", 0, 0, System.nanoTime());
+                            break;
+                        }
                         TcpRelay relay = new TcpRelay(c.socket, c.raw, upstream, t);
                         relay.run(workers);
                         step = t.relayEnded(relay.failed() ? "failed" : "both directions ended",
@@ -288,6 +293,16 @@ final class TcpSessions {
                 }
                 untrack(c.raw);
             }
+        }
+    }
+
+    /** Writes the PROXY protocol header to the destination before the relay starts. */
+    private static boolean writeFirst(Socket upstream, byte[] bytes) {
+        try {
+            upstream.getOutputStream().write(bytes);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -258,6 +258,10 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         if (timer != null) {
             timer.cancel(false);
         }
+        byte[] proxyHeader = tunnel.proxyHeader(ctx.channel().localAddress());
+        if (proxyHeader != null) {
+            upstream.write(io.netty.buffer.Unpooled.wrappedBuffer(proxyHeader)); // before any payload, not counted
+        }
         TcpRelay relay = new TcpRelay(tunnel, ctx.channel(), upstream);
         // bytes that came with (or right after) the header go first
         Object o;
