@@ -224,7 +224,19 @@ final class ServerCommand implements Callable<Integer> {
             CertificateReloader reloader = new CertificateReloader(files.paths("server"),
                     List.of(tcpServer, udpServer), metrics, reloadInterval, credentials);
             open.add(reloader);
-            Runnable restoreHup = Signals.handle("HUP", () -> reloader.reload("SIGHUP", true));
+            SystemdNotify systemd = SystemdNotify.fromEnvironment();
+            if (systemd != null) {
+                open.add(systemd);
+            }
+            Runnable restoreHup = Signals.handle("HUP", () -> {
+                if (systemd != null) {
+                    systemd.reloading();
+                }
+                String outcome = reloader.reload("SIGHUP", true);
+                if (systemd != null) {
+                    systemd.ready("certificate reload: " + outcome);
+                }
+            });
             if (restoreHup == null) {
                 LOG.info("SIGHUP cannot be handled here; certificates reload when their files change");
             } else {
@@ -235,8 +247,15 @@ final class ServerCommand implements Callable<Integer> {
                     + Values.text(udpServer.udpAddress()) + " transport=" + (transport != null ? transport
                     : tcpProvider.name()));
             out.flush();
+            if (systemd != null) {
+                systemd.ready("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="
+                        + Values.text(udpServer.udpAddress()));
+            }
             Lifecycle.runUntilDrained(stop, () -> {
                 draining.set(true);
+                if (systemd != null) {
+                    systemd.stopping();
+                }
                 LOG.info("draining: no new tunnels or UDP sessions; live ones have {}", drainTimeout);
                 drainBoth(tcpServer, udpServer, drainTimeout);
                 closeAll(open);

@@ -274,6 +274,78 @@ class StreamProxyJarIT {
                 && l.contains("\"bytes_from_destination\":" + SlowDownload.SIZE)).count()).isEqualTo(1);
     }
 
+    /**
+     * Under systemd (NOTIFY_SOCKET set, here a unix datagram socket a Python peer reads): READY=1 once listening,
+     * WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1 with MONOTONIC_USEC then READY=1 around a SIGHUP reload,
+     * STOPPING=1 on SIGTERM; every message names the server's pid.
+     */
+    @Test
+    void systemdNotifications_ready_watchdog_reloading_stopping(@TempDir Path dir) throws Exception {
+        io.streamproxy.testkit.OutsidePeers.require("python3");
+        if (!onPath("systemd-notify")) {
+            io.streamproxy.testkit.OutsidePeers.require("socat");
+        }
+        Path certs = dir.resolve("certs");
+        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
+        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path socket = dir.resolve("notify.sock");
+        Path received = dir.resolve("notify.txt");
+        Path script = dir.resolve("notify.py");
+        Files.writeString(script, String.join("\n",
+                "import socket, sys",
+                "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+                "s.bind(sys.argv[1])",
+                "print('bound', flush=True)",
+                "with open(sys.argv[2], 'ab', buffering=0) as f:",
+                "    while True:",
+                "        f.write(s.recv(65536).replace(b'\\n', b' ') + b'\\n')", ""));
+        Process receiver = new ProcessBuilder("python3", script.toString(), socket.toString(), received.toString())
+                .redirectError(dir.resolve("notify.err").toFile()).start();
+        processes.add(receiver);
+        assertThat(firstLine(receiver, dir.resolve("notify.err"))).isEqualTo("bound");
+
+        Path err = dir.resolve("server.err");
+        String jar = System.getProperty("streamproxy.jar");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", jar, "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0")
+                .redirectError(err.toFile());
+        pb.environment().put("NOTIFY_SOCKET", socket.toString());
+        pb.environment().put("WATCHDOG_USEC", "400000");
+        Process server = pb.start();
+        processes.add(server);
+        assertThat(firstLine(server, err)).startsWith("listening ");
+        String pid = "MAINPID=" + server.pid();
+        awaitNotification(received, l -> l.contains("READY=1") && l.contains(pid) && l.contains("STATUS=listening"));
+        awaitNotification(received, l -> l.contains("WATCHDOG=1") && l.contains(pid));
+        Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(server.pid())).start();
+        assertThat(hup.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        awaitNotification(received, l -> l.contains("RELOADING=1") && l.matches(".*MONOTONIC_USEC=\\d+.*"));
+        awaitNotification(received, l -> l.contains("READY=1") && l.contains("certificate reload: success"));
+        server.destroy(); // SIGTERM
+        awaitNotification(received, l -> l.contains("STOPPING=1") && l.contains(pid));
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.exitValue()).as(Files.readString(err)).isZero();
+    }
+
+    private static boolean onPath(String program) {
+        String path = System.getenv("PATH");
+        return path != null && java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, program)));
+    }
+
+    private static void awaitNotification(Path file, java.util.function.Predicate<String> line) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(file) && Files.readAllLines(file).stream().anyMatch(line)) {
+                return;
+            }
+            Thread.onSpinWait();
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        throw new AssertionError("no such notification within " + WAIT + "; got: "
+                + (Files.exists(file) ? Files.readAllLines(file) : "nothing"));
+    }
+
     private static double successfulReloads(int port, TlsCredentials client) throws Exception {
         Matcher m = Pattern.compile("(?m)^stream_proxy_certificate_reloads_total\\{outcome=\"success\"[^}]*} (\\S+)$")
                 .matcher(CliTest.httpGet(port, client, "/metrics"));
