@@ -48,6 +48,9 @@ public final class StreamServerOptions {
     private final double handshakeRatePerSource;
     private final int handshakeBurstPerSource;
     private final boolean proxyProtocolV2;
+    private final Duration tcpIdleTimeout;
+    private final Duration halfCloseTimeout;
+    private final Duration maxTunnelLifetime;
     private final DestinationPolicy policy;
     private final SessionListener listener;
     private final List<TlsRoute> routes;
@@ -71,6 +74,9 @@ public final class StreamServerOptions {
         this.handshakeRatePerSource = b.handshakeRatePerSource;
         this.handshakeBurstPerSource = b.handshakeBurstPerSource;
         this.proxyProtocolV2 = b.proxyProtocolV2;
+        this.tcpIdleTimeout = b.tcpIdleTimeout;
+        this.halfCloseTimeout = b.halfCloseTimeout;
+        this.maxTunnelLifetime = b.maxTunnelLifetime;
         this.policy = b.policy;
         this.listener = b.listener;
         this.routes = List.copyOf(b.routes);
@@ -171,6 +177,21 @@ public final class StreamServerOptions {
         return handshakeBurstPerSource;
     }
 
+    /** @return how long a TCP tunnel may relay no byte either way before it is ended; zero for no bound */
+    public Duration tcpIdleTimeout() {
+        return tcpIdleTimeout;
+    }
+
+    /** @return how long a TCP tunnel may live once one direction has ended; zero for no bound */
+    public Duration halfCloseTimeout() {
+        return halfCloseTimeout;
+    }
+
+    /** @return how long a TCP tunnel may relay at all; zero for no bound */
+    public Duration maxTunnelLifetime() {
+        return maxTunnelLifetime;
+    }
+
     /** @return true when TCP tunnels send a PROXY protocol v2 header to the destination first */
     public boolean proxyProtocolV2() {
         return proxyProtocolV2;
@@ -253,6 +274,9 @@ public final class StreamServerOptions {
         b.handshakeRatePerSource = handshakeRatePerSource;
         b.handshakeBurstPerSource = handshakeBurstPerSource;
         b.proxyProtocolV2 = proxyProtocolV2;
+        b.tcpIdleTimeout = tcpIdleTimeout;
+        b.halfCloseTimeout = halfCloseTimeout;
+        b.maxTunnelLifetime = maxTunnelLifetime;
         b.policy = policy;
         b.listener = listener;
         b.routes.addAll(routes);
@@ -287,6 +311,9 @@ public final class StreamServerOptions {
         private double handshakeRatePerSource;
         private int handshakeBurstPerSource;
         private boolean proxyProtocolV2;
+        private Duration tcpIdleTimeout = Duration.ZERO;
+        private Duration halfCloseTimeout = Duration.ZERO;
+        private Duration maxTunnelLifetime = Duration.ZERO;
         private DestinationPolicy policy = DestinationPolicy.allowAll();
         private SessionListener listener = SessionListener.NONE;
         private final List<TlsRoute> routes = new ArrayList<>();
@@ -455,6 +482,51 @@ public final class StreamServerOptions {
             this.handshakeRatePerSource = positiveRate(perSecond, "handshakeRatePerSource");
             this.handshakeBurstPerSource = atLeastOne(burst, "handshakeBurstPerSource");
             return this;
+        }
+
+        /**
+         * Ends a TCP tunnel that relays no byte either way for this long (the session core's timer; the transport
+         * closes both connections and the session is reported with its byte counts and the reason). Zero, the
+         * default, for no bound: TCP keepalive already finds peers that vanished.
+         *
+         * @param timeout zero or positive
+         * @return this builder
+         */
+        public Builder tcpIdleTimeout(Duration timeout) {
+            this.tcpIdleTimeout = notNegative(timeout, "tcpIdleTimeout");
+            return this;
+        }
+
+        /**
+         * Ends a TCP tunnel this long after its first direction ended (a half-closed tunnel whose other side never
+         * ends). Zero, the default, for no bound. The core looks at a tunnel that has not half-closed yet at least
+         * every second, so the end comes within the timeout plus one second.
+         *
+         * @param timeout zero or positive
+         * @return this builder
+         */
+        public Builder halfCloseTimeout(Duration timeout) {
+            this.halfCloseTimeout = notNegative(timeout, "halfCloseTimeout");
+            return this;
+        }
+
+        /**
+         * Ends a TCP tunnel that has relayed for this long, however busy. Zero, the default, for no bound.
+         *
+         * @param lifetime zero or positive
+         * @return this builder
+         */
+        public Builder maxTunnelLifetime(Duration lifetime) {
+            this.maxTunnelLifetime = notNegative(lifetime, "maxTunnelLifetime");
+            return this;
+        }
+
+        private static Duration notNegative(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(what + " must not be negative, not " + d);
+            }
+            return d;
         }
 
         /**

@@ -109,6 +109,21 @@ final class ServerCommand implements Callable<Integer> {
             description = "The same for each source (IPv4 address, IPv6 /64) (default: no limit).")
     Values.Rate handshakeRatePerSource;
 
+    @Option(names = "--tcp-idle-timeout", paramLabel = "DURATION", defaultValue = "0s",
+            converter = Values.DurationValue.class, description = "End a TCP tunnel that moves no byte either way "
+            + "for this long; 0s for no bound (${DEFAULT-VALUE}).")
+    Duration tcpIdleTimeout;
+
+    @Option(names = "--half-close-timeout", paramLabel = "DURATION", defaultValue = "0s",
+            converter = Values.DurationValue.class, description = "End a TCP tunnel this long after one direction "
+            + "ended; 0s for no bound (${DEFAULT-VALUE}).")
+    Duration halfCloseTimeout;
+
+    @Option(names = "--max-tunnel-lifetime", paramLabel = "DURATION", defaultValue = "0s",
+            converter = Values.DurationValue.class, description = "End a TCP tunnel that has relayed this long; "
+            + "0s for no bound (${DEFAULT-VALUE}).")
+    Duration maxTunnelLifetime;
+
     @Option(names = "--proxy-protocol", paramLabel = "VERSION", description = "Send a PROXY protocol header of "
             + "this version (only v2) to each TCP destination first: source = the tunnel's client, destination = "
             + "this server's address, the client certificate's CN in a TLV (default: none).")
@@ -173,6 +188,8 @@ final class ServerCommand implements Callable<Integer> {
         if (handshakeRatePerSource != null) {
             limits.handshakeRatePerSource(handshakeRatePerSource.perSecond(), handshakeRatePerSource.burst());
         }
+        limits.tcpIdleTimeout(tcpIdleTimeout).halfCloseTimeout(halfCloseTimeout)
+                .maxTunnelLifetime(maxTunnelLifetime);
         if (proxyProtocol != null) {
             if (!proxyProtocol.equals("v2")) {
                 throw new CliException("--proxy-protocol takes v2, not '" + proxyProtocol + "'");

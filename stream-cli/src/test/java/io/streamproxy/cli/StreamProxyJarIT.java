@@ -194,7 +194,8 @@ class StreamProxyJarIT {
         Path accessLog = dir.resolve("access.log");
         Path err = dir.resolve("server.err");
         Process server = start(err, "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0", "--udp",
-                "127.0.0.1:0", "--access-log", accessLog.toString(), "--drain-timeout", "8s");
+                "127.0.0.1:0", "--access-log", accessLog.toString(), "--drain-timeout", "8s", "--max-tunnel-lifetime", "1h",
+                "--tcp-idle-timeout", "10m", "--half-close-timeout", "1m");
         Matcher m = Pattern.compile("^listening tcp=127\\.0\\.0\\.1:(\\d+) .*").matcher(firstLine(server, err));
         assertThat(m.matches()).isTrue();
         java.net.InetSocketAddress address = new java.net.InetSocketAddress("127.0.0.1", Integer.parseInt(m.group(1)));

@@ -83,6 +83,11 @@ public final class TunnelSession {
     private SessionInfo info;
     private long lastActivity;
     private long openedAt;
+    private long halfClosedAt;
+    private volatile long lastTouch;
+    private String endingReason;
+    /** How often a tunnel with a half-close bound that has not half-closed yet is looked at, at least. */
+    private static final long HALF_CLOSE_POLL_NANOS = 1_000_000_000L;
     private long bytesToDestination;
     private long bytesFromDestination;
     private long datagramsToDestination;
@@ -385,6 +390,7 @@ public final class TunnelSession {
         state = State.RELAYING;
         lastActivity = now;
         openedAt = now;
+        lastTouch = now;
         info = new SessionInfo(core.nextId(), core.protocol(), client, destination, identity, dialAddress,
                 core.wallClock());
         try {
@@ -428,6 +434,7 @@ public final class TunnelSession {
     public synchronized void directionEnded(Direction direction, long now) {
         if (endedFirst == null && state == State.RELAYING) {
             endedFirst = direction;
+            halfClosedAt = now;
         }
     }
 
@@ -474,11 +481,17 @@ public final class TunnelSession {
                 }
                 return Step.WAIT;
             case RELAYING:
-                if (core.protocol() == Protocol.UDP
-                        && now - lastActivity >= core.options().udpIdleTimeout().toNanos()) {
-                    return close("idle for " + core.options().udpIdleTimeout(), now);
+                if (core.protocol() == Protocol.UDP) {
+                    if (now - lastActivity >= core.options().udpIdleTimeout().toNanos()) {
+                        return close("idle for " + core.options().udpIdleTimeout(), now);
+                    }
+                    return Step.WAIT;
                 }
-                return Step.WAIT;
+                if (endingReason == null) {
+                    endingReason = tcpBoundReached(now);
+                }
+                // the transport closes both connections; the relay's end then reports the bytes with this reason
+                return endingReason != null ? Step.END : Step.WAIT;
             default:
                 return Step.END;
         }
@@ -522,6 +535,9 @@ public final class TunnelSession {
         if (state == State.ENDED) {
             return Step.END;
         }
+        if (endingReason != null) {
+            why = endingReason; // a bound of the core ended it: the transport's view of the end is the consequence
+        }
         boolean wasRelaying = state == State.RELAYING;
         detail = why;
         finish();
@@ -540,6 +556,11 @@ public final class TunnelSession {
     }
 
     // ------------------------------------------------------------------ what the transport reads
+
+    /** @return the server settings this session runs under */
+    public io.streamproxy.StreamServerOptions options() {
+        return core.options();
+    }
 
     /** @return the client's address */
     public SocketAddress client() {
@@ -661,13 +682,59 @@ public final class TunnelSession {
                 return dialDeadline;
             case RELAYING:
                 return core.protocol() == Protocol.UDP
-                        ? lastActivity + core.options().udpIdleTimeout().toNanos() : Long.MAX_VALUE;
+                        ? lastActivity + core.options().udpIdleTimeout().toNanos() : nextTcpBound();
             default:
                 return Long.MAX_VALUE;
         }
     }
 
+    /**
+     * TCP relay activity (bytes read from either side), for {@link io.streamproxy.StreamServerOptions#tcpIdleTimeout()}:
+     * a plain volatile write, no lock, so that a relay may call it on every read.
+     *
+     * @param now {@link System#nanoTime()}
+     */
+    public void touch(long now) {
+        lastTouch = now;
+    }
+
     // ------------------------------------------------------------------ inside
+
+    /** The reason a TCP bound ends the tunnel at {@code now}, or null. */
+    private String tcpBoundReached(long now) {
+        io.streamproxy.StreamServerOptions o = core.options();
+        if (!o.maxTunnelLifetime().isZero() && now - openedAt >= o.maxTunnelLifetime().toNanos()) {
+            return "reached the maximum lifetime of " + o.maxTunnelLifetime();
+        }
+        if (!o.halfCloseTimeout().isZero() && endedFirst != null
+                && now - halfClosedAt >= o.halfCloseTimeout().toNanos()) {
+            return "half-closed for " + o.halfCloseTimeout();
+        }
+        if (!o.tcpIdleTimeout().isZero() && now - lastTouch >= o.tcpIdleTimeout().toNanos()) {
+            return "idle for " + o.tcpIdleTimeout();
+        }
+        return null;
+    }
+
+    /** When a TCP bound is next due, or {@link Long#MAX_VALUE} without any. */
+    private long nextTcpBound() {
+        if (endingReason != null) {
+            return Long.MAX_VALUE; // already ending
+        }
+        io.streamproxy.StreamServerOptions o = core.options();
+        long next = Long.MAX_VALUE;
+        if (!o.maxTunnelLifetime().isZero()) {
+            next = Math.min(next, openedAt + o.maxTunnelLifetime().toNanos());
+        }
+        if (!o.halfCloseTimeout().isZero()) {
+            next = Math.min(next, endedFirst != null ? halfClosedAt + o.halfCloseTimeout().toNanos()
+                    : core.now() + Math.min(HALF_CLOSE_POLL_NANOS, o.halfCloseTimeout().toNanos()));
+        }
+        if (!o.tcpIdleTimeout().isZero()) {
+            next = Math.min(next, lastTouch + o.tcpIdleTimeout().toNanos());
+        }
+        return next;
+    }
 
     private Step nextDial(long now) {
         if (now - dialDeadline >= 0) {

@@ -499,6 +499,48 @@ class TunnelSessionTest {
         assertThat(drops).containsExactly(SessionCore.DROP_RATE);
     }
 
+    private TunnelSession relaying(SessionCore core) {
+        TunnelSession t = handshaken(core);
+        t.header(header("10.0.0.1", "80"), now);
+        t.dialSucceeded(now);
+        return t;
+    }
+
+    @Test
+    void tcpBounds_endTheTunnel_andTheRelaysEndReportsItsBytesWithTheBoundAsReason() {
+        SessionCore lifetime = core(Protocol.TCP, b -> b.maxTunnelLifetime(Duration.ofSeconds(30)));
+        TunnelSession t = relaying(lifetime);
+        t.touch(now + 29 * SECOND);
+        assertThat(t.nextDeadline()).isEqualTo(now + 30 * SECOND);
+        assertThat(t.tick(now + 29 * SECOND)).isEqualTo(Step.WAIT);
+        assertThat(t.tick(now + 30 * SECOND)).as("busy or not").isEqualTo(Step.END);
+        assertThat(t.isEnded()).as("ended only when the relay reports its bytes").isFalse();
+        assertThat(t.nextDeadline()).isEqualTo(Long.MAX_VALUE);
+        t.relayEnded("failed", 5, 6, now + 30 * SECOND);
+        assertThat(t.detail()).isEqualTo("reached the maximum lifetime of PT30S");
+        assertThat(events).last().isEqualTo("closed 5/6");
+
+        SessionCore idle = core(Protocol.TCP, b -> b.tcpIdleTimeout(Duration.ofSeconds(10)));
+        TunnelSession quiet = relaying(idle);
+        assertThat(quiet.nextDeadline()).isEqualTo(now + 10 * SECOND);
+        quiet.touch(now + 8 * SECOND);
+        assertThat(quiet.tick(now + 10 * SECOND)).as("bytes moved at 8 s").isEqualTo(Step.WAIT);
+        assertThat(quiet.nextDeadline()).isEqualTo(now + 18 * SECOND);
+        assertThat(quiet.tick(now + 18 * SECOND)).isEqualTo(Step.END);
+        quiet.relayEnded("closed", 0, 0, now + 18 * SECOND);
+        assertThat(quiet.detail()).isEqualTo("idle for PT10S");
+
+        SessionCore half = core(Protocol.TCP, b -> b.halfCloseTimeout(Duration.ofSeconds(5)));
+        TunnelSession open = relaying(half);
+        assertThat(open.tick(now + 3600 * SECOND)).as("both directions open: no bound").isEqualTo(Step.WAIT);
+        open.directionEnded(TunnelSession.Direction.TO_DESTINATION, now + 100 * SECOND);
+        assertThat(open.nextDeadline()).isEqualTo(now + 105 * SECOND);
+        assertThat(open.tick(now + 104 * SECOND)).isEqualTo(Step.WAIT);
+        assertThat(open.tick(now + 105 * SECOND)).isEqualTo(Step.END);
+        open.relayEnded("closed", 1, 0, now + 105 * SECOND);
+        assertThat(open.detail()).isEqualTo("half-closed for PT5S");
+    }
+
     @Test
     void throwingListener_doesNotBreakTheCore() {
         SessionListener bad = new SessionListener() {

@@ -176,6 +176,34 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
         assertThat(events.awaitClosed(WAIT).bytesToDestination()).as("the header is not payload").isEqualTo(7);
     }
 
+    @Test
+    public void maxTunnelLifetime_endsABusyTunnel_andReportsItsBytes() throws Exception {
+        StreamServer server = startServer(b -> b.maxTunnelLifetime(Duration.ofMillis(700)));
+        try (TcpTunnel t = open(client(server), echo.host(), echo.port())) {
+            echoOnce(t, "busy");
+            assertClosedByServer(t.input());
+        }
+        RecordingListener.Closed closed = events.awaitClosed(WAIT);
+        assertThat(closed.end().reason()).isEqualTo("reached the maximum lifetime of PT0.7S");
+        assertThat(closed.bytesToDestination()).isEqualTo(4);
+        assertThat(closed.end().duration()).isGreaterThanOrEqualTo(Duration.ofMillis(700));
+    }
+
+    @Test
+    public void tcpIdleTimeout_endsAQuietTunnel_whileTrafficKeepsItOpen() throws Exception {
+        StreamServer server = startServer(b -> b.tcpIdleTimeout(Duration.ofMillis(800)));
+        try (TcpTunnel t = open(client(server), echo.host(), echo.port())) {
+            long start = System.nanoTime();
+            for (int i = 0; System.nanoTime() - start < Duration.ofMillis(1600).toNanos(); i++) {
+                echoOnce(t, "keep alive " + i); // traffic well within the bound, for twice the bound
+                java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos()); // pacing
+            }
+            assertThat(events.pollClosed(Duration.ZERO)).as("busy tunnels are not idle").isNull();
+            assertClosedByServer(t.input());
+        }
+        assertThat(events.awaitClosed(WAIT).end().reason()).isEqualTo("idle for PT0.8S");
+    }
+
     private void roundTrip(StreamClient client, String text) throws IOException {
         try (TcpTunnel t = open(client, echo.host(), echo.port())) {
             echoOnce(t, text);

@@ -98,6 +98,7 @@ final class TcpRelay {
             OutputStream out = destination.getOutputStream();
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                tunnel.touch(System.nanoTime());
                 out.write(buffer, 0, n);
                 bytesToDestination += n;
             }
@@ -116,6 +117,7 @@ final class TcpRelay {
             OutputStream out = client.getOutputStream();
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                tunnel.touch(System.nanoTime());
                 out.write(buffer, 0, n);
                 bytesFromDestination += n;
             }

@@ -254,6 +254,7 @@ final class TcpSessions {
                         break;
                     case RELAY:
                         c.disarm();
+                        c.arm(); // the core's bounds on a relaying tunnel (idle, half-close, lifetime), if any
                         byte[] proxyHeader = t.proxyHeader(c.socket.getLocalSocketAddress());
                         if (proxyHeader != null && !writeFirst(upstream, proxyHeader)) {
                             step = t.relayEnded("writing the PROXY header failed", 0, 0, System.nanoTime());

@@ -273,9 +273,51 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         header = null;
         ctx.pipeline().replace(this, TcpRelay.CLIENT_SIDE, relay.clientSide());
         upstream.pipeline().addLast(TcpRelay.DESTINATION_SIDE, relay.destinationSide());
+        if (!tunnel.options().tcpIdleTimeout().isZero()) {
+            ActivityTouch touch = new ActivityTouch(tunnel);
+            ctx.pipeline().addBefore(TcpRelay.CLIENT_SIDE, "touch", touch);
+            upstream.pipeline().addBefore(TcpRelay.DESTINATION_SIDE, "touch", touch);
+        }
         relay.start();
         if (tunnel.clientEndedEarly()) {
             relay.clientInputEnded();
+        }
+        armRelay(ctx.channel(), upstream);
+    }
+
+    /**
+     * Enforces the core's bounds on a relaying tunnel (idle, half-close, lifetime) on the client's loop: when one
+     * is reached both connections close, and the relay's end reports the session with the core's reason.
+     */
+    private void armRelay(Channel client, Channel upstream) {
+        long at = tunnel.nextDeadline();
+        if (at == Long.MAX_VALUE || !client.isActive()) {
+            return;
+        }
+        ScheduledFuture<?> relayTimer = client.eventLoop().schedule(() -> {
+            if (tunnel.tick(System.nanoTime()) == Step.WAIT) {
+                armRelay(client, upstream);
+            } else {
+                upstream.close();
+                client.close();
+            }
+        }, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+        client.closeFuture().addListener(f -> relayTimer.cancel(false));
+    }
+
+    /** Tells the core each read of a relaying tunnel, for its idle bound (only added when that bound is on). */
+    @io.netty.channel.ChannelHandler.Sharable
+    private static final class ActivityTouch extends io.netty.channel.ChannelInboundHandlerAdapter {
+        private final TunnelSession tunnel;
+
+        ActivityTouch(TunnelSession tunnel) {
+            this.tunnel = tunnel;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            tunnel.touch(System.nanoTime());
+            ctx.fireChannelRead(msg);
         }
     }
 
