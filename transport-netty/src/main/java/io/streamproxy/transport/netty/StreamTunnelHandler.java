@@ -41,6 +41,8 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
     private ByteBuf header;
     private final Queue<Object> pending = new ArrayDeque<>();
     private ScheduledFuture<?> timer;
+    /** The core's bounds on the relaying tunnel; set and read on the client's loop. */
+    private volatile ScheduledFuture<?> relayTimer;
     private boolean handshaken;
     private boolean done;
 
@@ -282,7 +284,16 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         if (tunnel.clientEndedEarly()) {
             relay.clientInputEnded();
         }
-        armRelay(ctx.channel(), upstream);
+        if (tunnel.nextDeadline() != Long.MAX_VALUE) {
+            Channel client = ctx.channel();
+            client.closeFuture().addListener(f -> {
+                ScheduledFuture<?> t = relayTimer;
+                if (t != null) {
+                    t.cancel(false);
+                }
+            });
+            armRelay(client, upstream);
+        }
     }
 
     /**
@@ -294,7 +305,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         if (at == Long.MAX_VALUE || !client.isActive()) {
             return;
         }
-        ScheduledFuture<?> relayTimer = client.eventLoop().schedule(() -> {
+        relayTimer = client.eventLoop().schedule(() -> {
             if (tunnel.tick(System.nanoTime()) == Step.WAIT) {
                 armRelay(client, upstream);
             } else {
@@ -302,7 +313,6 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
                 client.close();
             }
         }, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
-        client.closeFuture().addListener(f -> relayTimer.cancel(false));
     }
 
     /** Tells the core each read of a relaying tunnel, for its idle bound (only added when that bound is on). */
