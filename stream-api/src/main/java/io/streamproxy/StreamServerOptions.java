@@ -192,7 +192,7 @@ public final class StreamServerOptions {
         return maxTunnelLifetime;
     }
 
-    /** @return true when TCP tunnels send a PROXY protocol v2 header to the destination first */
+    /** @return true when sessions send a PROXY protocol v2 header to the destination (UDP: before each datagram) */
     public boolean proxyProtocolV2() {
         return proxyProtocolV2;
     }
@@ -530,10 +530,11 @@ public final class StreamServerOptions {
         }
 
         /**
-         * Sends a PROXY protocol version 2 header to each TCP destination before any payload: source = the tunnel's
-         * client, destination = the server's address the client connected to, and the client certificate's CN in
-         * a {@code PP2_TYPE_SSL} TLV. Off by default (a GoDoxy client sends its own header inside the tunnel); UDP
-         * sessions send none.
+         * Sends a PROXY protocol version 2 header to each destination: on TCP before any payload, on UDP before
+         * every datagram (a UDP destination keeps no connection to tie later datagrams to a first header); source
+         * = the tunnel's client, destination = the server's address the client connected to (UDP: the address the
+         * server's socket is bound to), and the client certificate's CN in a {@code PP2_TYPE_SSL} TLV. Off by
+         * default (a GoDoxy client sends its own header inside the tunnel).
          *
          * @param on true to send it
          * @return this builder

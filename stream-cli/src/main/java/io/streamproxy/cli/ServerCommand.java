@@ -125,8 +125,9 @@ final class ServerCommand implements Callable<Integer> {
     Duration maxTunnelLifetime;
 
     @Option(names = "--proxy-protocol", paramLabel = "VERSION", description = "Send a PROXY protocol header of "
-            + "this version (only v2) to each TCP destination first: source = the tunnel's client, destination = "
-            + "this server's address, the client certificate's CN in a TLV (default: none).")
+            + "this version (only v2) to each destination, TCP: first, UDP: before every datagram; source = the "
+            + "tunnel's client, destination = this server's address, the client certificate's CN in a TLV "
+            + "(default: none).")
     String proxyProtocol;
 
     @Option(names = "--agent-name", paramLabel = "NAME", description = "The name /godoxy/agent/info reports to "

@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The PROXY protocol version 2 header (HAProxy's {@code proxy-protocol.txt}, section 2.2) a server can send to the
- * destination before any payload: command PROXY, TCP over IPv4 or IPv6 (an IPv4 address beside an IPv6 one is
+ * destination before any payload (UDP: before every datagram): command PROXY, TCP or UDP over IPv4 or IPv6 (an IPv4 address beside an IPv6 one is
  * written as {@code ::ffff:a.b.c.d}), the source and destination addresses and ports, and, when the client's
  * certificate has a common name, a {@code PP2_TYPE_SSL} TLV saying the client connected over TLS with a verified
  * certificate, with the CN in its {@code PP2_SUBTYPE_SSL_CN} sub-TLV.
@@ -36,6 +36,20 @@ public final class ProxyHeaderV2 {
      * @return the header bytes
      */
     public static byte[] encode(InetSocketAddress source, InetSocketAddress destination, String commonName) {
+        return encode(source, destination, commonName, false);
+    }
+
+    /**
+     * Encodes a header for a stream (TCP) or datagram (UDP, address families {@code 0x12} and {@code 0x22}) session.
+     *
+     * @param source      the tunnel's client
+     * @param destination the server's local address
+     * @param commonName  the client certificate's CN, or null for no TLV
+     * @param udp         true for a UDP session
+     * @return the header bytes
+     */
+    public static byte[] encode(InetSocketAddress source, InetSocketAddress destination, String commonName,
+                                boolean udp) {
         InetAddress src = source.getAddress();
         InetAddress dst = destination.getAddress();
         boolean v4 = src instanceof Inet4Address && dst instanceof Inet4Address;
@@ -45,7 +59,8 @@ public final class ProxyHeaderV2 {
         int tlv = cn == null ? 0 : 3 + 1 + 4 + 3 + cn.length;
         int length = s.length + d.length + 4 + tlv;
         ByteBuffer b = ByteBuffer.allocate(16 + length);
-        b.put(SIGNATURE).put((byte) 0x21).put((byte) (v4 ? 0x11 : 0x21)).putShort((short) length);
+        b.put(SIGNATURE).put((byte) 0x21).put((byte) ((v4 ? 0x10 : 0x20) | (udp ? 0x02 : 0x01)))
+                .putShort((short) length);
         b.put(s).put(d).putShort((short) source.getPort()).putShort((short) destination.getPort());
         if (cn != null) {
             b.put((byte) PP2_TYPE_SSL).putShort((short) (1 + 4 + 3 + cn.length));

@@ -609,8 +609,8 @@ public final class TunnelSession {
     }
 
     /**
-     * Returns the PROXY protocol v2 header to write to the destination before any payload, when the server's
-     * options ask for one ({@link io.streamproxy.StreamServerOptions#proxyProtocolV2()}): source = the client,
+     * Returns the PROXY protocol v2 header to write to the destination before any payload (UDP: before each
+     * datagram), when the server's options ask for one ({@link io.streamproxy.StreamServerOptions#proxyProtocolV2()}): source = the client,
      * destination = the server's address the client connected to, the client certificate's CN in a TLV.
      *
      * @param serverLocal the local address of the client's connection
@@ -624,7 +624,7 @@ public final class TunnelSession {
             return null;
         }
         return ProxyHeaderV2.encode((InetSocketAddress) client, (InetSocketAddress) serverLocal,
-                clientIdentity == null ? null : clientIdentity.commonName());
+                clientIdentity == null ? null : clientIdentity.commonName(), core.protocol() == Protocol.UDP);
     }
 
     /** @return who the client is, from its certificate, or null if the transport did not say */

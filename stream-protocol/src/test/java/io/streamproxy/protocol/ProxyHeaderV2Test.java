@@ -29,4 +29,14 @@ class ProxyHeaderV2Test {
         assertThat(hex(h)).isEqualTo("0d0a0d0a000d0a515549540a" + "21" + "21" + "0024"
                 + "00000000000000000000000000000001" + "00000000000000000000ffff7f000001" + "0001" + "0002");
     }
+
+    @Test
+    void udp_isAddressFamily0x12Or0x22() {
+        byte[] v4 = ProxyHeaderV2.encode(new InetSocketAddress("10.0.0.1", 5353), new InetSocketAddress("10.0.0.2", 53),
+                null, true);
+        assertThat(hex(v4)).isEqualTo("0d0a0d0a000d0a515549540a" + "21" + "12" + "000c"
+                + "0a000001" + "0a000002" + "14e9" + "0035");
+        byte[] v6 = ProxyHeaderV2.encode(new InetSocketAddress("::1", 1), new InetSocketAddress("::1", 2), null, true);
+        assertThat(v6[13]).isEqualTo((byte) 0x22);
+    }
 }

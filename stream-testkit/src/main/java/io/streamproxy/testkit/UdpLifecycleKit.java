@@ -126,6 +126,35 @@ public abstract class UdpLifecycleKit extends UdpKitBase {
                 io.streamproxy.ClientIdentity.of(pki.client().certificate())));
     }
 
+    @Test
+    public void proxyProtocolV2_precedesEveryDatagram_withClientServerAndCommonName() throws Exception {
+        StreamServer server = startServer(b -> b.proxyProtocolV2(true));
+        try (java.net.DatagramSocket destination = new java.net.DatagramSocket(0,
+                java.net.InetAddress.getLoopbackAddress());
+             DatagramTunnel t = client(server).openUdp("127.0.0.1", destination.getLocalPort())) {
+            destination.setSoTimeout((int) WAIT.toMillis());
+            t.send(ByteBuffer.wrap(new byte[] {1, 2, 3}));
+            t.send(ByteBuffer.wrap(new byte[] {4}));
+            java.net.InetSocketAddress client = (java.net.InetSocketAddress) events.awaitOpened(WAIT).client();
+            byte[] cn = io.streamproxy.ClientIdentity.of(pki.client().certificate()).commonName()
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            for (byte[] payload : new byte[][] {{1, 2, 3}, {4}}) {
+                java.net.DatagramPacket p = new java.net.DatagramPacket(new byte[2048], 2048);
+                destination.receive(p);
+                ByteBuffer expected = ByteBuffer.allocate(28 + 11 + cn.length + payload.length);
+                expected.put(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
+                        0x21, 0x12}).putShort((short) (12 + 11 + cn.length))
+                        .put(client.getAddress().getAddress()).put(server.udpAddress().getAddress().getAddress())
+                        .putShort((short) client.getPort()).putShort((short) server.udpAddress().getPort())
+                        .put((byte) 0x20).putShort((short) (8 + cn.length)).put((byte) 3).putInt(0)
+                        .put((byte) 0x22).putShort((short) cn.length).put(cn).put(payload);
+                assertThat(java.util.Arrays.copyOf(p.getData(), p.getLength())).as("UDP over IPv4, every datagram")
+                        .isEqualTo(expected.array());
+            }
+        }
+        assertThat(events.awaitClosed(WAIT).bytesToDestination()).as("the header is not payload").isEqualTo(4);
+    }
+
     private void roundTrip(StreamClient client, int b) throws IOException {
         try (DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
             echoOnce(t, b);

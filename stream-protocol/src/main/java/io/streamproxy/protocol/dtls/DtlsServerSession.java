@@ -28,6 +28,8 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  */
 public final class DtlsServerSession implements DtlsDriver.Output {
     private static final int MAX_PENDING = 64;
+    /** The PROXY protocol header sent before each datagram to the destination, or null. */
+    private ByteBuffer proxyPrefix;
 
     /** What the session needs from its transport. */
     public interface Io {
@@ -63,6 +65,24 @@ public final class DtlsServerSession implements DtlsDriver.Output {
          * @throws IOException if writing failed ({@link PortUnreachableException} keeps the session)
          */
         boolean toDestination(ByteBuffer datagram) throws IOException;
+
+        /**
+         * Writes one datagram made of a prefix and the payload to the connected destination socket (the PROXY
+         * protocol header before each datagram).
+         *
+         * @param prefix   the bytes that go first; its position is left as it was
+         * @param datagram the payload; only valid during the call
+         * @return false if the socket's buffer was full and the datagram dropped
+         * @throws IOException if writing failed
+         */
+        boolean toDestination(ByteBuffer prefix, ByteBuffer datagram) throws IOException;
+
+        /**
+         * Returns the server's own address, for the PROXY protocol header's destination.
+         *
+         * @return the address the server's UDP socket is bound to
+         */
+        java.net.SocketAddress serverAddress();
 
         /** Closes the destination socket, if one was opened. */
         void closeDestination();
@@ -269,6 +289,9 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         Step step = tunnel.dialSucceeded(System.nanoTime());
         if (step != Step.RELAY) {
             io.closeDestination();
+        } else {
+            byte[] h = tunnel.proxyHeader(io.serverAddress());
+            proxyPrefix = h == null ? null : ByteBuffer.wrap(h).asReadOnlyBuffer();
         }
         act(step);
     }
@@ -381,7 +404,8 @@ public final class DtlsServerSession implements DtlsDriver.Output {
     private void toDestination(ByteBuffer plaintext) {
         int n = plaintext.remaining();
         try {
-            if (io.toDestination(plaintext)) {
+            ByteBuffer prefix = proxyPrefix;
+            if (prefix != null ? io.toDestination(prefix, plaintext) : io.toDestination(plaintext)) {
                 tunnel.relayedToDestination(n, System.nanoTime());
             }
         } catch (PortUnreachableException e) {

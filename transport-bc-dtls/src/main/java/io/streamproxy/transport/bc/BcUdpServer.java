@@ -304,6 +304,8 @@ final class BcUdpServer implements ServerEndpoint {
         volatile boolean transportClosed;
         boolean finished;
         volatile DTLSTransport dtls;
+        /** The PROXY protocol header before each datagram to the destination, or null. */
+        private volatile ByteBuffer proxyPrefix;
         DatagramChannel upstream;
         SelectionKey upstreamKey;
 
@@ -460,6 +462,9 @@ final class BcUdpServer implements ServerEndpoint {
             Step step = tunnel.dialSucceeded(System.nanoTime());
             if (step != Step.RELAY) {
                 finish();
+            } else {
+                byte[] h = tunnel.proxyHeader(localAddress);
+                proxyPrefix = h == null ? null : ByteBuffer.wrap(h).asReadOnlyBuffer();
             }
             return step;
         }
@@ -524,7 +529,10 @@ final class BcUdpServer implements ServerEndpoint {
 
         private void toDestination(byte[] buf, int n) {
             try {
-                if (upstream.write(ByteBuffer.wrap(buf, 0, n)) > 0) {
+                ByteBuffer prefix = proxyPrefix;
+                long written = prefix == null ? upstream.write(ByteBuffer.wrap(buf, 0, n))
+                        : upstream.write(new ByteBuffer[] {prefix.duplicate(), ByteBuffer.wrap(buf, 0, n)});
+                if (written > 0) {
                     tunnel.relayedToDestination(n, System.nanoTime());
                 }
             } catch (PortUnreachableException e) {

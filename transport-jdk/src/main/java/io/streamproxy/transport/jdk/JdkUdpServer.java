@@ -352,6 +352,25 @@ final class JdkUdpServer implements ServerEndpoint {
             return upstream.write(datagram) > 0;
         }
 
+        private final ByteBuffer[] gather = new ByteBuffer[2];
+
+        @Override
+        public boolean toDestination(ByteBuffer prefix, ByteBuffer datagram) throws IOException {
+            gather[0] = prefix.duplicate(); // one datagram: a gathering write on a connected channel
+            gather[1] = datagram;
+            try {
+                return upstream.write(gather) > 0;
+            } finally {
+                gather[0] = null;
+                gather[1] = null;
+            }
+        }
+
+        @Override
+        public SocketAddress serverAddress() {
+            return localAddress;
+        }
+
         @Override
         public void closeDestination() {
             if (upstream != null) {

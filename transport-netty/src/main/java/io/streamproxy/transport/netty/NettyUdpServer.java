@@ -221,6 +221,23 @@ final class NettyUdpServer implements ServerEndpoint {
         }
 
         @Override
+        public boolean toDestination(ByteBuffer prefix, ByteBuffer datagram) {
+            Channel up = upstream;
+            if (up == null) {
+                return false;
+            }
+            ByteBuf b = up.alloc().directBuffer(prefix.remaining() + datagram.remaining())
+                    .writeBytes(prefix.duplicate()).writeBytes(datagram);
+            up.writeAndFlush(b, up.voidPromise());
+            return true;
+        }
+
+        @Override
+        public java.net.SocketAddress serverAddress() {
+            return localAddress;
+        }
+
+        @Override
         public void closeDestination() {
             if (upstream != null) {
                 upstream.close();
