@@ -18,5 +18,11 @@ public enum RefusalReason {
     /** Dialling the destination failed or timed out. */
     DIAL_FAILED,
     /** The server is at its configured limit of sessions or handshakes. */
-    CAPACITY
+    CAPACITY,
+    /** The client's source (an IPv4 address, an IPv6 /64) is at its limit of sessions. */
+    SOURCE_LIMIT,
+    /** New handshakes came faster than the server's rate limit (of the server, or of the client's source). */
+    RATE_LIMITED,
+    /** The server is draining: live sessions go on, new ones are not admitted. */
+    DRAINING
 }

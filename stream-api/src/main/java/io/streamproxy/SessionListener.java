@@ -5,7 +5,7 @@ import java.net.SocketAddress;
 /**
  * Receives a server's session events, for metrics and audit logs. Every method has an empty default, is called on a
  * transport thread, and must return quickly and not throw (an exception is logged and ignored). For each opened
- * session exactly one {@link #sessionClosed} follows.
+ * session exactly one {@link #sessionEnded} follows, which by default calls {@link #sessionClosed}.
  */
 public interface SessionListener {
 
@@ -29,6 +29,17 @@ public interface SessionListener {
      * @param bytesFromDestination payload bytes relayed from the destination to the client
      */
     default void sessionClosed(SessionInfo session, long bytesToDestination, long bytesFromDestination) {
+    }
+
+    /**
+     * A session that was opened has ended and its sockets are closed, with everything an access log records. The
+     * default calls {@link #sessionClosed(SessionInfo, long, long)} with the byte counts.
+     *
+     * @param session the session
+     * @param end     how it ended: duration, bytes and datagrams each way, which side ended first, the reason
+     */
+    default void sessionEnded(SessionInfo session, SessionEnd end) {
+        sessionClosed(session, end.bytesToDestination(), end.bytesFromDestination());
     }
 
     /**

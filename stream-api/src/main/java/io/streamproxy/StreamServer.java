@@ -6,6 +6,7 @@ import io.streamproxy.spi.TransportRegistry;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 
 /**
  * A running stream server: TCP-over-TLS and/or UDP-over-DTLS listeners that accept tunnels, validate their header
@@ -24,6 +25,8 @@ public final class StreamServer implements Closeable {
     private final String tcpTransport;
     private final ServerEndpoint udp;
     private final String udpTransport;
+    private volatile boolean draining;
+    private boolean closed;
 
     private StreamServer(ServerEndpoint tcp, String tcpTransport, ServerEndpoint udp, String udpTransport) {
         this.tcp = tcp;
@@ -127,9 +130,83 @@ public final class StreamServer implements Closeable {
         return e == null ? 0 : e.activeSessions();
     }
 
+    /**
+     * Gives the running server new TLS/DTLS material (a renewed certificate, a new CA bundle), on every protocol it
+     * serves: handshakes that start from now on use it, tunnels already open keep the material they were made
+     * with. Each listener builds its context before it swaps, so material that cannot become a context leaves the
+     * old one in place (if the TCP listener took it and the UDP one then failed, they differ until the next
+     * successful update, which the exception says).
+     *
+     * @param credentials the new material
+     * @throws IOException if a listener cannot build a context from it; that listener keeps its old material
+     */
+    public void updateCredentials(TlsCredentials credentials) throws IOException {
+        java.util.Objects.requireNonNull(credentials, "credentials");
+        if (tcp != null) {
+            tcp.updateCredentials(credentials);
+        }
+        if (udp != null) {
+            try {
+                udp.updateCredentials(credentials);
+            } catch (IOException e) {
+                throw new IOException((tcp != null ? "TCP took the new credentials, UDP did not: " : "")
+                        + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * Drains the server: it stops admitting new tunnels and UDP sessions at once (a TCP header is refused with
+     * {@link RefusalReason#DRAINING}, a UDP ClientHello from a new address is dropped; routes on the TLS port go on
+     * answering), waits up to {@code timeout} for the live sessions to end by themselves, then closes the server,
+     * ending what is left. {@link #close()} from another thread cuts the wait short.
+     *
+     * @param timeout how long live sessions may go on
+     * @return true if every session ended by itself within the timeout
+     * @throws InterruptedException if the waiting thread is interrupted (the server is closed all the same)
+     */
+    public boolean drain(Duration timeout) throws InterruptedException {
+        if (tcp != null) {
+            tcp.drain();
+        }
+        if (udp != null) {
+            udp.drain();
+        }
+        draining = true; // after the listeners: whoever sees it true knows they admit nothing new
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            synchronized (this) {
+                while (activeSessions(Protocol.TCP) + activeSessions(Protocol.UDP) > 0 && !closed) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    // sessions end on transport threads that do not signal here: look again every 20 ms
+                    wait(Math.max(1, Math.min(20, left / 1_000_000L)));
+                }
+                return !closed || activeSessions(Protocol.TCP) + activeSessions(Protocol.UDP) == 0;
+            }
+        } finally {
+            close();
+        }
+    }
+
+    /**
+     * Tells whether {@link #drain} was called.
+     *
+     * @return true once draining started
+     */
+    public boolean isDraining() {
+        return draining;
+    }
+
     /** Stops accepting, ends every live session and frees every socket and thread; idempotent. */
     @Override
     public void close() {
+        synchronized (this) {
+            closed = true;
+            notifyAll();
+        }
         if (tcp != null) {
             tcp.close();
         }

@@ -42,6 +42,15 @@ public final class StreamServerOptions {
     private final int maxHandshakes;
     private final int maxHandshakesPerSource;
     private final int dtlsMtu;
+    private final int maxSessionsPerSource;
+    private final double handshakeRate;
+    private final int handshakeBurst;
+    private final double handshakeRatePerSource;
+    private final int handshakeBurstPerSource;
+    private final boolean proxyProtocolV2;
+    private final Duration tcpIdleTimeout;
+    private final Duration halfCloseTimeout;
+    private final Duration maxTunnelLifetime;
     private final DestinationPolicy policy;
     private final SessionListener listener;
     private final List<TlsRoute> routes;
@@ -59,6 +68,15 @@ public final class StreamServerOptions {
         this.maxHandshakes = b.maxHandshakes;
         this.maxHandshakesPerSource = Math.min(b.maxHandshakesPerSource, b.maxHandshakes);
         this.dtlsMtu = b.dtlsMtu;
+        this.maxSessionsPerSource = Math.min(b.maxSessionsPerSource, b.maxSessions);
+        this.handshakeRate = b.handshakeRate;
+        this.handshakeBurst = b.handshakeBurst;
+        this.handshakeRatePerSource = b.handshakeRatePerSource;
+        this.handshakeBurstPerSource = b.handshakeBurstPerSource;
+        this.proxyProtocolV2 = b.proxyProtocolV2;
+        this.tcpIdleTimeout = b.tcpIdleTimeout;
+        this.halfCloseTimeout = b.halfCloseTimeout;
+        this.maxTunnelLifetime = b.maxTunnelLifetime;
         this.policy = b.policy;
         this.listener = b.listener;
         this.routes = List.copyOf(b.routes);
@@ -134,6 +152,51 @@ public final class StreamServerOptions {
         return maxHandshakesPerSource;
     }
 
+    /** @return the limit of sessions one source (IPv4 address, IPv6 /64) may relay at once, per protocol */
+    public int maxSessionsPerSource() {
+        return maxSessionsPerSource;
+    }
+
+    /** @return new handshakes admitted per second, per protocol (a token bucket); 0 for no limit */
+    public double handshakeRate() {
+        return handshakeRate;
+    }
+
+    /** @return how many new handshakes may come at once above {@link #handshakeRate()} (the bucket's size) */
+    public int handshakeBurst() {
+        return handshakeBurst;
+    }
+
+    /** @return new handshakes admitted per second from one source, per protocol; 0 for no limit */
+    public double handshakeRatePerSource() {
+        return handshakeRatePerSource;
+    }
+
+    /** @return the burst of new handshakes one source may start above {@link #handshakeRatePerSource()} */
+    public int handshakeBurstPerSource() {
+        return handshakeBurstPerSource;
+    }
+
+    /** @return how long a TCP tunnel may relay no byte either way before it is ended; zero for no bound */
+    public Duration tcpIdleTimeout() {
+        return tcpIdleTimeout;
+    }
+
+    /** @return how long a TCP tunnel may live once one direction has ended; zero for no bound */
+    public Duration halfCloseTimeout() {
+        return halfCloseTimeout;
+    }
+
+    /** @return how long a TCP tunnel may relay at all; zero for no bound */
+    public Duration maxTunnelLifetime() {
+        return maxTunnelLifetime;
+    }
+
+    /** @return true when sessions send a PROXY protocol v2 header to the destination (UDP: before each datagram) */
+    public boolean proxyProtocolV2() {
+        return proxyProtocolV2;
+    }
+
     /** @return the path MTU DTLS handshake flights are sized for */
     public int dtlsMtu() {
         return dtlsMtu;
@@ -205,6 +268,15 @@ public final class StreamServerOptions {
         b.maxHandshakes = maxHandshakes;
         b.maxHandshakesPerSource = maxHandshakesPerSource;
         b.dtlsMtu = dtlsMtu;
+        b.maxSessionsPerSource = maxSessionsPerSource;
+        b.handshakeRate = handshakeRate;
+        b.handshakeBurst = handshakeBurst;
+        b.handshakeRatePerSource = handshakeRatePerSource;
+        b.handshakeBurstPerSource = handshakeBurstPerSource;
+        b.proxyProtocolV2 = proxyProtocolV2;
+        b.tcpIdleTimeout = tcpIdleTimeout;
+        b.halfCloseTimeout = halfCloseTimeout;
+        b.maxTunnelLifetime = maxTunnelLifetime;
         b.policy = policy;
         b.listener = listener;
         b.routes.addAll(routes);
@@ -233,6 +305,15 @@ public final class StreamServerOptions {
         private int maxHandshakes = DEFAULT_MAX_HANDSHAKES;
         private int maxHandshakesPerSource = DEFAULT_MAX_HANDSHAKES_PER_SOURCE;
         private int dtlsMtu = DEFAULT_DTLS_MTU;
+        private int maxSessionsPerSource = Integer.MAX_VALUE;
+        private double handshakeRate;
+        private int handshakeBurst;
+        private double handshakeRatePerSource;
+        private int handshakeBurstPerSource;
+        private boolean proxyProtocolV2;
+        private Duration tcpIdleTimeout = Duration.ZERO;
+        private Duration halfCloseTimeout = Duration.ZERO;
+        private Duration maxTunnelLifetime = Duration.ZERO;
         private DestinationPolicy policy = DestinationPolicy.allowAll();
         private SessionListener listener = SessionListener.NONE;
         private final List<TlsRoute> routes = new ArrayList<>();
@@ -357,6 +438,117 @@ public final class StreamServerOptions {
         public Builder maxHandshakesPerSource(int max) {
             this.maxHandshakesPerSource = atLeastOne(max, "maxHandshakesPerSource");
             return this;
+        }
+
+        /**
+         * Limits the sessions one source (an IPv4 address, or an IPv6 /64) may relay at once per protocol; a header
+         * past it is refused with {@link RefusalReason#SOURCE_LIMIT}. No limit by default (only
+         * {@link #maxSessions}).
+         *
+         * @param max at least 1
+         * @return this builder
+         */
+        public Builder maxSessionsPerSource(int max) {
+            this.maxSessionsPerSource = atLeastOne(max, "maxSessionsPerSource");
+            return this;
+        }
+
+        /**
+         * Limits the rate of new handshakes per protocol with a token bucket of {@code burst} tokens refilled at
+         * {@code perSecond}: a TCP connection that finds it empty is closed at once and refused with
+         * {@link RefusalReason#RATE_LIMITED}, a UDP ClientHello is dropped (counted; the client retransmits). Off
+         * by default.
+         *
+         * @param perSecond tokens per second, more than 0
+         * @param burst     the bucket's size, at least 1
+         * @return this builder
+         */
+        public Builder handshakeRate(double perSecond, int burst) {
+            this.handshakeRate = positiveRate(perSecond, "handshakeRate");
+            this.handshakeBurst = atLeastOne(burst, "handshakeBurst");
+            return this;
+        }
+
+        /**
+         * Limits the rate of new handshakes of each source (an IPv4 address, or an IPv6 /64) per protocol, as
+         * {@link #handshakeRate} does for the server. The server remembers the buckets of the 65,536 sources
+         * seen last. Off by default.
+         *
+         * @param perSecond tokens per second, more than 0
+         * @param burst     the bucket's size, at least 1
+         * @return this builder
+         */
+        public Builder handshakeRatePerSource(double perSecond, int burst) {
+            this.handshakeRatePerSource = positiveRate(perSecond, "handshakeRatePerSource");
+            this.handshakeBurstPerSource = atLeastOne(burst, "handshakeBurstPerSource");
+            return this;
+        }
+
+        /**
+         * Ends a TCP tunnel that relays no byte either way for this long (the session core's timer; the transport
+         * closes both connections and the session is reported with its byte counts and the reason). Zero, the
+         * default, for no bound: TCP keepalive already finds peers that vanished.
+         *
+         * @param timeout zero or positive
+         * @return this builder
+         */
+        public Builder tcpIdleTimeout(Duration timeout) {
+            this.tcpIdleTimeout = notNegative(timeout, "tcpIdleTimeout");
+            return this;
+        }
+
+        /**
+         * Ends a TCP tunnel this long after its first direction ended (a half-closed tunnel whose other side never
+         * ends). Zero, the default, for no bound. The core looks at a tunnel that has not half-closed yet at least
+         * every second, so the end comes within the timeout plus one second.
+         *
+         * @param timeout zero or positive
+         * @return this builder
+         */
+        public Builder halfCloseTimeout(Duration timeout) {
+            this.halfCloseTimeout = notNegative(timeout, "halfCloseTimeout");
+            return this;
+        }
+
+        /**
+         * Ends a TCP tunnel that has relayed for this long, however busy. Zero, the default, for no bound.
+         *
+         * @param lifetime zero or positive
+         * @return this builder
+         */
+        public Builder maxTunnelLifetime(Duration lifetime) {
+            this.maxTunnelLifetime = notNegative(lifetime, "maxTunnelLifetime");
+            return this;
+        }
+
+        private static Duration notNegative(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(what + " must not be negative, not " + d);
+            }
+            return d;
+        }
+
+        /**
+         * Sends a PROXY protocol version 2 header to each destination: on TCP before any payload, on UDP before
+         * every datagram (a UDP destination keeps no connection to tie later datagrams to a first header); source
+         * = the tunnel's client, destination = the server's address the client connected to (UDP: the address the
+         * server's socket is bound to), and the client certificate's CN in a {@code PP2_TYPE_SSL} TLV. Off by
+         * default (a GoDoxy client sends its own header inside the tunnel).
+         *
+         * @param on true to send it
+         * @return this builder
+         */
+        public Builder proxyProtocolV2(boolean on) {
+            this.proxyProtocolV2 = on;
+            return this;
+        }
+
+        private static double positiveRate(double v, String what) {
+            if (!(v > 0) || Double.isInfinite(v)) {
+                throw new IllegalArgumentException(what + " must be a positive number, not " + v);
+            }
+            return v;
         }
 
         /**

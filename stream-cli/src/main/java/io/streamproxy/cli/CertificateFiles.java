@@ -23,32 +23,33 @@ final class CertificateFiles {
     @Option(names = "--key", paramLabel = "FILE", description = "This side's private key (PEM, PKCS#8 or SEC1).")
     Path key;
 
-    /** Loads the credentials of a role ({@code server} or {@code client}). */
-    TlsCredentials load(String role) {
-        Path caFile;
-        Path certFile;
-        Path keyFile;
+    /** The three files of a role. */
+    record Files3(Path ca, Path cert, Path key) {
+    }
+
+    /** Resolves the files of a role ({@code server} or {@code client}) from the options. */
+    Files3 paths(String role) {
         if (certs != null) {
             if (ca != null || cert != null || key != null) {
                 throw new CliException("give either --certs DIR or --ca/--cert/--key, not both");
             }
-            caFile = certs.resolve("ca.pem");
-            certFile = certs.resolve(role + ".pem");
-            keyFile = certs.resolve(role + "-key.pem");
+            return new Files3(certs.resolve("ca.pem"), certs.resolve(role + ".pem"), certs.resolve(role + "-key.pem"));
         } else if (ca != null && cert != null && key != null) {
-            caFile = ca;
-            certFile = cert;
-            keyFile = key;
-        } else {
-            throw new CliException("certificates missing: give --certs DIR, or --ca FILE --cert FILE --key FILE");
+            return new Files3(ca, cert, key);
         }
-        for (Path p : new Path[] {caFile, certFile, keyFile}) {
+        throw new CliException("certificates missing: give --certs DIR, or --ca FILE --cert FILE --key FILE");
+    }
+
+    /** Loads the credentials of a role ({@code server} or {@code client}). */
+    TlsCredentials load(String role) {
+        Files3 f = paths(role);
+        for (Path p : new Path[] {f.ca(), f.cert(), f.key()}) {
             if (!Files.isReadable(p)) {
                 throw new CliException("cannot read " + p);
             }
         }
         try {
-            return TlsCredentials.fromPem(caFile, certFile, keyFile);
+            return TlsCredentials.fromPem(f.ca(), f.cert(), f.key());
         } catch (IOException | RuntimeException e) {
             throw new CliException(e.getMessage(), e);
         }

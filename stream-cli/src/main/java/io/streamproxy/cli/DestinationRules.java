@@ -1,5 +1,6 @@
 package io.streamproxy.cli;
 
+import io.streamproxy.ClientIdentity;
 import io.streamproxy.Destination;
 import io.streamproxy.DestinationPolicy;
 import io.streamproxy.protocol.HostSyntax;
@@ -19,6 +20,14 @@ import java.util.Locale;
  * IPv4-compatible IPv6 address is matched as its IPv4 address, and {@code 0.0.0.0/8} and {@code ::} count as this
  * host (they are matched as {@code 127.0.0.1} and {@code ::1} too). A deny rule always wins; with any allow rule, only
  * destinations whose name or dialled address an allow rule matches are dialled.
+ *
+ * <p>A rule may name the clients it is for, before an {@code @}: {@code cn=NAME@RULE} (the certificate subject's
+ * common name), {@code dns=NAME@RULE} (a DNS subject alternative name; {@code *.example.com} matches its
+ * subdomains), {@code uri=URI@RULE} (a URI subject alternative name, such as a SPIFFE id) or {@code key=HEX@RULE}
+ * (the SHA-256 of the certificate's public key, 64 hex digits, colons allowed). Such a rule counts only for those
+ * clients: {@code --allow cn=billing@10.0.0.5:5432 --allow cn=web@*.internal:443} lets {@code billing} reach the
+ * database and {@code web} only {@code *.internal:443}, and nobody else anything. Rules without a client are for
+ * everyone.
  */
 final class DestinationRules implements DestinationPolicy {
     private final List<Rule> allowNames = new ArrayList<>();
@@ -43,17 +52,28 @@ final class DestinationRules implements DestinationPolicy {
         return !allowNames.isEmpty() || !allowNets.isEmpty();
     }
 
-    /** Before resolving: deny by name; with only name allow rules, refuse a name none allows (no lookup). */
+    /** Without a client identity only the rules for everyone count. */
     @Override
     public boolean allows(Destination destination) {
+        return allows(destination, (ClientIdentity) null);
+    }
+
+    @Override
+    public boolean allows(Destination destination, InetAddress address) {
+        return allows(destination, address, null);
+    }
+
+    /** Before resolving: deny by name; with only name allow rules for this client, refuse a name none allows. */
+    @Override
+    public boolean allows(Destination destination, ClientIdentity client) {
         for (Rule r : denyNames) {
-            if (r.matchesName(destination)) {
+            if (r.isFor(client) && r.matchesName(destination)) {
                 return false;
             }
         }
-        if (hasAllowRules() && allowNets.isEmpty()) {
+        if (hasAllowRules() && allowNets.stream().noneMatch(r -> r.isFor(client))) {
             for (Rule r : allowNames) {
-                if (r.matchesName(destination)) {
+                if (r.isFor(client) && r.matchesName(destination)) {
                     return true;
                 }
             }
@@ -62,12 +82,12 @@ final class DestinationRules implements DestinationPolicy {
         return true;
     }
 
-    /** Each resolved address: deny by CIDR; allow by name or CIDR. */
+    /** Each resolved address: deny by CIDR; allow by name or CIDR (the rules for this client and for everyone). */
     @Override
-    public boolean allows(Destination destination, InetAddress address) {
+    public boolean allows(Destination destination, InetAddress address, ClientIdentity client) {
         List<InetAddress> seenAs = asDialled(address);
         for (Rule r : denyNets) {
-            if (r.matchesAddress(destination.port(), seenAs)) {
+            if (r.isFor(client) && r.matchesAddress(destination.port(), seenAs)) {
                 return false;
             }
         }
@@ -75,12 +95,12 @@ final class DestinationRules implements DestinationPolicy {
             return true;
         }
         for (Rule r : allowNames) {
-            if (r.matchesName(destination)) {
+            if (r.isFor(client) && r.matchesName(destination)) {
                 return true;
             }
         }
         for (Rule r : allowNets) {
-            if (r.matchesAddress(destination.port(), seenAs)) {
+            if (r.isFor(client) && r.matchesAddress(destination.port(), seenAs)) {
                 return true;
             }
         }
@@ -119,6 +139,7 @@ final class DestinationRules implements DestinationPolicy {
         private final String host;
         private final int lowPort;
         private final int highPort;
+        private Selector client;
 
         private Rule(byte[] network, int prefix, String host, int lowPort, int highPort) {
             this.network = network;
@@ -129,7 +150,23 @@ final class DestinationRules implements DestinationPolicy {
         }
 
         static Rule parse(String text) {
-            String target = text.trim();
+            int at = text.lastIndexOf('@');
+            if (at >= 0) {
+                Selector who = Selector.parse(text, text.substring(0, at).trim());
+                Rule r = parseTarget(text, text.substring(at + 1));
+                r.client = who;
+                return r;
+            }
+            return parseTarget(text, text);
+        }
+
+        /** @return true if the rule counts for this client (it names none, or it names this one) */
+        boolean isFor(ClientIdentity who) {
+            return client == null || (who != null && client.matches(who));
+        }
+
+        private static Rule parseTarget(String text, String targetText) {
+            String target = targetText.trim();
             String ports = null;
             if (target.startsWith("[")) {
                 int close = target.indexOf(']');
@@ -215,7 +252,8 @@ final class DestinationRules implements DestinationPolicy {
 
         private static CliException bad(String rule, String why) {
             return new CliException("bad rule '" + rule + "': " + why
-                    + " (rules are CIDR[:PORT[-PORT]] or HOST[:PORT[-PORT]])");
+                    + " (rules are [CLIENT@]CIDR[:PORT[-PORT]] or [CLIENT@]HOST[:PORT[-PORT]], CLIENT one of cn=NAME, "
+                    + "dns=NAME, uri=URI, key=SHA256-HEX)");
         }
 
         private boolean portMatches(int port) {
@@ -267,6 +305,61 @@ final class DestinationRules implements DestinationPolicy {
             }
             int mask = 0xff << (8 - rest) & 0xff;
             return (addr[full] & mask) == (network[full] & mask);
+        }
+    }
+
+    /** Which clients a rule is for: one field of the client certificate and the value it must have. */
+    static final class Selector {
+        private final String kind;
+        private final String value;
+
+        private Selector(String kind, String value) {
+            this.kind = kind;
+            this.value = value;
+        }
+
+        static Selector parse(String rule, String text) {
+            int eq = text.indexOf('=');
+            String kind = eq < 0 ? "" : text.substring(0, eq).trim().toLowerCase(Locale.ROOT);
+            String value = eq < 0 ? "" : text.substring(eq + 1).trim();
+            if (value.isEmpty()) {
+                throw Rule.bad(rule, "'" + text + "' names no client value");
+            }
+            switch (kind) {
+                case "cn":
+                case "uri":
+                    return new Selector(kind, value);
+                case "dns":
+                    return new Selector(kind, value.toLowerCase(Locale.ROOT));
+                case "key":
+                    String hex = value.replace(":", "").toLowerCase(Locale.ROOT);
+                    if (!hex.matches("[0-9a-f]{64}")) {
+                        throw Rule.bad(rule, "key= takes the SHA-256 of the public key, 64 hex digits");
+                    }
+                    return new Selector(kind, hex);
+                default:
+                    throw Rule.bad(rule, "'" + text + "' is not cn=, dns=, uri= or key=");
+            }
+        }
+
+        boolean matches(ClientIdentity who) {
+            switch (kind) {
+                case "cn":
+                    return value.equals(who.commonName());
+                case "uri":
+                    return who.uris().contains(value);
+                case "key":
+                    return value.equals(who.publicKeySha256());
+                default:
+                    for (String name : who.dnsNames()) {
+                        String n = name.toLowerCase(Locale.ROOT);
+                        if (value.startsWith("*.") ? n.endsWith(value.substring(1)) && !n.startsWith("*.")
+                                : n.equals(value)) {
+                            return true;
+                        }
+                    }
+                    return false;
+            }
         }
     }
 }

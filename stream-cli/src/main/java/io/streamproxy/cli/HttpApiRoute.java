@@ -38,9 +38,17 @@ final class HttpApiRoute implements TlsRoute {
     private final Metrics metrics;
     private final GodoxyAgentApi agent;
 
+    private final java.util.function.BooleanSupplier draining;
+
     HttpApiRoute(Metrics metrics, GodoxyAgentApi agent) {
+        this(metrics, agent, () -> false);
+    }
+
+    /** With {@code draining}: while it is true, {@code /healthz} answers 503 {@code draining}. */
+    HttpApiRoute(Metrics metrics, GodoxyAgentApi agent, java.util.function.BooleanSupplier draining) {
         this.metrics = metrics;
         this.agent = agent;
+        this.draining = draining;
     }
 
     @Override
@@ -165,7 +173,9 @@ final class HttpApiRoute implements TlsRoute {
             if (request.method() != HttpMethod.GET) {
                 response = GodoxyAgentApi.text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n");
             } else if (path.equals("/healthz")) {
-                response = GodoxyAgentApi.text(HttpResponseStatus.OK, "ok");
+                response = draining.getAsBoolean()
+                        ? GodoxyAgentApi.text(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining")
+                        : GodoxyAgentApi.text(HttpResponseStatus.OK, "ok");
             } else if (path.equals("/metrics")) {
                 response = GodoxyAgentApi.response(HttpResponseStatus.OK, metrics.scrape(),
                         "text/plain; version=0.0.4; charset=utf-8");

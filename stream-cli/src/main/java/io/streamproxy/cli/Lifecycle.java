@@ -35,4 +35,62 @@ final class Lifecycle {
             }
         }
     }
+
+    /**
+     * Blocks until stopped, draining on the first SIGTERM or SIGINT: {@code drainThenClose} runs on a thread of its
+     * own (it stops admitting, waits for live sessions within its bound, then closes); a second signal runs
+     * {@code closeAll} at once. Either way the command then returns (exit 0). Where signals cannot be handled, the
+     * JVM's shutdown runs {@code drainThenClose} instead (one signal only).
+     *
+     * @param stop           released to stop without a signal
+     * @param drainThenClose drains and closes everything
+     * @param closeAll       closes everything now; idempotent
+     * @throws InterruptedException if the waiting thread is interrupted
+     */
+    static void runUntilDrained(CountDownLatch stop, Runnable drainThenClose, Runnable closeAll)
+            throws InterruptedException {
+        java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
+        Runnable onSignal = () -> {
+            if (signals.incrementAndGet() == 1) {
+                Thread drain = new Thread(() -> {
+                    try {
+                        drainThenClose.run();
+                    } finally {
+                        stop.countDown();
+                    }
+                }, "stream-proxy-drain");
+                drain.setDaemon(true);
+                drain.start();
+            } else {
+                closeAll.run();
+                stop.countDown();
+            }
+        };
+        Runnable restoreTerm = Signals.handle("TERM", onSignal);
+        Runnable restoreInt = restoreTerm == null ? null : Signals.handle("INT", onSignal);
+        if (restoreInt == null) {
+            if (restoreTerm != null) {
+                restoreTerm.run();
+            }
+            runUntilStopped(stop, drainThenClose);
+            return;
+        }
+        Thread hook = new Thread(() -> {
+            stop.countDown();
+            closeAll.run();
+            Runtime.getRuntime().halt(0);
+        }, "stream-proxy-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook); // any other way the JVM ends: close, exit 0
+        try {
+            stop.await();
+        } finally {
+            restoreTerm.run();
+            restoreInt.run();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down: the hook closes and exits
+            }
+        }
+    }
 }

@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Metrics implements SessionListener {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Map<Protocol, AtomicInteger> active = new EnumMap<>(Protocol.class);
+    private final java.util.List<io.micrometer.core.instrument.Meter> expiryGauges = new java.util.ArrayList<>();
 
     Metrics() {
         for (Protocol p : Protocol.values()) {
@@ -76,6 +77,49 @@ final class Metrics implements SessionListener {
     @Override
     public void unauthenticatedDropped(Protocol protocol, SocketAddress source, String reason) {
         counter("stream_unauthenticated_drops_total", "protocol", tag(protocol), "reason", reason).increment();
+    }
+
+    /**
+     * Counts a certificate reload by its outcome.
+     *
+     * @param outcome {@code success}, {@code failure} or {@code unchanged}
+     */
+    void certificateReload(String outcome) {
+        counter("stream_proxy_certificate_reloads_total", "outcome", outcome).increment();
+    }
+
+    /**
+     * Shows the seconds left until each certificate in use expires ({@code stream_proxy_certificate_expiry_seconds},
+     * labelled by role, subject and serial; negative once expired), replacing those of the material before.
+     *
+     * @param credentials the material now in use
+     */
+    synchronized void certificatesInUse(io.streamproxy.TlsCredentials credentials) {
+        for (io.micrometer.core.instrument.Meter m : expiryGauges) {
+            registry.remove(m);
+        }
+        expiryGauges.clear();
+        java.util.List<java.security.cert.X509Certificate> chain = credentials.certificateChain();
+        for (int i = 0; i < chain.size(); i++) {
+            expiryGauges.add(expiryGauge(i == 0 ? "server" : "intermediate", chain.get(i)));
+        }
+        for (java.security.cert.X509Certificate ca : credentials.trustedCas()) {
+            expiryGauges.add(expiryGauge("ca", ca));
+        }
+    }
+
+    private io.micrometer.core.instrument.Meter expiryGauge(String role, java.security.cert.X509Certificate c) {
+        long notAfter = c.getNotAfter().getTime();
+        return io.micrometer.core.instrument.Gauge.builder("stream_proxy_certificate_expiry_seconds",
+                        () -> (notAfter - System.currentTimeMillis()) / 1000.0)
+                .tags("certificate", role, "subject", c.getSubjectX500Principal().getName(),
+                        "serial", c.getSerialNumber().toString(16))
+                .description("seconds until the certificate expires").register(registry);
+    }
+
+    /** Counts an access-log line dropped because the writer fell behind. */
+    void accessLogDropped() {
+        counter("stream_proxy_access_log_dropped_total").increment();
     }
 
     /** @return the Prometheus text exposition */

@@ -14,7 +14,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,12 +29,16 @@ import picocli.CommandLine.Spec;
 /**
  * {@code stream-proxy server}: assembled only from the public API, so it is exactly the server the conformance kit
  * certifies: a {@link StreamServer} of the chosen TCP transport with the HTTPS API installed as a route beside the
- * tunnels on its TLS port (by ALPN), a {@link StreamServer} for UDP, destination rules, Prometheus metrics; SIGTERM
- * or SIGINT closes everything and exits 0.
+ * tunnels on its TLS port (by ALPN), a {@link StreamServer} for UDP, destination rules, Prometheus metrics, an
+ * optional access log, certificates reloaded on SIGHUP, on a change of their files and periodically
+ * ({@link CertificateReloader}); SIGTERM or SIGINT drains ({@code /healthz} answers 503 meanwhile), a second one
+ * closes everything at once; either way it exits 0.
  */
 @Command(name = "server", mixinStandardHelpOptions = true,
         description = "Run a stream server. Prints 'listening tcp=IP:PORT udp=IP:PORT transport=NAME' when ready.")
 final class ServerCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(ServerCommand.class);
+
     @Spec
     CommandSpec spec;
 
@@ -49,7 +58,8 @@ final class ServerCommand implements Callable<Integer> {
     String transport;
 
     @Option(names = "--allow", paramLabel = "RULE", description = "Only dial matching destinations: "
-            + "CIDR[:PORT[-PORT]] or HOST[:PORT[-PORT]] (repeatable).")
+            + "[CLIENT@]CIDR[:PORT[-PORT]] or [CLIENT@]HOST[:PORT[-PORT]], CLIENT being cn=NAME, dns=NAME, uri=URI "
+            + "or key=SHA256 of the client certificate (repeatable).")
     List<String> allow = new ArrayList<>();
 
     @Option(names = "--deny", paramLabel = "RULE", description = "Never dial matching destinations (repeatable).")
@@ -84,6 +94,42 @@ final class ServerCommand implements Callable<Integer> {
             + "next TCP connections wait for its own slots (${DEFAULT-VALUE}).")
     int maxHandshakesPerSource;
 
+    @Option(names = "--max-sessions-per-source", paramLabel = "N", description = "Sessions one source (IPv4 "
+            + "address, IPv6 /64) may relay at once, per protocol; a header past it is refused with SOURCE_LIMIT "
+            + "(default: no limit but --max-sessions).")
+    Integer maxSessionsPerSource;
+
+    @Option(names = "--handshake-rate", paramLabel = "RATE[/BURST]", converter = Values.RateValue.class,
+            description = "New handshakes per second, per protocol, as a token bucket (BURST defaults to RATE): "
+            + "a TCP connection over it is closed and refused as RATE_LIMITED, a UDP ClientHello dropped "
+            + "(default: no limit).")
+    Values.Rate handshakeRate;
+
+    @Option(names = "--handshake-rate-per-source", paramLabel = "RATE[/BURST]", converter = Values.RateValue.class,
+            description = "The same for each source (IPv4 address, IPv6 /64) (default: no limit).")
+    Values.Rate handshakeRatePerSource;
+
+    @Option(names = "--tcp-idle-timeout", paramLabel = "DURATION", defaultValue = "0s",
+            converter = Values.DurationValue.class, description = "End a TCP tunnel that moves no byte either way "
+            + "for this long; 0s for no bound (${DEFAULT-VALUE}).")
+    Duration tcpIdleTimeout;
+
+    @Option(names = "--half-close-timeout", paramLabel = "DURATION", defaultValue = "0s",
+            converter = Values.DurationValue.class, description = "End a TCP tunnel this long after one direction "
+            + "ended; 0s for no bound (${DEFAULT-VALUE}).")
+    Duration halfCloseTimeout;
+
+    @Option(names = "--max-tunnel-lifetime", paramLabel = "DURATION", defaultValue = "0s",
+            converter = Values.DurationValue.class, description = "End a TCP tunnel that has relayed this long; "
+            + "0s for no bound (${DEFAULT-VALUE}).")
+    Duration maxTunnelLifetime;
+
+    @Option(names = "--proxy-protocol", paramLabel = "VERSION", description = "Send a PROXY protocol header of "
+            + "this version (only v2) to each destination, TCP: first, UDP: before every datagram; source = the "
+            + "tunnel's client, destination = this server's address, the client certificate's CN in a TLV "
+            + "(default: none).")
+    String proxyProtocol;
+
     @Option(names = "--agent-name", paramLabel = "NAME", description = "The name /godoxy/agent/info reports to "
             + "GoDoxy (default: this host's name).")
     String agentName;
@@ -91,6 +137,22 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--agent-runtime", paramLabel = "RUNTIME", defaultValue = "docker", description = "The "
             + "container runtime /godoxy/agent/info reports to GoDoxy: docker or podman (default: ${DEFAULT-VALUE}).")
     String agentRuntime;
+
+    @Option(names = "--reload-interval", paramLabel = "DURATION", defaultValue = "5m",
+            converter = Values.DurationValue.class, description = "How often the certificate files' content is "
+            + "checked and reloaded when it changed; 0s turns the check off (SIGHUP and a change in their folders "
+            + "reload too) (${DEFAULT-VALUE}).")
+    Duration reloadInterval;
+
+    @Option(names = "--drain-timeout", paramLabel = "DURATION", defaultValue = "30s",
+            converter = Values.DurationValue.class, description = "On SIGTERM, how long live tunnels and UDP "
+            + "sessions may go on while no new one is admitted; then the rest are ended and the server exits 0 "
+            + "(a second SIGTERM ends everything at once) (${DEFAULT-VALUE}).")
+    Duration drainTimeout;
+
+    @Option(names = "--access-log", paramLabel = "FILE", description = "Write one JSON line per ended or refused "
+            + "session to FILE (appended), or to standard output with '-'.")
+    String accessLog;
 
     private static int atLeastOne(int n, String option) {
         if (n < 1) {
@@ -117,6 +179,25 @@ final class ServerCommand implements Callable<Integer> {
                 .maxHandshakes(atLeastOne(maxHandshakes, "--max-handshakes"))
                 .maxHandshakesPerSource(atLeastOne(maxHandshakesPerSource, "--max-handshakes-per-source"))
                 .build();
+        StreamServerOptions.Builder limits = base.toBuilder();
+        if (maxSessionsPerSource != null) {
+            limits.maxSessionsPerSource(atLeastOne(maxSessionsPerSource, "--max-sessions-per-source"));
+        }
+        if (handshakeRate != null) {
+            limits.handshakeRate(handshakeRate.perSecond(), handshakeRate.burst());
+        }
+        if (handshakeRatePerSource != null) {
+            limits.handshakeRatePerSource(handshakeRatePerSource.perSecond(), handshakeRatePerSource.burst());
+        }
+        limits.tcpIdleTimeout(tcpIdleTimeout).halfCloseTimeout(halfCloseTimeout)
+                .maxTunnelLifetime(maxTunnelLifetime);
+        if (proxyProtocol != null) {
+            if (!proxyProtocol.equals("v2")) {
+                throw new CliException("--proxy-protocol takes v2, not '" + proxyProtocol + "'");
+            }
+            limits.proxyProtocolV2(true);
+        }
+        base = limits.build();
         TransportRegistry registry = TransportRegistry.getDefault();
         TransportProvider tcpProvider;
         TransportProvider udpProvider;
@@ -130,13 +211,27 @@ final class ServerCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new CliException(e.getMessage(), e);
         }
-        StreamServerOptions.Builder tcpOptions = base.toBuilder().transport(tcpProvider.name());
         List<Closeable> open = new ArrayList<>();
+        if (accessLog != null) {
+            Map<Protocol, String> transports = new EnumMap<>(Protocol.class);
+            transports.put(Protocol.TCP, tcpProvider.name());
+            transports.put(Protocol.UDP, udpProvider.name());
+            AccessLog log;
+            try {
+                log = AccessLog.open(accessLog, transports, metrics);
+            } catch (IOException e) {
+                throw new CliException("--access-log " + accessLog + ": " + e.getMessage(), e);
+            }
+            open.add(log); // closed last, after the servers' final sessions are written
+            base = base.toBuilder().listener(new FanOutListener(List.of(metrics, log))).build();
+        }
+        StreamServerOptions.Builder tcpOptions = base.toBuilder().transport(tcpProvider.name());
+        AtomicBoolean draining = new AtomicBoolean();
         if (!noHttp) {
             RouteHealth health = new RouteHealth(base.policy());
             open.add(health);
             tcpOptions.route(new HttpApiRoute(metrics, new GodoxyAgentApi(
-                    agentName != null ? agentName : hostName(), agentRuntime, health)));
+                    agentName != null ? agentName : hostName(), agentRuntime, health), draining::get));
         }
         try {
             StreamServer tcpServer = StreamServer.start(tcpOptions.build(), registry);
@@ -144,17 +239,77 @@ final class ServerCommand implements Callable<Integer> {
             StreamServer udpServer = StreamServer.start(base.toBuilder().tcp(null).udp(udp)
                     .transport(udpProvider.name()).build(), registry);
             open.add(udpServer);
+            CertificateReloader reloader = new CertificateReloader(files.paths("server"),
+                    List.of(tcpServer, udpServer), metrics, reloadInterval, credentials);
+            open.add(reloader);
+            SystemdNotify systemd = SystemdNotify.fromEnvironment();
+            if (systemd != null) {
+                open.add(systemd);
+            }
+            Runnable restoreHup = Signals.handle("HUP", () -> {
+                if (systemd != null) {
+                    systemd.reloading();
+                }
+                String outcome = reloader.reload("SIGHUP", true);
+                if (systemd != null) {
+                    systemd.ready("certificate reload: " + outcome);
+                }
+            });
+            if (restoreHup == null) {
+                LOG.info("SIGHUP cannot be handled here; certificates reload when their files change");
+            } else {
+                open.add(restoreHup::run); // closed first: SIGHUP is the JVM's again before the reloader stops
+            }
             PrintWriter out = spec.commandLine().getOut();
             out.println("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="
                     + Values.text(udpServer.udpAddress()) + " transport=" + (transport != null ? transport
                     : tcpProvider.name()));
             out.flush();
-            Lifecycle.runUntilStopped(stop, () -> closeAll(open));
+            if (systemd != null) {
+                systemd.ready("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="
+                        + Values.text(udpServer.udpAddress()));
+            }
+            Lifecycle.runUntilDrained(stop, () -> {
+                draining.set(true);
+                if (systemd != null) {
+                    systemd.stopping();
+                }
+                LOG.info("draining: no new tunnels or UDP sessions; live ones have {}", drainTimeout);
+                drainBoth(tcpServer, udpServer, drainTimeout);
+                closeAll(open);
+            }, () -> {
+                draining.set(true);
+                closeAll(open);
+            });
             return 0;
         } catch (IOException e) {
             throw new CliException(e.getMessage(), e);
         } finally {
             closeAll(open);
+        }
+    }
+
+    /** Drains both servers at once, each within {@code timeout}. */
+    private static void drainBoth(StreamServer tcpServer, StreamServer udpServer, Duration timeout) {
+        Thread udpDrain = new Thread(() -> drain(udpServer, timeout), "stream-proxy-drain-udp");
+        udpDrain.setDaemon(true);
+        udpDrain.start();
+        drain(tcpServer, timeout);
+        try {
+            udpDrain.join(timeout.plusSeconds(15).toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void drain(StreamServer server, Duration timeout) {
+        try {
+            if (!server.drain(timeout)) {
+                LOG.info("drain timeout reached: ending what is left");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.close();
         }
     }
 

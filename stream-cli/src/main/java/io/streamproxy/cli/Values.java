@@ -97,4 +97,31 @@ final class Values {
         return HostAndPort.fromParts(a.getAddress() != null ? InetAddresses.toAddrString(a.getAddress())
                 : a.getHostString(), a.getPort()).toString();
     }
+
+    /** A handshake rate: {@code RATE} or {@code RATE/BURST}, handshakes per second and the bucket's size. */
+    record Rate(double perSecond, int burst) {
+    }
+
+    /** Reads {@code 20} (burst 20) or {@code 5/50}; the burst defaults to the rate rounded up, at least 1. */
+    static final class RateValue implements CommandLine.ITypeConverter<Rate> {
+        @Override
+        public Rate convert(String value) {
+            Matcher m = RATE.matcher(value.trim());
+            if (!m.matches()) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a rate such as 20 or 5/50 "
+                        + "(handshakes per second, optionally a burst)");
+            }
+            double rate = Double.parseDouble(m.group(1));
+            if (!(rate > 0)) {
+                throw new CommandLine.TypeConversionException("a rate must be more than 0, not '" + value + "'");
+            }
+            int burst = m.group(2) != null ? Integer.parseInt(m.group(2)) : (int) Math.max(1, Math.ceil(rate));
+            if (burst < 1) {
+                throw new CommandLine.TypeConversionException("a burst must be at least 1, not '" + value + "'");
+            }
+            return new Rate(rate, burst);
+        }
+    }
+
+    private static final Pattern RATE = Pattern.compile("(\\d{1,9}(?:\\.\\d{1,6})?)(?:/(\\d{1,9}))?");
 }

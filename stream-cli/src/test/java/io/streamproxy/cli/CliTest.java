@@ -100,6 +100,13 @@ class CliTest {
                 "127.0.0.1:0", "--allow", "10.0.0.0/33"), "prefix length");
         assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",
                 "127.0.0.1:0", "--agent-runtime", "lxc"), "docker or podman");
+        assertOneLineError(run("server", "--certs", dir.toString(), "--handshake-rate", "0"), "more than 0");
+        assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",
+                "127.0.0.1:0", "--proxy-protocol", "v1"), "takes v2");
+        assertOneLineError(run("server", "--certs", dir.toString(), "--handshake-rate-per-source", "5/x"),
+                "not a rate");
+        assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",
+                "127.0.0.1:0", "--max-sessions-per-source", "0"), "at least 1");
         assertOneLineError(run("server", "--certs", dir.resolve("missing").toString(), "--tcp", "127.0.0.1:0"),
                 "cannot read");
         Files.copy(dir.resolve("client-key.pem"), dir.resolve("server-key.pem"),

@@ -92,4 +92,57 @@ class DestinationRulesTest {
         assertThatThrownBy(() -> DestinationRules.parse(List.of("fd00::/8"), List.of()))
                 .hasMessageContaining("brackets");
     }
+
+    private static boolean dials(DestinationRules rules, io.streamproxy.ClientIdentity who, String host, int port,
+                                 String... resolvedTo) throws Exception {
+        Destination d = Destination.of(host, port);
+        if (!rules.allows(d, who)) {
+            return false;
+        }
+        List<String> addresses = HostSyntax.parse(host).isLiteral() ? List.of(host) : List.of(resolvedTo);
+        for (String a : addresses) {
+            if (rules.allows(d, InetAddress.getByName(a), who)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static final String PIN = "ab".repeat(32);
+    private static final io.streamproxy.ClientIdentity BILLING = new io.streamproxy.ClientIdentity(
+            "CN=billing,O=Example", "billing", List.of("billing.clients.internal"), List.of(), "00".repeat(32));
+    private static final io.streamproxy.ClientIdentity WEB = new io.streamproxy.ClientIdentity(
+            "CN=web", "web", List.of(), List.of("spiffe://corp/ns/prod/sa/web"), PIN);
+
+    @Test
+    void rulesNamingAClient_countOnlyForThatClient() throws Exception {
+        DestinationRules rules = DestinationRules.parse(List.of("cn=billing@10.0.0.5:5432",
+                "uri=spiffe://corp/ns/prod/sa/web@*.internal:443"), List.of());
+        assertThat(dials(rules, BILLING, "10.0.0.5", 5432)).isTrue();
+        assertThat(dials(rules, BILLING, "10.0.0.5", 5433)).isFalse();
+        assertThat(dials(rules, BILLING, "app.internal", 443, "10.0.0.7")).isFalse();
+        assertThat(dials(rules, WEB, "app.internal", 443, "10.0.0.7")).isTrue();
+        assertThat(dials(rules, WEB, "10.0.0.5", 5432)).isFalse();
+        assertThat(dials(rules, null, "10.0.0.5", 5432)).as("no identity: only rules for everyone").isFalse();
+        assertThat(dials(rules, "10.0.0.5", 5432)).isFalse();
+    }
+
+    @Test
+    void denyNamingAClient_dnsWildcard_andPublicKeyPin() throws Exception {
+        DestinationRules rules = DestinationRules.parse(List.of(),
+                List.of("dns=*.clients.internal@10.0.0.0/8", "key=" + PIN.toUpperCase().replaceAll("(..)(?!$)", "$1:")
+                        + "@db.internal"));
+        assertThat(dials(rules, BILLING, "10.1.1.1", 80)).as("billing's DNS name is under *.clients.internal")
+                .isFalse();
+        assertThat(dials(rules, WEB, "10.1.1.1", 80)).isTrue();
+        assertThat(dials(rules, WEB, "db.internal", 5432, "192.0.2.1")).as("web's key is pinned").isFalse();
+        assertThat(dials(rules, BILLING, "db.internal", 5432, "192.0.2.1")).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cn=@10.0.0.1", "who=x@10.0.0.1", "key=abc@10.0.0.1", "cn=x@", "cn=x@10.0.0.0/33"})
+    void badClientRules_areRefusedWithTheSyntax(String rule) {
+        assertThatThrownBy(() -> DestinationRules.parse(List.of(rule), List.of()))
+                .isInstanceOf(CliException.class).hasMessageContaining("bad rule");
+    }
 }

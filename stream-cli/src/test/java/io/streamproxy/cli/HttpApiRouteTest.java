@@ -80,4 +80,17 @@ class HttpApiRouteTest {
         assertThat(c.written.toString()).startsWith("HTTP/1.1 400");
         assertThat(c.closed).isTrue();
     }
+
+    @Test
+    void healthz_answers503Draining_whileTheServerDrains() {
+        java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
+        HttpApiRoute route = new HttpApiRoute(new Metrics(), null, draining::get);
+        FakeChannel before = new FakeChannel();
+        route.open(before).received(ascii("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assertThat(before.written.toString()).startsWith("HTTP/1.1 200").endsWith("ok");
+        draining.set(true);
+        FakeChannel during = new FakeChannel();
+        route.open(during).received(ascii("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assertThat(during.written.toString()).startsWith("HTTP/1.1 503").endsWith("draining");
+    }
 }

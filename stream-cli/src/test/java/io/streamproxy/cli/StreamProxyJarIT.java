@@ -179,4 +179,249 @@ class StreamProxyJarIT {
         server.destroy();
         assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
     }
+
+    /**
+     * Run for months: a server certificate rewritten in place from the same CA plus SIGHUP reaches new handshakes
+     * while an open tunnel keeps working; SIGTERM during a 4-second download lets it finish while new tunnels are
+     * refused and /healthz answers 503, then the server exits 0; the access log holds one JSON line per session
+     * with its destination and byte counts, and the refusal.
+     */
+    @Test
+    void sighupReloadsCertificates_sigtermDrains_accessLogRecordsEachSession(@TempDir Path dir) throws Exception {
+        Path certs = dir.resolve("certs");
+        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
+        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path accessLog = dir.resolve("access.log");
+        Path err = dir.resolve("server.err");
+        Process server = start(err, "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0", "--udp",
+                "127.0.0.1:0", "--access-log", accessLog.toString(), "--drain-timeout", "8s", "--max-tunnel-lifetime", "1h",
+                "--tcp-idle-timeout", "10m", "--half-close-timeout", "1m");
+        Matcher m = Pattern.compile("^listening tcp=127\\.0\\.0\\.1:(\\d+) .*").matcher(firstLine(server, err));
+        assertThat(m.matches()).isTrue();
+        java.net.InetSocketAddress address = new java.net.InetSocketAddress("127.0.0.1", Integer.parseInt(m.group(1)));
+        TlsCredentials clientCreds = TlsCredentials.fromPem(certs.resolve("ca.pem"), certs.resolve("client.pem"),
+                certs.resolve("client-key.pem"));
+        java.math.BigInteger before = servedSerial(address, clientCreds);
+
+        try (TcpDestination echo = TcpDestination.echo(); SlowDownload download = new SlowDownload();
+             io.streamproxy.StreamClient client = io.streamproxy.StreamClient.create(
+                     io.streamproxy.StreamClientOptions.builder(address, clientCreds).build())) {
+            io.streamproxy.TcpTunnel open = client.openTcp(echo.host(), echo.port());
+            open.setReadTimeout(WAIT);
+            echo(open, "before the reload");
+
+            // a new server certificate from the same CA, written over the old files in place
+            TlsCredentials ca = TlsCredentials.fromPem(certs.resolve("ca.pem"), certs.resolve("ca.pem"),
+                    certs.resolve("ca-key.pem"));
+            io.streamproxy.pki.CertificateGenerator.Issued renewed = io.streamproxy.pki.CertificateGenerator.leaf(
+                    new io.streamproxy.pki.CertificateGenerator.Issued(ca.certificateChain().get(0), ca.privateKey()),
+                    "CN=godoxy.agent", java.time.Instant.now().minusSeconds(60),
+                    java.time.Instant.now().plus(Duration.ofDays(30)),
+                    io.streamproxy.pki.CertificateGenerator.Usage.SERVER, List.of("godoxy.agent", "127.0.0.1"));
+            io.streamproxy.pki.CertificateGenerator.writePkcs8(certs.resolve("server-key.pem"), renewed.key());
+            io.streamproxy.pki.CertificateGenerator.writeCertificate(certs.resolve("server.pem"),
+                    renewed.certificate());
+            Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(server.pid())).start();
+            assertThat(hup.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            java.math.BigInteger after = before;
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (after.equals(before) && System.nanoTime() < deadline) {
+                after = servedSerial(address, clientCreds);
+            }
+            assertThat(after).as("new handshakes present the renewed certificate; stderr:%n%s",
+                    Files.readString(err)).isEqualTo(renewed.certificate().getSerialNumber());
+            assertThat(server.isAlive()).as("SIGHUP does not end the server").isTrue();
+            // SIGHUP reloads even unchanged files (a change in the folder alone might have done the first one)
+            double reloads = successfulReloads(address.getPort(), clientCreds);
+            Process again = new ProcessBuilder("kill", "-HUP", Long.toString(server.pid())).start();
+            assertThat(again.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            deadline = System.nanoTime() + WAIT.toNanos();
+            while (successfulReloads(address.getPort(), clientCreds) <= reloads && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertThat(successfulReloads(address.getPort(), clientCreds)).isEqualTo(reloads + 1);
+            echo(open, "after the reload, on the tunnel opened before");
+            open.shutdownOutput();
+            assertThat(open.input().read()).isEqualTo(-1);
+            open.close();
+
+            io.streamproxy.TcpTunnel slow = client.openTcp(download.host(), download.port());
+            slow.setReadTimeout(WAIT);
+            assertThat(slow.input().read()).as("the download has started").isNotNegative();
+            server.destroy(); // SIGTERM
+            assertThat(CliTest.httpGet(address.getPort(), clientCreds, "/healthz"))
+                    .as("healthz while draining").startsWith("HTTP/1.1 503").endsWith("draining");
+            try (io.streamproxy.TcpTunnel refused = client.openTcp(echo.host(), echo.port())) {
+                refused.setReadTimeout(WAIT);
+                assertThat(readToEnd(refused.input())).as("a new tunnel is closed unserved while draining")
+                        .isZero();
+            }
+            long rest = readToEnd(slow.input());
+            assertThat(rest + 1).as("the whole download arrived").isEqualTo(SlowDownload.SIZE);
+            slow.close();
+            assertThat(download.finishedInTime()).isTrue();
+        }
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.exitValue()).as(Files.readString(err)).isZero();
+
+        List<String> lines = Files.readAllLines(accessLog);
+        assertThat(lines).as("%s", lines).hasSize(3).allMatch(l -> l.startsWith("{") && l.endsWith("}"));
+        assertThat(lines.get(0)).contains("\"event\":\"session\"", "\"protocol\":\"tcp\"",
+                "\"bytes_to_destination\":62", "\"bytes_from_destination\":62", "\"ended_first\":\"client\"",
+                "\"client_identity\":\"CN=stream-proxy client\"").containsPattern("\"destination\":\"127\\.0\\.0\\.1:\\d+\"");
+        assertThat(lines.stream().filter(l -> l.contains("\"event\":\"refused\"")
+                && l.contains("\"reason\":\"draining\"")).count()).isEqualTo(1);
+        assertThat(lines.stream().filter(l -> l.contains("\"event\":\"session\"")
+                && l.contains("\"bytes_from_destination\":" + SlowDownload.SIZE)).count()).isEqualTo(1);
+    }
+
+    /**
+     * Under systemd (NOTIFY_SOCKET set, here a unix datagram socket a Python peer reads): READY=1 once listening,
+     * WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1 with MONOTONIC_USEC then READY=1 around a SIGHUP reload,
+     * STOPPING=1 on SIGTERM; every message names the server's pid.
+     */
+    @Test
+    void systemdNotifications_ready_watchdog_reloading_stopping(@TempDir Path dir) throws Exception {
+        io.streamproxy.testkit.OutsidePeers.require("python3");
+        if (!onPath("systemd-notify")) {
+            io.streamproxy.testkit.OutsidePeers.require("socat");
+        }
+        Path certs = dir.resolve("certs");
+        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
+        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path socket = dir.resolve("notify.sock");
+        Path received = dir.resolve("notify.txt");
+        Path script = dir.resolve("notify.py");
+        Files.writeString(script, String.join("\n",
+                "import socket, sys",
+                "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+                "s.bind(sys.argv[1])",
+                "print('bound', flush=True)",
+                "with open(sys.argv[2], 'ab', buffering=0) as f:",
+                "    while True:",
+                "        f.write(s.recv(65536).replace(b'\\n', b' ') + b'\\n')", ""));
+        Process receiver = new ProcessBuilder("python3", script.toString(), socket.toString(), received.toString())
+                .redirectError(dir.resolve("notify.err").toFile()).start();
+        processes.add(receiver);
+        assertThat(firstLine(receiver, dir.resolve("notify.err"))).isEqualTo("bound");
+
+        Path err = dir.resolve("server.err");
+        String jar = System.getProperty("streamproxy.jar");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", jar, "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0")
+                .redirectError(err.toFile());
+        pb.environment().put("NOTIFY_SOCKET", socket.toString());
+        pb.environment().put("WATCHDOG_USEC", "400000");
+        Process server = pb.start();
+        processes.add(server);
+        assertThat(firstLine(server, err)).startsWith("listening ");
+        String pid = "MAINPID=" + server.pid();
+        awaitNotification(received, l -> l.contains("READY=1") && l.contains(pid) && l.contains("STATUS=listening"));
+        awaitNotification(received, l -> l.contains("WATCHDOG=1") && l.contains(pid));
+        Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(server.pid())).start();
+        assertThat(hup.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        awaitNotification(received, l -> l.contains("RELOADING=1") && l.matches(".*MONOTONIC_USEC=\\d+.*"));
+        awaitNotification(received, l -> l.contains("READY=1") && l.contains("certificate reload: success"));
+        server.destroy(); // SIGTERM
+        awaitNotification(received, l -> l.contains("STOPPING=1") && l.contains(pid));
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.exitValue()).as(Files.readString(err)).isZero();
+    }
+
+    private static boolean onPath(String program) {
+        String path = System.getenv("PATH");
+        return path != null && java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, program)));
+    }
+
+    private static void awaitNotification(Path file, java.util.function.Predicate<String> line) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(file) && Files.readAllLines(file).stream().anyMatch(line)) {
+                return;
+            }
+            Thread.onSpinWait();
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        throw new AssertionError("no such notification within " + WAIT + "; got: "
+                + (Files.exists(file) ? Files.readAllLines(file) : "nothing"));
+    }
+
+    private static double successfulReloads(int port, TlsCredentials client) throws Exception {
+        Matcher m = Pattern.compile("(?m)^stream_proxy_certificate_reloads_total\\{outcome=\"success\"[^}]*} (\\S+)$")
+                .matcher(CliTest.httpGet(port, client, "/metrics"));
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
+    private static void echo(io.streamproxy.TcpTunnel t, String text) throws java.io.IOException {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        t.output().write(b);
+        t.output().flush();
+        assertThat(t.input().readNBytes(b.length)).isEqualTo(b);
+    }
+
+    private static long readToEnd(java.io.InputStream in) throws java.io.IOException {
+        byte[] buf = new byte[65536];
+        long n = 0;
+        for (int r; (r = in.read(buf)) >= 0; ) {
+            n += r;
+        }
+        return n;
+    }
+
+    /** The serial of the certificate the server presents to a new handshake (through its HTTPS route). */
+    private static java.math.BigInteger servedSerial(java.net.InetSocketAddress server, TlsCredentials client)
+            throws Exception {
+        try (javax.net.ssl.SSLSocket s = io.streamproxy.testkit.RawTlsClient.connect(server, client, null,
+                new String[] {"http/1.1"}, WAIT)) {
+            return ((java.security.cert.X509Certificate) s.getSession().getPeerCertificates()[0]).getSerialNumber();
+        }
+    }
+
+    /** A destination that sends {@link #SIZE} bytes over 4 seconds to its one client, then ends the stream. */
+    private static final class SlowDownload implements AutoCloseable {
+        static final int SIZE = 40 * 16384;
+        private final java.net.ServerSocket listener = new java.net.ServerSocket(0, 50,
+                java.net.InetAddress.getLoopbackAddress());
+        private final CompletableFuture<Boolean> done = new CompletableFuture<>();
+        private final Thread thread;
+
+        SlowDownload() throws java.io.IOException {
+            thread = new Thread(() -> {
+                try (Socket s = listener.accept()) {
+                    java.io.OutputStream out = s.getOutputStream();
+                    byte[] chunk = new byte[16384];
+                    for (int i = 0; i < 40; i++) {
+                        out.write(chunk);
+                        out.flush();
+                        Thread.sleep(100); // pacing: a download that takes 4 s
+                    }
+                    s.shutdownOutput();
+                    done.complete(true);
+                } catch (Exception e) {
+                    done.complete(false);
+                }
+            }, "slow-download");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        String host() {
+            return "127.0.0.1";
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        boolean finishedInTime() throws Exception {
+            return done.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            listener.close();
+            thread.interrupt();
+        }
+    }
 }

@@ -2,6 +2,7 @@ package io.streamproxy.internal;
 
 import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
+import io.streamproxy.SessionEnd;
 import io.streamproxy.SessionInfo;
 import io.streamproxy.SessionListener;
 import java.net.SocketAddress;
@@ -66,6 +67,17 @@ public final class SessionEvents implements SessionListener {
                 bytesToDestination, bytesFromDestination);
         try {
             listener.sessionClosed(session, bytesToDestination, bytesFromDestination);
+        } catch (RuntimeException e) {
+            LOG.warn("session listener failed", e);
+        }
+    }
+
+    @Override
+    public void sessionEnded(SessionInfo session, SessionEnd end) {
+        LOG.debug("{} session {} ended ({}): {} bytes up, {} bytes down", session.protocol(), session.id(),
+                printable(end.reason()), end.bytesToDestination(), end.bytesFromDestination());
+        try {
+            listener.sessionEnded(session, end);
         } catch (RuntimeException e) {
             LOG.warn("session listener failed", e);
         }

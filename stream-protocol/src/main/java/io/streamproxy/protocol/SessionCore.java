@@ -43,8 +43,14 @@ public final class SessionCore {
     private int handshaking;
     private volatile Runnable capacitySignal;
     private final AtomicInteger relaying = new AtomicInteger();
+    private final Map<Object, Integer> relayingPerSource = new HashMap<>();
+    private final TokenBucket rate;
+    private final Map<Object, TokenBucket> sourceRates;
+    /** Sources whose rate buckets are remembered, at most (the least recently seen is forgotten first). */
+    static final int MAX_RATE_SOURCES = 65536;
     private final AtomicLong ids = new AtomicLong();
     private volatile boolean closing;
+    private volatile boolean draining;
 
     /**
      * Creates the core of one listener.
@@ -66,6 +72,41 @@ public final class SessionCore {
         this.clock = clock;
         // room for a burst that a transport accepted before it could pause (an event loop accepts in batches)
         this.maxWaiting = Math.max(options.maxHandshakes() * 4, MIN_WAITING);
+        this.rate = options.handshakeRate() > 0
+                ? new TokenBucket(options.handshakeRate(), options.handshakeBurst()) : null;
+        this.sourceRates = options.handshakeRatePerSource() > 0
+                ? new java.util.LinkedHashMap<>(1024, 0.75f, true) {
+                    private static final long serialVersionUID = 1L;
+
+                    @Override
+                    protected boolean removeEldestEntry(Map.Entry<Object, TokenBucket> eldest) {
+                        return size() > MAX_RATE_SOURCES;
+                    }
+                } : null;
+    }
+
+    /** Takes a token of the server's and the source's rate buckets; null if allowed, else the drop reason. */
+    private String overRate(Object source, long now) {
+        if (sourceRates != null) {
+            TokenBucket b = sourceRates.get(source);
+            if (b == null) {
+                b = new TokenBucket(options.handshakeRatePerSource(), options.handshakeBurstPerSource());
+                sourceRates.put(source, b);
+            }
+            if (!b.tryTake(now)) {
+                return DROP_SOURCE_RATE;
+            }
+        }
+        if (rate != null && !rate.tryTake(now)) {
+            return DROP_RATE;
+        }
+        return null;
+    }
+
+    private String rateDetail(String over) {
+        return over == DROP_RATE ? "over the rate of " + options.handshakeRate() + " handshakes/s (burst "
+                + options.handshakeBurst() + ")" : "over the rate of " + options.handshakeRatePerSource()
+                + " handshakes/s per source (burst " + options.handshakeBurstPerSource() + ")";
     }
 
     /**
@@ -91,6 +132,14 @@ public final class SessionCore {
         }
         TunnelSession tunnel;
         Object source = sourceKey(client);
+        String over;
+        synchronized (admission) {
+            over = overRate(source, now);
+        }
+        if (over != null) {
+            refused(client, RefusalReason.RATE_LIMITED, rateDetail(over));
+            return null;
+        }
         synchronized (admission) {
             tunnel = new TunnelSession(this, client, source, now);
             if (fits(source)) {
@@ -128,19 +177,29 @@ public final class SessionCore {
         if (closing) {
             return null;
         }
+        if (draining && protocol == Protocol.UDP) {
+            dropped(client, DROP_DRAINING);
+            return null;
+        }
         Object source = sourceKey(client);
         String full;
         synchronized (admission) {
-            if (fits(source)) {
+            String over = fits(source) ? overRate(source, now) : null;
+            if (over != null) {
+                full = over;
+            } else if (fits(source)) {
                 hold(source);
                 TunnelSession tunnel = new TunnelSession(this, client, source, now);
                 tunnel.admit();
                 return tunnel;
+            } else {
+                full = handshaking >= options.maxHandshakes() ? DROP_HANDSHAKE_LIMIT : DROP_SOURCE_LIMIT;
             }
-            full = handshaking >= options.maxHandshakes() ? DROP_HANDSHAKE_LIMIT : DROP_SOURCE_LIMIT;
         }
         if (protocol == Protocol.UDP) {
             dropped(client, full);
+        } else if (full == DROP_RATE || full == DROP_SOURCE_RATE) {
+            refused(client, RefusalReason.RATE_LIMITED, rateDetail(full));
         } else {
             refused(client, RefusalReason.CAPACITY, full == DROP_HANDSHAKE_LIMIT ? "at the limit of "
                     + options.maxHandshakes() + " handshakes" : "at the limit of " + options.maxHandshakesPerSource()
@@ -153,6 +212,12 @@ public final class SessionCore {
     public static final String DROP_HANDSHAKE_LIMIT = "handshake limit";
     /** A drop reason: the datagram's source holds as many unfinished handshakes as it may. */
     public static final String DROP_SOURCE_LIMIT = "source handshake limit";
+    /** A drop reason: new handshakes came faster than the server's rate. */
+    public static final String DROP_RATE = "handshake rate";
+    /** A drop reason: new handshakes came faster than the rate of their source. */
+    public static final String DROP_SOURCE_RATE = "source handshake rate";
+    /** A drop reason: the server is draining and admits no new session. */
+    public static final String DROP_DRAINING = "draining";
 
     /**
      * Reports a datagram from an unauthenticated peer that was dropped (see
@@ -231,6 +296,20 @@ public final class SessionCore {
         }
     }
 
+    /**
+     * The server drains: sessions already past their header go on; a header decided from now on is refused with
+     * {@link RefusalReason#DRAINING}, and a UDP address with no session is not admitted ({@link #tryAccept} drops
+     * it). TCP connections are still accepted, so that routes on the TLS port (a health check) keep answering.
+     */
+    public void drain() {
+        draining = true;
+    }
+
+    /** @return true once {@link #drain()} was called */
+    public boolean isDraining() {
+        return draining;
+    }
+
     /** @return true once {@link #closing()} was called */
     public boolean isClosing() {
         return closing;
@@ -246,12 +325,32 @@ public final class SessionCore {
         return ids.incrementAndGet();
     }
 
-    boolean tryAcquireSession() {
-        return tryAcquire(relaying, options.maxSessions());
+    /** @return null if the session may relay, else the reason it may not (it then holds nothing) */
+    RefusalReason tryAcquireSession(Object source) {
+        if (!tryAcquire(relaying, options.maxSessions())) {
+            return RefusalReason.CAPACITY;
+        }
+        int perSource = options.maxSessionsPerSource();
+        if (perSource < options.maxSessions()) {
+            synchronized (relayingPerSource) {
+                int n = relayingPerSource.getOrDefault(source, 0);
+                if (n >= perSource) {
+                    relaying.decrementAndGet();
+                    return RefusalReason.SOURCE_LIMIT;
+                }
+                relayingPerSource.put(source, n + 1);
+            }
+        }
+        return null;
     }
 
-    void releaseSession() {
+    void releaseSession(Object source) {
         relaying.decrementAndGet();
+        if (options.maxSessionsPerSource() < options.maxSessions()) {
+            synchronized (relayingPerSource) {
+                relayingPerSource.computeIfPresent(source, (k, n) -> n <= 1 ? null : n - 1);
+            }
+        }
     }
 
     /** A tunnel that held a handshake slot freed it: the slot goes to the first waiting tunnel that fits. */
@@ -302,6 +401,11 @@ public final class SessionCore {
 
     long now() {
         return clock.getAsLong();
+    }
+
+    /** The wall-clock time a session opened, for its {@link io.streamproxy.SessionInfo}. */
+    java.time.Instant wallClock() {
+        return java.time.Instant.now();
     }
 
     /** @return the limit of handshakes per source */

@@ -1,9 +1,11 @@
 package io.streamproxy.protocol;
 
+import io.streamproxy.ClientIdentity;
 import io.streamproxy.Destination;
 import io.streamproxy.DestinationPolicy;
 import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
+import io.streamproxy.SessionEnd;
 import io.streamproxy.SessionInfo;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -69,6 +71,7 @@ public final class TunnelSession {
     private State state = State.HANDSHAKE;
     private boolean holdsSession;
     private String identity;
+    private ClientIdentity clientIdentity;
     private Destination destination;
     private List<InetAddress> candidates = List.of();
     private int nextCandidate;
@@ -79,6 +82,12 @@ public final class TunnelSession {
     private Direction endedFirst;
     private SessionInfo info;
     private long lastActivity;
+    private long openedAt;
+    private long halfClosedAt;
+    private volatile long lastTouch;
+    private String endingReason;
+    /** How often a tunnel with a half-close bound that has not half-closed yet is looked at, at least. */
+    private static final long HALF_CLOSE_POLL_NANOS = 1_000_000_000L;
     private long bytesToDestination;
     private long bytesFromDestination;
     private long datagramsToDestination;
@@ -140,6 +149,23 @@ public final class TunnelSession {
      * @return {@link Step#WAIT} for the header, or {@link Step#REFUSE}
      */
     public synchronized Step handshakeDone(String alpn, String identity, long now) {
+        return handshakeDone(alpn, identity, null, now);
+    }
+
+    /**
+     * The TLS or DTLS handshake finished, with who the client is (its certificate's identity, which the
+     * {@link DestinationPolicy} receives).
+     *
+     * @param alpn   the negotiated ALPN id, or null (not asked on UDP)
+     * @param client the client's identity, or null
+     * @param now    {@link System#nanoTime()}
+     * @return {@link Step#WAIT} for the header, or {@link Step#REFUSE}
+     */
+    public synchronized Step handshakeDone(String alpn, ClientIdentity client, long now) {
+        return handshakeDone(alpn, client == null ? null : client.subject(), client, now);
+    }
+
+    private Step handshakeDone(String alpn, String identity, ClientIdentity who, long now) {
         if (state != State.HANDSHAKE) {
             return current();
         }
@@ -147,6 +173,7 @@ public final class TunnelSession {
             return refuse(RefusalReason.HEADER_TIMEOUT, "no TLS handshake within " + timeout());
         }
         this.identity = identity;
+        this.clientIdentity = who;
         if (core.protocol() == Protocol.TCP && !StreamProtocol.ALPN.equals(alpn)) {
             return refuse(RefusalReason.HANDSHAKE_FAILED, "client did not negotiate ALPN " + StreamProtocol.ALPN
                     + " (got '" + (alpn == null ? "" : alpn) + "')");
@@ -204,7 +231,9 @@ public final class TunnelSession {
             return refuse(RefusalReason.INVALID_HEADER, (core.protocol() == Protocol.UDP ? "first record is "
                     : "header is ") + header.remaining() + " bytes, a header is " + StreamProtocol.HEADER_SIZE);
         }
-        SessionDecision decision = SessionRules.decide(header, core.options().policy());
+        DestinationPolicy policy = core.options().policy();
+        ClientIdentity who = clientIdentity;
+        SessionDecision decision = SessionRules.decide(header, d -> policy.allows(d, who));
         switch (decision.action()) {
             case CLOSE_QUIETLY:
                 finish();
@@ -219,9 +248,14 @@ public final class TunnelSession {
             default:
         }
         destination = decision.destination();
-        if (!core.tryAcquireSession()) {
-            return refuse(RefusalReason.CAPACITY,
-                    "at the limit of " + core.options().maxSessions() + " sessions");
+        if (core.isDraining()) {
+            return refuse(RefusalReason.DRAINING, "the server is draining; " + destination + " not dialled");
+        }
+        RefusalReason full = core.tryAcquireSession(source);
+        if (full != null) {
+            return refuse(full, full == RefusalReason.CAPACITY
+                    ? "at the limit of " + core.options().maxSessions() + " sessions"
+                    : "at the limit of " + core.options().maxSessionsPerSource() + " sessions per source");
         }
         holdsSession = true;
         releaseHandshake();
@@ -285,7 +319,7 @@ public final class TunnelSession {
         for (InetAddress a : addresses) {
             boolean ok;
             try {
-                ok = policy.allows(destination, a);
+                ok = policy.allows(destination, a, clientIdentity);
             } catch (RuntimeException e) {
                 ok = false;
             }
@@ -355,7 +389,10 @@ public final class TunnelSession {
         }
         state = State.RELAYING;
         lastActivity = now;
-        info = new SessionInfo(core.nextId(), core.protocol(), client, destination);
+        openedAt = now;
+        lastTouch = now;
+        info = new SessionInfo(core.nextId(), core.protocol(), client, destination, identity, dialAddress,
+                core.wallClock());
         try {
             core.listener().sessionOpened(info);
         } catch (RuntimeException e) {
@@ -397,6 +434,7 @@ public final class TunnelSession {
     public synchronized void directionEnded(Direction direction, long now) {
         if (endedFirst == null && state == State.RELAYING) {
             endedFirst = direction;
+            halfClosedAt = now;
         }
     }
 
@@ -412,7 +450,7 @@ public final class TunnelSession {
     public synchronized Step relayEnded(String why, long bytesToDestination, long bytesFromDestination, long now) {
         this.bytesToDestination += bytesToDestination;
         this.bytesFromDestination += bytesFromDestination;
-        return close(why);
+        return close(why, now);
     }
 
     /**
@@ -443,11 +481,17 @@ public final class TunnelSession {
                 }
                 return Step.WAIT;
             case RELAYING:
-                if (core.protocol() == Protocol.UDP
-                        && now - lastActivity >= core.options().udpIdleTimeout().toNanos()) {
-                    return close("idle for " + core.options().udpIdleTimeout());
+                if (core.protocol() == Protocol.UDP) {
+                    if (now - lastActivity >= core.options().udpIdleTimeout().toNanos()) {
+                        return close("idle for " + core.options().udpIdleTimeout(), now);
+                    }
+                    return Step.WAIT;
                 }
-                return Step.WAIT;
+                if (endingReason == null) {
+                    endingReason = tcpBoundReached(now);
+                }
+                // the transport closes both connections; the relay's end then reports the bytes with this reason
+                return endingReason != null ? Step.END : Step.WAIT;
             default:
                 return Step.END;
         }
@@ -472,7 +516,7 @@ public final class TunnelSession {
             case DIALING:
                 return refuse(RefusalReason.DIAL_FAILED, why);
             default:
-                return close(why);
+                return close(why, now);
         }
     }
 
@@ -484,15 +528,26 @@ public final class TunnelSession {
      * @return {@link Step#END}
      */
     public synchronized Step close(String why) {
+        return close(why, core.now());
+    }
+
+    private Step close(String why, long now) {
         if (state == State.ENDED) {
             return Step.END;
+        }
+        if (endingReason != null) {
+            why = endingReason; // a bound of the core ended it: the transport's view of the end is the consequence
         }
         boolean wasRelaying = state == State.RELAYING;
         detail = why;
         finish();
         if (wasRelaying) {
+            SessionEnd end = new SessionEnd(Duration.ofNanos(Math.max(0, now - openedAt)),
+                    bytesToDestination, bytesFromDestination, datagramsToDestination, datagramsFromDestination,
+                    endedFirst == null ? null : endedFirst == Direction.TO_DESTINATION ? SessionEnd.Side.CLIENT
+                            : SessionEnd.Side.DESTINATION, why);
             try {
-                core.listener().sessionClosed(info, bytesToDestination, bytesFromDestination);
+                core.listener().sessionEnded(info, end);
             } catch (RuntimeException e) {
                 // the listener's fault
             }
@@ -501,6 +556,11 @@ public final class TunnelSession {
     }
 
     // ------------------------------------------------------------------ what the transport reads
+
+    /** @return the server settings this session runs under */
+    public io.streamproxy.StreamServerOptions options() {
+        return core.options();
+    }
 
     /** @return the client's address */
     public SocketAddress client() {
@@ -546,6 +606,30 @@ public final class TunnelSession {
     /** @return the detail of a refusal or the reason the session ended, empty if none */
     public synchronized String detail() {
         return detail;
+    }
+
+    /**
+     * Returns the PROXY protocol v2 header to write to the destination before any payload (UDP: before each
+     * datagram), when the server's options ask for one ({@link io.streamproxy.StreamServerOptions#proxyProtocolV2()}): source = the client,
+     * destination = the server's address the client connected to, the client certificate's CN in a TLV.
+     *
+     * @param serverLocal the local address of the client's connection
+     * @return the bytes, or null when none is to be sent (off, or the addresses are not IP socket addresses)
+     */
+    public synchronized byte[] proxyHeader(java.net.SocketAddress serverLocal) {
+        if (!core.options().proxyProtocolV2() || !(client instanceof InetSocketAddress)
+                || !(serverLocal instanceof InetSocketAddress)
+                || ((InetSocketAddress) client).getAddress() == null
+                || ((InetSocketAddress) serverLocal).getAddress() == null) {
+            return null;
+        }
+        return ProxyHeaderV2.encode((InetSocketAddress) client, (InetSocketAddress) serverLocal,
+                clientIdentity == null ? null : clientIdentity.commonName(), core.protocol() == Protocol.UDP);
+    }
+
+    /** @return who the client is, from its certificate, or null if the transport did not say */
+    public synchronized ClientIdentity clientIdentity() {
+        return clientIdentity;
     }
 
     /** @return the client certificate's subject given at the handshake, or null */
@@ -598,13 +682,59 @@ public final class TunnelSession {
                 return dialDeadline;
             case RELAYING:
                 return core.protocol() == Protocol.UDP
-                        ? lastActivity + core.options().udpIdleTimeout().toNanos() : Long.MAX_VALUE;
+                        ? lastActivity + core.options().udpIdleTimeout().toNanos() : nextTcpBound();
             default:
                 return Long.MAX_VALUE;
         }
     }
 
+    /**
+     * TCP relay activity (bytes read from either side), for {@link io.streamproxy.StreamServerOptions#tcpIdleTimeout()}:
+     * a plain volatile write, no lock, so that a relay may call it on every read.
+     *
+     * @param now {@link System#nanoTime()}
+     */
+    public void touch(long now) {
+        lastTouch = now;
+    }
+
     // ------------------------------------------------------------------ inside
+
+    /** The reason a TCP bound ends the tunnel at {@code now}, or null. */
+    private String tcpBoundReached(long now) {
+        io.streamproxy.StreamServerOptions o = core.options();
+        if (!o.maxTunnelLifetime().isZero() && now - openedAt >= o.maxTunnelLifetime().toNanos()) {
+            return "reached the maximum lifetime of " + o.maxTunnelLifetime();
+        }
+        if (!o.halfCloseTimeout().isZero() && endedFirst != null
+                && now - halfClosedAt >= o.halfCloseTimeout().toNanos()) {
+            return "half-closed for " + o.halfCloseTimeout();
+        }
+        if (!o.tcpIdleTimeout().isZero() && now - lastTouch >= o.tcpIdleTimeout().toNanos()) {
+            return "idle for " + o.tcpIdleTimeout();
+        }
+        return null;
+    }
+
+    /** When a TCP bound is next due, or {@link Long#MAX_VALUE} without any. */
+    private long nextTcpBound() {
+        if (endingReason != null) {
+            return Long.MAX_VALUE; // already ending
+        }
+        io.streamproxy.StreamServerOptions o = core.options();
+        long next = Long.MAX_VALUE;
+        if (!o.maxTunnelLifetime().isZero()) {
+            next = Math.min(next, openedAt + o.maxTunnelLifetime().toNanos());
+        }
+        if (!o.halfCloseTimeout().isZero()) {
+            next = Math.min(next, endedFirst != null ? halfClosedAt + o.halfCloseTimeout().toNanos()
+                    : core.now() + Math.min(HALF_CLOSE_POLL_NANOS, o.halfCloseTimeout().toNanos()));
+        }
+        if (!o.tcpIdleTimeout().isZero()) {
+            next = Math.min(next, lastTouch + o.tcpIdleTimeout().toNanos());
+        }
+        return next;
+    }
 
     private Step nextDial(long now) {
         if (now - dialDeadline >= 0) {
@@ -646,7 +776,7 @@ public final class TunnelSession {
         releaseHandshake();
         if (holdsSession) {
             holdsSession = false;
-            core.releaseSession();
+            core.releaseSession(source);
         }
     }
 

@@ -236,7 +236,7 @@ class TunnelSessionTest {
     @Test
     void shortFirstRecordOnUdp_isInvalidHeader_namingItsSize() {
         TunnelSession t = core(Protocol.UDP, b -> b).tryAccept(CLIENT, now);
-        t.handshakeDone(null, null, now);
+        t.handshakeDone(null, (String) null, now);
         assertThat(t.header(ByteBuffer.allocate(100), now)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.INVALID_HEADER);
         assertThat(t.detail()).isEqualTo("first record is 100 bytes, a header is 275");
@@ -245,7 +245,7 @@ class TunnelSessionTest {
     @Test
     void wrongAlpn_onTcp_isHandshakeFailed() {
         TunnelSession t = core().tryAccept(CLIENT, now);
-        assertThat(t.handshakeDone("http/1.1", null, now)).isEqualTo(Step.REFUSE);
+        assertThat(t.handshakeDone("http/1.1", (String) null, now)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
         assertThat(t.detail()).contains("godoxy-agent-stream/1").contains("http/1.1");
     }
@@ -253,7 +253,7 @@ class TunnelSessionTest {
     @Test
     void noAlpn_onUdp_isFine() {
         TunnelSession t = core(Protocol.UDP, b -> b).tryAccept(CLIENT, now);
-        assertThat(t.handshakeDone(null, null, now)).isEqualTo(Step.WAIT);
+        assertThat(t.handshakeDone(null, (String) null, now)).isEqualTo(Step.WAIT);
     }
 
     @Test
@@ -273,7 +273,7 @@ class TunnelSessionTest {
         TunnelSession t = core().tryAccept(CLIENT, now);
         assertThat(t.nextDeadline()).isEqualTo(now + 10 * SECOND);
         assertThat(t.tick(now + 6 * SECOND)).isEqualTo(Step.WAIT);
-        assertThat(t.handshakeDone(StreamProtocol.ALPN, null, now + 6 * SECOND)).isEqualTo(Step.WAIT);
+        assertThat(t.handshakeDone(StreamProtocol.ALPN, (String) null, now + 6 * SECOND)).isEqualTo(Step.WAIT);
         assertThat(t.nextDeadline()).isEqualTo(now + 10 * SECOND); // not restarted by the handshake
         assertThat(t.tick(now + 10 * SECOND)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
@@ -378,7 +378,7 @@ class TunnelSessionTest {
     @Test
     void udpSession_idlesOut_onlyWithoutRelayedTraffic() {
         TunnelSession t = core(Protocol.UDP, b -> b).tryAccept(CLIENT, now);
-        t.handshakeDone(null, null, now);
+        t.handshakeDone(null, (String) null, now);
         t.header(header("10.0.0.1", "53"), now);
         t.dialSucceeded(now);
         t.relayedToDestination(100, now + 30 * SECOND);
@@ -424,6 +424,124 @@ class TunnelSessionTest {
     }
 
     @Test
+    void draining_refusesNewHeaders_keepsLiveSessions_andDropsNewUdpAddresses() {
+        SessionCore core = core();
+        TunnelSession live = handshaken(core);
+        live.header(header("10.0.0.1", "80"), now);
+        live.dialSucceeded(now);
+        TunnelSession late = handshaken(core);
+        core.drain();
+        assertThat(core.isDraining()).isTrue();
+        assertThat(late.header(header("10.0.0.1", "80"), now)).isEqualTo(Step.REFUSE);
+        assertThat(late.refusalReason()).isEqualTo(RefusalReason.DRAINING);
+        assertThat(core.tryAccept(CLIENT, now)).as("TCP still accepts: routes answer while draining").isNotNull();
+        assertThat(live.isRelaying()).isTrue();
+        assertThat(core.activeSessions()).isEqualTo(1);
+
+        List<String> drops = new ArrayList<>();
+        SessionCore udp = new SessionCore(Protocol.UDP, StreamServerOptions.builder(credentials())
+                .udp(new InetSocketAddress(0)).build(), new SessionListener() {
+                    @Override
+                    public void unauthenticatedDropped(Protocol protocol, SocketAddress source, String reason) {
+                        drops.add(reason);
+                    }
+                });
+        udp.drain();
+        assertThat(udp.tryAccept(CLIENT, now)).isNull();
+        assertThat(drops).containsExactly(SessionCore.DROP_DRAINING);
+    }
+
+    @Test
+    void sessionsPerSource_areLimited_otherSourcesAreNot_andASlotFreesAtTheEnd() {
+        SessionCore core = core(Protocol.TCP, b -> b.maxSessionsPerSource(2));
+        TunnelSession a = handshaken(core);
+        assertThat(a.header(header("10.0.0.1", "80"), now)).isEqualTo(Step.DIAL);
+        assertThat(handshaken(core).header(header("10.0.0.1", "80"), now)).isEqualTo(Step.DIAL);
+        TunnelSession third = handshaken(core);
+        assertThat(third.header(header("10.0.0.1", "80"), now)).isEqualTo(Step.REFUSE);
+        assertThat(third.refusalReason()).isEqualTo(RefusalReason.SOURCE_LIMIT);
+        TunnelSession other = core.tryAccept(new InetSocketAddress("127.0.0.2", 1), now);
+        other.handshakeDone(StreamProtocol.ALPN, (String) null, now);
+        assertThat(other.header(header("10.0.0.1", "80"), now)).as("another source").isEqualTo(Step.DIAL);
+        a.dialFailed("refused", now);
+        assertThat(handshaken(core).header(header("10.0.0.1", "80"), now)).isEqualTo(Step.DIAL);
+        assertThat(core.activeSessions()).isEqualTo(3);
+    }
+
+    @Test
+    void handshakeRate_isATokenBucket_forTheServer_andEachSource() {
+        SessionCore core = core(Protocol.TCP, b -> b.handshakeRate(10, 3).handshakeRatePerSource(1, 2));
+        SocketAddress b1 = new InetSocketAddress("127.0.0.2", 1);
+        SocketAddress c1 = new InetSocketAddress("127.0.0.3", 1);
+        assertThat(core.tryAccept(CLIENT, now)).isNotNull();
+        assertThat(core.tryAccept(CLIENT, now)).isNotNull();
+        assertThat(core.tryAccept(CLIENT, now)).as("the source's burst of 2 is spent").isNull();
+        assertThat(events).last().asString().startsWith("refused RATE_LIMITED").contains("per source");
+        assertThat(core.tryAccept(b1, now)).as("the server's third token").isNotNull();
+        assertThat(core.tryAccept(c1, now)).as("the server's burst of 3 is spent").isNull();
+        assertThat(events).last().asString().startsWith("refused RATE_LIMITED").doesNotContain("per source");
+        now += SECOND / 10; // one server token back
+        assertThat(core.tryAccept(c1, now)).isNotNull();
+        assertThat(core.tryAccept(CLIENT, now)).as("the source has 0.1 token").isNull();
+        now += SECOND;
+        assertThat(core.accept(CLIENT, now, t -> { })).as("a token back for source and server").isNotNull();
+
+        List<String> drops = new ArrayList<>();
+        SessionCore udp = new SessionCore(Protocol.UDP, StreamServerOptions.builder(credentials())
+                .udp(new InetSocketAddress(0)).handshakeRate(1, 1).build(), new SessionListener() {
+                    @Override
+                    public void unauthenticatedDropped(Protocol protocol, SocketAddress source, String reason) {
+                        drops.add(reason);
+                    }
+                });
+        assertThat(udp.tryAccept(CLIENT, now)).isNotNull();
+        assertThat(udp.tryAccept(b1, now)).isNull();
+        assertThat(drops).containsExactly(SessionCore.DROP_RATE);
+    }
+
+    private TunnelSession relaying(SessionCore core) {
+        TunnelSession t = handshaken(core);
+        t.header(header("10.0.0.1", "80"), now);
+        t.dialSucceeded(now);
+        return t;
+    }
+
+    @Test
+    void tcpBounds_endTheTunnel_andTheRelaysEndReportsItsBytesWithTheBoundAsReason() {
+        SessionCore lifetime = core(Protocol.TCP, b -> b.maxTunnelLifetime(Duration.ofSeconds(30)));
+        TunnelSession t = relaying(lifetime);
+        t.touch(now + 29 * SECOND);
+        assertThat(t.nextDeadline()).isEqualTo(now + 30 * SECOND);
+        assertThat(t.tick(now + 29 * SECOND)).isEqualTo(Step.WAIT);
+        assertThat(t.tick(now + 30 * SECOND)).as("busy or not").isEqualTo(Step.END);
+        assertThat(t.isEnded()).as("ended only when the relay reports its bytes").isFalse();
+        assertThat(t.nextDeadline()).isEqualTo(Long.MAX_VALUE);
+        t.relayEnded("failed", 5, 6, now + 30 * SECOND);
+        assertThat(t.detail()).isEqualTo("reached the maximum lifetime of PT30S");
+        assertThat(events).last().isEqualTo("closed 5/6");
+
+        SessionCore idle = core(Protocol.TCP, b -> b.tcpIdleTimeout(Duration.ofSeconds(10)));
+        TunnelSession quiet = relaying(idle);
+        assertThat(quiet.nextDeadline()).isEqualTo(now + 10 * SECOND);
+        quiet.touch(now + 8 * SECOND);
+        assertThat(quiet.tick(now + 10 * SECOND)).as("bytes moved at 8 s").isEqualTo(Step.WAIT);
+        assertThat(quiet.nextDeadline()).isEqualTo(now + 18 * SECOND);
+        assertThat(quiet.tick(now + 18 * SECOND)).isEqualTo(Step.END);
+        quiet.relayEnded("closed", 0, 0, now + 18 * SECOND);
+        assertThat(quiet.detail()).isEqualTo("idle for PT10S");
+
+        SessionCore half = core(Protocol.TCP, b -> b.halfCloseTimeout(Duration.ofSeconds(5)));
+        TunnelSession open = relaying(half);
+        assertThat(open.tick(now + 3600 * SECOND)).as("both directions open: no bound").isEqualTo(Step.WAIT);
+        open.directionEnded(TunnelSession.Direction.TO_DESTINATION, now + 100 * SECOND);
+        assertThat(open.nextDeadline()).isEqualTo(now + 105 * SECOND);
+        assertThat(open.tick(now + 104 * SECOND)).isEqualTo(Step.WAIT);
+        assertThat(open.tick(now + 105 * SECOND)).isEqualTo(Step.END);
+        open.relayEnded("closed", 1, 0, now + 105 * SECOND);
+        assertThat(open.detail()).isEqualTo("half-closed for PT5S");
+    }
+
+    @Test
     void throwingListener_doesNotBreakTheCore() {
         SessionListener bad = new SessionListener() {
             @Override
@@ -439,7 +557,7 @@ class TunnelSessionTest {
         SessionCore core = new SessionCore(Protocol.TCP, StreamServerOptions.builder(credentials())
                 .tcp(new InetSocketAddress(0)).build(), bad);
         TunnelSession t = core.tryAccept(CLIENT, now);
-        t.handshakeDone(StreamProtocol.ALPN, null, now);
+        t.handshakeDone(StreamProtocol.ALPN, (String) null, now);
         t.header(header("10.0.0.1", "80"), now);
         assertThat(t.dialSucceeded(now)).isEqualTo(Step.RELAY);
         TunnelSession r = core.tryAccept(CLIENT, now);

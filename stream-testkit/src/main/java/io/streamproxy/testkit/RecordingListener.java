@@ -2,6 +2,7 @@ package io.streamproxy.testkit;
 
 import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
+import io.streamproxy.SessionEnd;
 import io.streamproxy.SessionInfo;
 import io.streamproxy.SessionListener;
 import java.net.SocketAddress;
@@ -18,8 +19,8 @@ public final class RecordingListener implements SessionListener {
     public record Refusal(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
     }
 
-    /** A closed session with its byte counts. */
-    public record Closed(SessionInfo session, long bytesToDestination, long bytesFromDestination) {
+    /** A closed session with its byte counts and, when the server reported it, how it ended (else null). */
+    public record Closed(SessionInfo session, long bytesToDestination, long bytesFromDestination, SessionEnd end) {
     }
 
     private final BlockingQueue<SessionInfo> opened = new LinkedBlockingQueue<>();
@@ -38,7 +39,12 @@ public final class RecordingListener implements SessionListener {
 
     @Override
     public void sessionClosed(SessionInfo session, long bytesToDestination, long bytesFromDestination) {
-        closed.add(new Closed(session, bytesToDestination, bytesFromDestination));
+        closed.add(new Closed(session, bytesToDestination, bytesFromDestination, null));
+    }
+
+    @Override
+    public void sessionEnded(SessionInfo session, SessionEnd end) {
+        closed.add(new Closed(session, end.bytesToDestination(), end.bytesFromDestination(), end));
     }
 
     private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicLong>

@@ -1,6 +1,7 @@
 package io.streamproxy.protocol.dtls;
 
 import io.streamproxy.SessionInfo;
+import io.streamproxy.ClientIdentity;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.TunnelSession.Step;
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
-import java.security.Principal;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Queue;
@@ -28,6 +28,8 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  */
 public final class DtlsServerSession implements DtlsDriver.Output {
     private static final int MAX_PENDING = 64;
+    /** The PROXY protocol header sent before each datagram to the destination, or null. */
+    private ByteBuffer proxyPrefix;
 
     /** What the session needs from its transport. */
     public interface Io {
@@ -63,6 +65,24 @@ public final class DtlsServerSession implements DtlsDriver.Output {
          * @throws IOException if writing failed ({@link PortUnreachableException} keeps the session)
          */
         boolean toDestination(ByteBuffer datagram) throws IOException;
+
+        /**
+         * Writes one datagram made of a prefix and the payload to the connected destination socket (the PROXY
+         * protocol header before each datagram).
+         *
+         * @param prefix   the bytes that go first; its position is left as it was
+         * @param datagram the payload; only valid during the call
+         * @return false if the socket's buffer was full and the datagram dropped
+         * @throws IOException if writing failed
+         */
+        boolean toDestination(ByteBuffer prefix, ByteBuffer datagram) throws IOException;
+
+        /**
+         * Returns the server's own address, for the PROXY protocol header's destination.
+         *
+         * @return the address the server's UDP socket is bound to
+         */
+        java.net.SocketAddress serverAddress();
 
         /** Closes the destination socket, if one was opened. */
         void closeDestination();
@@ -212,6 +232,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         }
         if (driver.isClosed() && !ended) {
             if (tunnel.isRelaying()) {
+                tunnel.directionEnded(TunnelSession.Direction.TO_DESTINATION, now);
                 act(tunnel.close("client sent close_notify"));
             } else if (tunnel.destination() == null) {
                 act(tunnel.failed("client closed before sending a header", now));
@@ -268,6 +289,9 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         Step step = tunnel.dialSucceeded(System.nanoTime());
         if (step != Step.RELAY) {
             io.closeDestination();
+        } else {
+            byte[] h = tunnel.proxyHeader(io.serverAddress());
+            proxyPrefix = h == null ? null : ByteBuffer.wrap(h).asReadOnlyBuffer();
         }
         act(step);
     }
@@ -380,7 +404,8 @@ public final class DtlsServerSession implements DtlsDriver.Output {
     private void toDestination(ByteBuffer plaintext) {
         int n = plaintext.remaining();
         try {
-            if (io.toDestination(plaintext)) {
+            ByteBuffer prefix = proxyPrefix;
+            if (prefix != null ? io.toDestination(prefix, plaintext) : io.toDestination(plaintext)) {
                 tunnel.relayedToDestination(n, System.nanoTime());
             }
         } catch (PortUnreachableException e) {
@@ -390,10 +415,9 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         }
     }
 
-    private String identity() {
+    private ClientIdentity identity() {
         try {
-            Principal p = driver.engine().getSession().getPeerPrincipal();
-            return p == null ? null : p.getName();
+            return ClientIdentity.ofChain(driver.engine().getSession().getPeerCertificates());
         } catch (SSLPeerUnverifiedException e) {
             return null;
         }

@@ -17,6 +17,7 @@ import org.bouncycastle.tls.TlsUtils;
  */
 final class BcDtlsServerPeer extends DefaultTlsServer {
     private volatile String peerSubject;
+    private volatile io.streamproxy.ClientIdentity peerIdentity;
     private final BcTls tls;
     private final int handshakeTimeoutMillis;
     private final BcAlerts alerts = new BcAlerts();
@@ -71,6 +72,7 @@ final class BcDtlsServerPeer extends DefaultTlsServer {
     public void notifyClientCertificate(Certificate clientCertificate) throws IOException {
         java.util.List<java.security.cert.X509Certificate> chain = tls.validate(clientCertificate, false, null);
         peerSubject = chain.isEmpty() ? null : chain.get(0).getSubjectX500Principal().getName();
+        peerIdentity = chain.isEmpty() ? null : io.streamproxy.ClientIdentity.of(chain.get(0));
     }
 
     /**
@@ -112,5 +114,10 @@ final class BcDtlsServerPeer extends DefaultTlsServer {
     @Override
     public void notifyAlertRaised(short level, short description, String message, Throwable cause) {
         alerts.raised(level, description, message, cause);
+    }
+
+    /** @return who the client is, once its certificate was validated; else null */
+    io.streamproxy.ClientIdentity peerIdentity() {
+        return peerIdentity;
     }
 }

@@ -3,6 +3,7 @@ package io.streamproxy.transport.bc;
 import io.streamproxy.Protocol;
 import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TlsCredentials;
 import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.internal.Resolver;
 import io.streamproxy.internal.SessionEvents;
@@ -70,7 +71,7 @@ final class BcUdpServer implements ServerEndpoint {
     private final SessionListener events;
     private final SessionCore core;
     private final Resolver resolver;
-    private final BcTls tls;
+    private volatile BcTls tls; // a reload swaps it; a peer keeps the one it was made with
     private final DTLSVerifier verifier;
     private final DatagramChannel channel;
     private final Selector selector;
@@ -125,6 +126,16 @@ final class BcUdpServer implements ServerEndpoint {
     @Override
     public int activeSessions() {
         return core.activeSessions();
+    }
+
+    @Override
+    public void updateCredentials(TlsCredentials credentials) throws IOException {
+        this.tls = new BcTls(credentials); // the cookie verifier keeps its own secret
+    }
+
+    @Override
+    public void drain() {
+        core.drain();
     }
 
     // ------------------------------------------------------------ client side: demultiplexing
@@ -293,6 +304,8 @@ final class BcUdpServer implements ServerEndpoint {
         volatile boolean transportClosed;
         boolean finished;
         volatile DTLSTransport dtls;
+        /** The PROXY protocol header before each datagram to the destination, or null. */
+        private volatile ByteBuffer proxyPrefix;
         DatagramChannel upstream;
         SelectionKey upstreamKey;
 
@@ -372,7 +385,7 @@ final class BcUdpServer implements ServerEndpoint {
                         : describe(e)), System.nanoTime()));
                 return;
             }
-            Step step = tunnel.handshakeDone(null, peer.peerSubject(), System.nanoTime());
+            Step step = tunnel.handshakeDone(null, peer.peerIdentity(), System.nanoTime());
             if (step != Step.WAIT) {
                 act(step);
                 return;
@@ -449,6 +462,9 @@ final class BcUdpServer implements ServerEndpoint {
             Step step = tunnel.dialSucceeded(System.nanoTime());
             if (step != Step.RELAY) {
                 finish();
+            } else {
+                byte[] h = tunnel.proxyHeader(localAddress);
+                proxyPrefix = h == null ? null : ByteBuffer.wrap(h).asReadOnlyBuffer();
             }
             return step;
         }
@@ -487,6 +503,7 @@ final class BcUdpServer implements ServerEndpoint {
                         n = dtls.receive(buf, 0, buf.length, 1);
                     }
                     if (peer.closeNotifyReceived()) {
+                        tunnel.directionEnded(TunnelSession.Direction.TO_DESTINATION, System.nanoTime());
                         end("client sent close_notify");
                         return;
                     }
@@ -495,7 +512,12 @@ final class BcUdpServer implements ServerEndpoint {
                     }
                 }
             } catch (IOException | RuntimeException e) {
-                end("DTLS failed: " + describe(e));
+                if (peer.closeNotifyReceived()) { // Bouncy Castle throws "session closed" once close_notify came
+                    tunnel.directionEnded(TunnelSession.Direction.TO_DESTINATION, System.nanoTime());
+                    end("client sent close_notify");
+                } else {
+                    end("DTLS failed: " + describe(e));
+                }
                 return;
             } finally {
                 pumping.set(false);
@@ -507,7 +529,10 @@ final class BcUdpServer implements ServerEndpoint {
 
         private void toDestination(byte[] buf, int n) {
             try {
-                if (upstream.write(ByteBuffer.wrap(buf, 0, n)) > 0) {
+                ByteBuffer prefix = proxyPrefix;
+                long written = prefix == null ? upstream.write(ByteBuffer.wrap(buf, 0, n))
+                        : upstream.write(new ByteBuffer[] {prefix.duplicate(), ByteBuffer.wrap(buf, 0, n)});
+                if (written > 0) {
                     tunnel.relayedToDestination(n, System.nanoTime());
                 }
             } catch (PortUnreachableException e) {

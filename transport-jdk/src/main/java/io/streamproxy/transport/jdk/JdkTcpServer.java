@@ -1,6 +1,7 @@
 package io.streamproxy.transport.jdk;
 
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TlsCredentials;
 import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.spi.ServerEndpoint;
@@ -12,7 +13,6 @@ import java.security.GeneralSecurityException;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import org.slf4j.Logger;
@@ -34,7 +34,7 @@ final class JdkTcpServer implements ServerEndpoint {
 
     private final Object gate = new Object();
     private final StreamServerOptions options;
-    private final SSLSocketFactory tls;
+    private volatile SSLSocketFactory tls;
     private final ServerSocket listener;
     private final TcpSessions sessions;
     private final List<String> alpn;
@@ -43,13 +43,7 @@ final class JdkTcpServer implements ServerEndpoint {
 
     JdkTcpServer(StreamServerOptions options) throws IOException {
         this.options = options;
-        SSLContext context;
-        try {
-            context = options.credentials().newSslContext("TLS");
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
-        }
-        this.tls = context.getSocketFactory();
+        this.tls = socketFactory(options.credentials());
         this.alpn = options.alpnProtocols();
         this.listener = new ServerSocket();
         try {
@@ -75,6 +69,24 @@ final class JdkTcpServer implements ServerEndpoint {
     @Override
     public int activeSessions() {
         return sessions.activeSessions();
+    }
+
+    @Override
+    public void updateCredentials(TlsCredentials credentials) throws IOException {
+        this.tls = socketFactory(credentials); // a handshake that already took the old factory keeps it
+    }
+
+    @Override
+    public void drain() {
+        sessions.core().drain();
+    }
+
+    private static SSLSocketFactory socketFactory(TlsCredentials credentials) throws IOException {
+        try {
+            return credentials.newSslContext("TLS").getSocketFactory();
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
+        }
     }
 
     private void acceptLoop() {

@@ -4,6 +4,7 @@ import io.streamproxy.Protocol;
 import io.streamproxy.SessionInfo;
 import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TlsCredentials;
 import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.internal.Resolver;
 import io.streamproxy.internal.SessionEvents;
@@ -52,7 +53,7 @@ final class JdkUdpServer implements ServerEndpoint {
     private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final StreamServerOptions options;
-    private final SSLContext dtls;
+    private volatile SSLContext dtls;
     private final DatagramChannel channel;
     private final Selector selector;
     private final InetSocketAddress localAddress;
@@ -123,6 +124,20 @@ final class JdkUdpServer implements ServerEndpoint {
     @Override
     public int activeSessions() {
         return core.activeSessions();
+    }
+
+    @Override
+    public void updateCredentials(TlsCredentials credentials) throws IOException {
+        try {
+            this.dtls = credentials.newSslContext("DTLSv1.2"); // engines made before keep the old context
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void drain() {
+        core.drain();
     }
 
     @Override
@@ -335,6 +350,25 @@ final class JdkUdpServer implements ServerEndpoint {
         @Override
         public boolean toDestination(ByteBuffer datagram) throws IOException {
             return upstream.write(datagram) > 0;
+        }
+
+        private final ByteBuffer[] gather = new ByteBuffer[2];
+
+        @Override
+        public boolean toDestination(ByteBuffer prefix, ByteBuffer datagram) throws IOException {
+            gather[0] = prefix.duplicate(); // one datagram: a gathering write on a connected channel
+            gather[1] = datagram;
+            try {
+                return upstream.write(gather) > 0;
+            } finally {
+                gather[0] = null;
+                gather[1] = null;
+            }
+        }
+
+        @Override
+        public SocketAddress serverAddress() {
+            return localAddress;
         }
 
         @Override

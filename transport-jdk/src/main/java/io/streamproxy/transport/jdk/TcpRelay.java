@@ -28,13 +28,16 @@ final class TcpRelay {
     private volatile long bytesToDestination;
     private volatile long bytesFromDestination;
     private volatile boolean failed;
+    private final io.streamproxy.protocol.TunnelSession tunnel;
 
     /**
      * @param client          the client's TLS socket
      * @param clientTransport the TCP socket under it when closing the TLS socket does not close it, else null
      * @param destination     the destination socket
+     * @param tunnel          the session, told when each direction ends
      */
-    TcpRelay(Socket client, Socket clientTransport, Socket destination) {
+    TcpRelay(Socket client, Socket clientTransport, Socket destination, io.streamproxy.protocol.TunnelSession tunnel) {
+        this.tunnel = tunnel;
         this.client = client;
         this.clientTransport = clientTransport;
         this.destination = destination;
@@ -95,9 +98,11 @@ final class TcpRelay {
             OutputStream out = destination.getOutputStream();
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                tunnel.touch(System.nanoTime());
                 out.write(buffer, 0, n);
                 bytesToDestination += n;
             }
+            tunnel.directionEnded(io.streamproxy.protocol.TunnelSession.Direction.TO_DESTINATION, System.nanoTime());
             destination.shutdownOutput();
             directionEnded();
         } catch (IOException e) {
@@ -112,9 +117,11 @@ final class TcpRelay {
             OutputStream out = client.getOutputStream();
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                tunnel.touch(System.nanoTime());
                 out.write(buffer, 0, n);
                 bytesFromDestination += n;
             }
+            tunnel.directionEnded(io.streamproxy.protocol.TunnelSession.Direction.FROM_DESTINATION, System.nanoTime());
             client.shutdownOutput();
             directionEnded();
         } catch (IOException e) {

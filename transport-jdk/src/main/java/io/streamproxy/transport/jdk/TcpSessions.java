@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
-import java.security.Principal;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -255,7 +254,13 @@ final class TcpSessions {
                         break;
                     case RELAY:
                         c.disarm();
-                        TcpRelay relay = new TcpRelay(c.socket, c.raw, upstream);
+                        c.arm(); // the core's bounds on a relaying tunnel (idle, half-close, lifetime), if any
+                        byte[] proxyHeader = t.proxyHeader(c.socket.getLocalSocketAddress());
+                        if (proxyHeader != null && !writeFirst(upstream, proxyHeader)) {
+                            step = t.relayEnded("writing the PROXY header failed", 0, 0, System.nanoTime());
+                            break;
+                        }
+                        TcpRelay relay = new TcpRelay(c.socket, c.raw, upstream, t);
                         relay.run(workers);
                         step = t.relayEnded(relay.failed() ? "failed" : "both directions ended",
                                 relay.bytesToDestination(), relay.bytesFromDestination(), System.nanoTime());
@@ -289,6 +294,16 @@ final class TcpSessions {
                 }
                 untrack(c.raw);
             }
+        }
+    }
+
+    /** Writes the PROXY protocol header to the destination before the relay starts. */
+    private static boolean writeFirst(Socket upstream, byte[] bytes) {
+        try {
+            upstream.getOutputStream().write(bytes);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -331,10 +346,9 @@ final class TcpSessions {
         }
     }
 
-    static String identity(SSLSocket socket) {
+    static io.streamproxy.ClientIdentity identity(SSLSocket socket) {
         try {
-            Principal p = socket.getSession().getPeerPrincipal();
-            return p == null ? null : p.getName();
+            return io.streamproxy.ClientIdentity.ofChain(socket.getSession().getPeerCertificates());
         } catch (SSLPeerUnverifiedException e) {
             return null;
         }

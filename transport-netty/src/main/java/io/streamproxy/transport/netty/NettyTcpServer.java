@@ -12,6 +12,7 @@ import io.netty.handler.ssl.SslProvider;
 import io.streamproxy.RefusalReason;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TlsCredentials;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -32,12 +33,15 @@ final class NettyTcpServer implements ServerEndpoint {
     private final StreamTunnelService service;
     private final Channel listener;
     private final InetSocketAddress localAddress;
+    private final java.util.List<String> alpn;
     private final java.util.concurrent.atomic.AtomicInteger lingering = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
+    private volatile SslContext tls;
 
     NettyTcpServer(StreamServerOptions options) throws IOException {
         this.runtime = NettyRuntime.from(options.transportOptions());
-        SslContext tls = TlsContexts.server(options.credentials(), runtime.sslProvider, options.alpnProtocols());
+        this.tls = TlsContexts.server(options.credentials(), runtime.sslProvider, options.alpnProtocols());
+        this.alpn = options.alpnProtocols();
         this.service = StreamTunnelService.create(options);
         this.group = runtime.newGroup("stream-proxy-netty-tcp");
         ServerBootstrap b = new ServerBootstrap().group(group).channel(runtime.serverChannel())
@@ -49,7 +53,7 @@ final class NettyTcpServer implements ServerEndpoint {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        admit(ch, tls, options);
+                        admit(ch, tls, options); // the context of now: a reload applies to the next connection
                     }
                 });
         try {
@@ -143,6 +147,16 @@ final class NettyTcpServer implements ServerEndpoint {
     @Override
     public int activeSessions() {
         return service.activeSessions();
+    }
+
+    @Override
+    public void updateCredentials(TlsCredentials credentials) throws IOException {
+        this.tls = TlsContexts.server(credentials, runtime.sslProvider, alpn);
+    }
+
+    @Override
+    public void drain() {
+        service.core.drain();
     }
 
     @Override

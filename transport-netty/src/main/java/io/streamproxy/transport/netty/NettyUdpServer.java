@@ -15,6 +15,7 @@ import io.streamproxy.Protocol;
 import io.streamproxy.SessionInfo;
 import io.streamproxy.SessionListener;
 import io.streamproxy.StreamServerOptions;
+import io.streamproxy.TlsCredentials;
 import io.streamproxy.internal.Resolver;
 import io.streamproxy.internal.SessionEvents;
 import io.streamproxy.protocol.SessionCore;
@@ -52,7 +53,7 @@ final class NettyUdpServer implements ServerEndpoint {
 
     private final StreamServerOptions options;
     private final NettyRuntime runtime;
-    private final SSLContext dtls;
+    private volatile SSLContext dtls;
     private final EventLoopGroup group;
     private final Channel channel;
     private final EventLoop loop;
@@ -122,6 +123,20 @@ final class NettyUdpServer implements ServerEndpoint {
     @Override
     public int activeSessions() {
         return core.activeSessions();
+    }
+
+    @Override
+    public void updateCredentials(TlsCredentials credentials) throws IOException {
+        try {
+            this.dtls = credentials.newSslContext("DTLSv1.2"); // engines made before keep the old context
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void drain() {
+        core.drain();
     }
 
     @Override
@@ -203,6 +218,23 @@ final class NettyUdpServer implements ServerEndpoint {
             ByteBuf b = up.alloc().directBuffer(datagram.remaining()).writeBytes(datagram);
             up.writeAndFlush(b, up.voidPromise());
             return true;
+        }
+
+        @Override
+        public boolean toDestination(ByteBuffer prefix, ByteBuffer datagram) {
+            Channel up = upstream;
+            if (up == null) {
+                return false;
+            }
+            ByteBuf b = up.alloc().directBuffer(prefix.remaining() + datagram.remaining())
+                    .writeBytes(prefix.duplicate()).writeBytes(datagram);
+            up.writeAndFlush(b, up.voidPromise());
+            return true;
+        }
+
+        @Override
+        public java.net.SocketAddress serverAddress() {
+            return localAddress;
         }
 
         @Override

@@ -22,7 +22,6 @@ import io.streamproxy.internal.Resolver;
 import io.streamproxy.protocol.StreamProtocol;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.TunnelSession.Step;
-import java.security.Principal;
 import java.util.ArrayDeque;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +41,8 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
     private ByteBuf header;
     private final Queue<Object> pending = new ArrayDeque<>();
     private ScheduledFuture<?> timer;
+    /** The core's bounds on the relaying tunnel; set and read on the client's loop. */
+    private volatile ScheduledFuture<?> relayTimer;
     private boolean handshaken;
     private boolean done;
 
@@ -139,13 +140,12 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         act(ctx, tunnel.handshakeDone(alpn, identity(ssl), System.nanoTime()));
     }
 
-    private static String identity(SslHandler ssl) {
+    private static io.streamproxy.ClientIdentity identity(SslHandler ssl) {
         if (ssl == null) {
             return null;
         }
         try {
-            Principal p = ssl.engine().getSession().getPeerPrincipal();
-            return p == null ? null : p.getName();
+            return io.streamproxy.ClientIdentity.ofChain(ssl.engine().getSession().getPeerCertificates());
         } catch (SSLPeerUnverifiedException e) {
             return null;
         }
@@ -260,6 +260,10 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         if (timer != null) {
             timer.cancel(false);
         }
+        byte[] proxyHeader = tunnel.proxyHeader(ctx.channel().localAddress());
+        if (proxyHeader != null) {
+            upstream.write(io.netty.buffer.Unpooled.wrappedBuffer(proxyHeader)); // before any payload, not counted
+        }
         TcpRelay relay = new TcpRelay(TcpRelay.of(tunnel), ctx.channel(), upstream);
         // bytes that came with (or right after) the header go first
         Object o;
@@ -271,9 +275,59 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         header = null;
         ctx.pipeline().replace(this, TcpRelay.CLIENT_SIDE, relay.clientSide());
         upstream.pipeline().addLast(TcpRelay.DESTINATION_SIDE, relay.destinationSide());
+        if (!tunnel.options().tcpIdleTimeout().isZero()) {
+            ActivityTouch touch = new ActivityTouch(tunnel);
+            ctx.pipeline().addBefore(TcpRelay.CLIENT_SIDE, "touch", touch);
+            upstream.pipeline().addBefore(TcpRelay.DESTINATION_SIDE, "touch", touch);
+        }
         relay.start();
         if (tunnel.clientEndedEarly()) {
             relay.clientInputEnded();
+        }
+        if (tunnel.nextDeadline() != Long.MAX_VALUE) {
+            Channel client = ctx.channel();
+            client.closeFuture().addListener(f -> {
+                ScheduledFuture<?> t = relayTimer;
+                if (t != null) {
+                    t.cancel(false);
+                }
+            });
+            armRelay(client, upstream);
+        }
+    }
+
+    /**
+     * Enforces the core's bounds on a relaying tunnel (idle, half-close, lifetime) on the client's loop: when one
+     * is reached both connections close, and the relay's end reports the session with the core's reason.
+     */
+    private void armRelay(Channel client, Channel upstream) {
+        long at = tunnel.nextDeadline();
+        if (at == Long.MAX_VALUE || !client.isActive()) {
+            return;
+        }
+        relayTimer = client.eventLoop().schedule(() -> {
+            if (tunnel.tick(System.nanoTime()) == Step.WAIT) {
+                armRelay(client, upstream);
+            } else {
+                upstream.close();
+                client.close();
+            }
+        }, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /** Tells the core each read of a relaying tunnel, for its idle bound (only added when that bound is on). */
+    @io.netty.channel.ChannelHandler.Sharable
+    private static final class ActivityTouch extends io.netty.channel.ChannelInboundHandlerAdapter {
+        private final TunnelSession tunnel;
+
+        ActivityTouch(TunnelSession tunnel) {
+            this.tunnel = tunnel;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            tunnel.touch(System.nanoTime());
+            ctx.fireChannelRead(msg);
         }
     }
 

@@ -1,0 +1,245 @@
+package io.streamproxy.cli;
+
+import io.streamproxy.Protocol;
+import io.streamproxy.RefusalReason;
+import io.streamproxy.SessionEnd;
+import io.streamproxy.SessionInfo;
+import io.streamproxy.SessionListener;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The access log ({@code --access-log FILE}, or {@code -} for standard output): one JSON object per line for every
+ * ended tunnel and UDP session ({@code "event":"session"}: start, end, duration, protocol, transport, client
+ * address and certificate subject, requested destination, dialled address, bytes and datagrams each way, which side
+ * ended first, the end reason) and every refused one ({@code "event":"refused"} with the reason and detail). The
+ * relay never waits for it: a line is formatted on the transport thread, put in a bounded queue
+ * ({@link #CAPACITY} lines) and written by one writer thread, which flushes whenever the queue runs empty; a line
+ * that finds the queue full is dropped and counted ({@code stream_proxy_access_log_dropped_total}).
+ */
+final class AccessLog implements SessionListener, Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(AccessLog.class);
+    /** Lines that may wait for the writer. */
+    static final int CAPACITY = 16384;
+
+    private final BlockingQueue<String> lines = new ArrayBlockingQueue<>(CAPACITY);
+    private final Writer out;
+    private final boolean closeOut;
+    private final Map<Protocol, String> transports;
+    private final Metrics metrics;
+    private final AtomicLong dropped = new AtomicLong();
+    private final Thread writer;
+    private volatile boolean closed;
+
+    AccessLog(Writer out, boolean closeOut, Map<Protocol, String> transports, Metrics metrics) {
+        this.out = out;
+        this.closeOut = closeOut;
+        this.transports = transports;
+        this.metrics = metrics;
+        this.writer = new Thread(this::write, "stream-proxy-access-log");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    /**
+     * Opens the log.
+     *
+     * @param target     a file (appended to, created if missing) or {@code -} for standard output
+     * @param transports the transport serving each protocol, for the lines
+     * @param metrics    where dropped lines are counted
+     * @return the running log
+     * @throws IOException if the file cannot be opened
+     */
+    static AccessLog open(String target, Map<Protocol, String> transports, Metrics metrics) throws IOException {
+        if (target.equals("-")) {
+            return new AccessLog(new OutputStreamWriter(nonClosing(System.out), StandardCharsets.UTF_8), true,
+                    transports, metrics);
+        }
+        Writer w = Files.newBufferedWriter(Path.of(target), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        return new AccessLog(w, true, transports, metrics);
+    }
+
+    @Override
+    public void sessionEnded(SessionInfo s, SessionEnd end) {
+        Instant ended = Instant.now();
+        Instant started = s.openedAt() != null ? s.openedAt() : ended.minus(end.duration());
+        StringBuilder b = new StringBuilder(512).append('{');
+        field(b, "time", ended.toString());
+        field(b, "event", "session");
+        field(b, "id", s.id());
+        field(b, "start", started.toString());
+        field(b, "duration_ms", end.duration().toMillis());
+        field(b, "protocol", tag(s.protocol()));
+        field(b, "transport", transports.get(s.protocol()));
+        field(b, "client", address(s.client()));
+        field(b, "client_identity", s.clientIdentity());
+        field(b, "destination", s.destination() == null ? null : s.destination().toString());
+        field(b, "dialled", address(s.dialled()));
+        field(b, "bytes_to_destination", end.bytesToDestination());
+        field(b, "bytes_from_destination", end.bytesFromDestination());
+        if (s.protocol() == Protocol.UDP) {
+            field(b, "datagrams_to_destination", end.datagramsToDestination());
+            field(b, "datagrams_from_destination", end.datagramsFromDestination());
+        }
+        field(b, "ended_first", end.endedFirst() == null ? null : end.endedFirst().name().toLowerCase(Locale.ROOT));
+        field(b, "end_reason", end.reason());
+        enqueue(b);
+    }
+
+    @Override
+    public void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
+        StringBuilder b = new StringBuilder(256).append('{');
+        field(b, "time", Instant.now().toString());
+        field(b, "event", "refused");
+        field(b, "protocol", tag(protocol));
+        field(b, "transport", transports.get(protocol));
+        field(b, "client", address(client));
+        field(b, "reason", reason.name().toLowerCase(Locale.ROOT));
+        field(b, "detail", detail);
+        enqueue(b);
+    }
+
+    /** @return lines dropped because the queue was full */
+    long dropped() {
+        return dropped.get();
+    }
+
+    private void enqueue(StringBuilder b) {
+        b.setLength(b.length() - 1); // the last comma
+        String line = b.append("}\n").toString();
+        if (closed || !lines.offer(line)) {
+            dropped.incrementAndGet();
+            metrics.accessLogDropped();
+        }
+    }
+
+    private void write() {
+        try {
+            while (!closed || !lines.isEmpty()) {
+                String line = lines.poll(200, TimeUnit.MILLISECONDS);
+                if (line != null) {
+                    out.write(line);
+                }
+                if (lines.isEmpty()) {
+                    out.flush();
+                }
+            }
+        } catch (InterruptedException e) {
+            // closing: what is queued is written by close
+        } catch (IOException e) {
+            LOG.warn("access log: writing failed, lines from now on are dropped: {}", e.toString());
+            closed = true;
+        }
+    }
+
+    /** Stops taking lines, writes what is queued (bounded: 5 s), flushes and closes the file. */
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            writer.join(TimeUnit.SECONDS.toMillis(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        writer.interrupt();
+        try {
+            out.flush();
+            if (closeOut) {
+                out.close();
+            }
+        } catch (IOException e) {
+            // closing
+        }
+    }
+
+    private static String tag(Protocol p) {
+        return p.name().toLowerCase(Locale.ROOT);
+    }
+
+    private static String address(SocketAddress a) {
+        if (a instanceof InetSocketAddress) {
+            InetSocketAddress i = (InetSocketAddress) a;
+            return i.getAddress() == null ? i.getHostString() + ":" + i.getPort() : Values.text(i);
+        }
+        return a == null ? null : a.toString();
+    }
+
+    private static void field(StringBuilder b, String name, long value) {
+        b.append('"').append(name).append("\":").append(value).append(',');
+    }
+
+    private static void field(StringBuilder b, String name, String value) {
+        b.append('"').append(name).append("\":");
+        if (value == null) {
+            b.append("null");
+        } else {
+            quote(b, value);
+        }
+        b.append(',');
+    }
+
+    /** Writes a JSON string: quotes, backslashes and every control character escaped, so a peer cannot break lines. */
+    static void quote(StringBuilder b, String s) {
+        b.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"':
+                    b.append("\\\"");
+                    break;
+                case '\\':
+                    b.append("\\\\");
+                    break;
+                case '\n':
+                    b.append("\\n");
+                    break;
+                case '\r':
+                    b.append("\\r");
+                    break;
+                case '\t':
+                    b.append("\\t");
+                    break;
+                default:
+                    if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029' || Character.isSurrogate(c)) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+            }
+        }
+        b.append('"');
+    }
+
+    private static OutputStream nonClosing(OutputStream o) {
+        return new java.io.FilterOutputStream(o) {
+            @Override
+            public void write(byte[] bytes, int off, int len) throws IOException {
+                out.write(bytes, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                flush();
+            }
+        };
+    }
+}

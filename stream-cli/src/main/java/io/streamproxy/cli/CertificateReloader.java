@@ -1,0 +1,198 @@
+package io.streamproxy.cli;
+
+import io.streamproxy.StreamServer;
+import io.streamproxy.TlsCredentials;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reloads the server's certificate, key and CA from the same files while it runs: on demand (SIGHUP), when the
+ * folders holding them change (the folder is watched, not the file, so that an atomic symlink swap as Kubernetes
+ * secrets and certbot do it is seen), and on a periodic content check. A change is applied only when the files'
+ * content differs from what was last tried (SIGHUP applies it regardless); new handshakes get the new material at
+ * once, open tunnels keep theirs. A reload that fails (a missing file, a key that does not match, unparseable PEM)
+ * keeps the old material, logs one line and is counted; reloads are counted by outcome, and a certificate that
+ * expires within {@link #EXPIRY_WARNING} is warned about at start and on each reload.
+ */
+final class CertificateReloader implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(CertificateReloader.class);
+    /** Certificates closer than this to their end are warned about. */
+    static final Duration EXPIRY_WARNING = Duration.ofDays(14);
+    /** After a change in a watched folder, wait until it is this long quiet: writers replace several files. */
+    private static final long QUIET_MILLIS = 300;
+
+    private final CertificateFiles.Files3 files;
+    private final List<StreamServer> servers;
+    private final Metrics metrics;
+    private final Duration interval;
+    private final WatchService watch;
+    private final Thread thread;
+    private byte[] lastTried;
+    private volatile boolean closed;
+
+    CertificateReloader(CertificateFiles.Files3 files, List<StreamServer> servers, Metrics metrics,
+                        Duration interval, TlsCredentials inUse) throws IOException {
+        this.files = files;
+        this.servers = List.copyOf(servers);
+        this.metrics = metrics;
+        this.interval = interval;
+        this.lastTried = fingerprint();
+        metrics.certificatesInUse(inUse);
+        warnIfExpiring(inUse);
+        this.watch = FileSystems.getDefault().newWatchService();
+        Set<Path> folders = new LinkedHashSet<>();
+        for (Path p : new Path[] {files.ca(), files.cert(), files.key()}) {
+            Path parent = p.toAbsolutePath().getParent();
+            if (parent != null) {
+                folders.add(parent);
+            }
+        }
+        try {
+            for (Path folder : folders) {
+                folder.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+                        StandardWatchEventKinds.ENTRY_DELETE);
+            }
+        } catch (IOException e) {
+            watch.close();
+            throw e;
+        }
+        this.thread = new Thread(this::run, "stream-proxy-certificate-reload");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /**
+     * Reloads now.
+     *
+     * @param trigger what asked (for the log line)
+     * @param force   apply even if the files did not change (SIGHUP)
+     * @return {@code success}, {@code failure} or {@code unchanged}
+     */
+    synchronized String reload(String trigger, boolean force) {
+        byte[] now;
+        try {
+            now = fingerprint();
+        } catch (IOException e) {
+            return failed(trigger, e.toString());
+        }
+        if (!force && Arrays.equals(now, lastTried)) {
+            return "unchanged";
+        }
+        lastTried = now;
+        TlsCredentials credentials;
+        try {
+            credentials = TlsCredentials.fromPem(files.ca(), files.cert(), files.key());
+            for (StreamServer s : servers) {
+                s.updateCredentials(credentials);
+            }
+        } catch (IOException | RuntimeException e) {
+            return failed(trigger, e.getMessage());
+        }
+        metrics.certificateReload("success");
+        metrics.certificatesInUse(credentials);
+        X509Certificate leaf = credentials.certificateChain().get(0);
+        LOG.info("certificates reloaded ({}): {} serial {}, valid until {}", trigger,
+                leaf.getSubjectX500Principal().getName(), leaf.getSerialNumber().toString(16),
+                leaf.getNotAfter().toInstant());
+        warnIfExpiring(credentials);
+        return "success";
+    }
+
+    private String failed(String trigger, String why) {
+        metrics.certificateReload("failure");
+        LOG.warn("certificate reload ({}) failed, the old certificates stay in use: {}", trigger, why);
+        return "failure";
+    }
+
+    /** Warns, one line each, about certificates that expire within {@link #EXPIRY_WARNING} (or have expired). */
+    static void warnIfExpiring(TlsCredentials credentials) {
+        List<X509Certificate> all = new ArrayList<>(credentials.certificateChain());
+        all.addAll(credentials.trustedCas());
+        Instant now = Instant.now();
+        for (X509Certificate c : all) {
+            Instant end = c.getNotAfter().toInstant();
+            if (end.isBefore(now.plus(EXPIRY_WARNING))) {
+                LOG.warn("certificate {} (serial {}) {} {}", c.getSubjectX500Principal().getName(),
+                        c.getSerialNumber().toString(16), end.isBefore(now) ? "expired on" : "expires on", end);
+            }
+        }
+    }
+
+    private byte[] fingerprint() throws IOException {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (Path p : new Path[] {files.ca(), files.cert(), files.key()}) {
+                byte[] bytes = Files.readAllBytes(p);
+                sha.update(Integer.toString(bytes.length).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                sha.update(bytes);
+            }
+            return sha.digest();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void run() {
+        long intervalNanos = interval.isZero() ? Long.MAX_VALUE : interval.toNanos();
+        long next = System.nanoTime() + Math.min(intervalNanos, Long.MAX_VALUE / 2);
+        try {
+            while (!closed) {
+                long left = next - System.nanoTime();
+                WatchKey key = left > 0 ? watch.poll(Math.max(1, left / 1_000_000L), TimeUnit.MILLISECONDS) : null;
+                if (key != null) {
+                    do {
+                        key.pollEvents();
+                        key.reset();
+                        key = watch.poll(QUIET_MILLIS, TimeUnit.MILLISECONDS);
+                    } while (key != null && !closed);
+                    if (!closed) {
+                        reload("files changed", false);
+                    }
+                } else if (System.nanoTime() - next >= 0 && !closed) {
+                    reload("periodic check", false);
+                    next = System.nanoTime() + Math.min(intervalNanos, Long.MAX_VALUE / 2);
+                }
+            }
+        } catch (InterruptedException | ClosedWatchServiceException e) {
+            // closing
+        } catch (RuntimeException e) {
+            LOG.error("certificate reloading stopped", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            watch.close();
+        } catch (IOException e) {
+            // closing
+        }
+        thread.interrupt();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
