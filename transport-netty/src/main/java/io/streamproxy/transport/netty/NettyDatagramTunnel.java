@@ -189,12 +189,53 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
         }
     }
 
+    /** Datagrams handed to the loop and not yet encrypted, at most; past that a sender waits for the loop. */
+    static final int MAX_SENDING = 1024;
+    private final java.util.concurrent.atomic.AtomicInteger sending = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile IOException sendFailure;
+
+    /**
+     * Hands the datagram to the event loop without waiting for it (a copy in a pooled buffer), as a UDP socket's
+     * send returns once the datagram is queued: a caller no longer pays a thread round trip per datagram. A
+     * failure there ends the tunnel and is thrown by the next send or receive. At most {@link #MAX_SENDING} wait;
+     * past that (and on the loop itself) the send runs synchronously, so a fast sender is held back, not buffered.
+     */
     @Override
     public void send(ByteBuffer datagram) throws IOException {
         if (closed) {
             throw new IOException("tunnel is closed");
         }
-        onLoop(() -> driver.send(datagram, scratch));
+        IOException failed = sendFailure;
+        if (failed != null) {
+            throw new IOException("tunnel failed: " + failed.getMessage(), failed);
+        }
+        boolean now = channel.eventLoop().inEventLoop() || datagram.remaining() > DatagramTunnel.MAX_DATAGRAM;
+        if (!now && sending.incrementAndGet() > MAX_SENDING) {
+            sending.decrementAndGet();
+            now = true;
+        }
+        if (now) {
+            onLoop(() -> driver.send(datagram, scratch)); // the driver's own checks and errors, synchronously
+            return;
+        }
+        ByteBuf copy = channel.alloc().directBuffer(datagram.remaining()).writeBytes(datagram);
+        try {
+            channel.eventLoop().execute(() -> {
+                try {
+                    driver.send(copy.nioBuffer(), scratch);
+                } catch (IOException e) {
+                    sendFailure = e;
+                    fail(e);
+                } finally {
+                    copy.release();
+                    sending.decrementAndGet();
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            copy.release();
+            sending.decrementAndGet();
+            throw new IOException("tunnel is closed", e);
+        }
     }
 
     @Override
