@@ -52,7 +52,7 @@ import java.util.regex.Pattern;
  * <pre>
  * ./mvnw -B -q package -DskipTests -pl stream-cli,stream-bench -am
  * java -cp stream-bench/target/stream-bench.jar io.streamproxy.bench.UserPathBench [--transports netty,jdk,bc]
- *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--idle 9000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
+ *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--idle 4000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
  *      [--window 32] [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
  * </pre>
  */
@@ -120,7 +120,7 @@ public final class UserPathBench {
         int runs = number("runs", 3);
         long bulkBytes = (long) number("bulk-mib", 1024) << 20;
         int seconds = number("seconds", 5);
-        int idle = number("idle", 9000);
+        int idle = number("idle", 4000);
         int window = number("window", 32);
 
         TcpBench.HashingSink sink = own(new TcpBench.HashingSink());
@@ -151,7 +151,9 @@ public final class UserPathBench {
             BenchProcess server = own(start("server-" + transport, streamProxy("server-" + transport, "server",
                     "--ca", pki.caFile().toString(), "--cert", pki.serverCertFile().toString(), "--key",
                     pki.serverKeyFile().toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--no-http",
-                    "--transport", transport)));
+                    "--transport", transport,
+                    // room for the idle tunnels (the default of 4096 sessions would refuse the rest)
+                    "--max-sessions", String.valueOf(Math.max(4096, idle + 100)))));
             Matcher m = server.awaitLine(SERVER_LINE, 60);
             InetSocketAddress tcpAddress = address(m, 1);
             InetSocketAddress udpAddress = address(m, 2);
@@ -321,7 +323,7 @@ public final class UserPathBench {
         Path jcmd = Path.of(java).resolveSibling("jcmd");
         run(List.of(jcmd.toString(), String.valueOf(pid), "GC.run"));
         String info = run(List.of(jcmd.toString(), String.valueOf(pid), "GC.heap_info"));
-        Matcher m = Pattern.compile("total \\d+K, used (\\d+)K").matcher(info);
+        Matcher m = Pattern.compile("total (?:reserved )?\\d+K,(?: committed \\d+K,)? used (\\d+)K").matcher(info);
         if (!m.find()) {
             throw new IOException("no heap figure in jcmd's answer: " + info);
         }
