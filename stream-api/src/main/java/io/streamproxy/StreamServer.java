@@ -156,6 +156,25 @@ public final class StreamServer implements Closeable {
     }
 
     /**
+     * The first half of {@link #drain}, without the wait: when it returns, every listener refuses new tunnels and
+     * drops new UDP sessions, while live ones go on; {@link #isDraining()} is true from then on. A caller that needs
+     * to know the server admits nothing new before it waits elsewhere (a test, a supervisor) calls this first;
+     * calling it again, or {@link #drain} after it, is harmless.
+     */
+    public synchronized void stopAdmitting() {
+        if (draining) {
+            return;
+        }
+        if (tcp != null) {
+            tcp.drain();
+        }
+        if (udp != null) {
+            udp.drain();
+        }
+        draining = true; // after the listeners: whoever sees it true knows they admit nothing new
+    }
+
+    /**
      * Drains the server: it stops admitting new tunnels and UDP sessions at once (a TCP header is refused with
      * {@link RefusalReason#DRAINING}, a UDP ClientHello from a new address is dropped; routes on the TLS port go on
      * answering), waits up to {@code timeout} for the live sessions to end by themselves, then closes the server,
@@ -166,13 +185,7 @@ public final class StreamServer implements Closeable {
      * @throws InterruptedException if the waiting thread is interrupted (the server is closed all the same)
      */
     public boolean drain(Duration timeout) throws InterruptedException {
-        if (tcp != null) {
-            tcp.drain();
-        }
-        if (udp != null) {
-            udp.drain();
-        }
-        draining = true; // after the listeners: whoever sees it true knows they admit nothing new
+        stopAdmitting();
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
             synchronized (this) {

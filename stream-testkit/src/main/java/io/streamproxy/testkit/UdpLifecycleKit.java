@@ -49,8 +49,8 @@ public abstract class UdpLifecycleKit extends UdpKitBase {
         StreamClient client = client(server);
         DatagramTunnel live = client.openUdp(echo.host(), echo.port());
         echoOnce(live, 1);
+        server.stopAdmitting(); // returns once nothing new is admitted
         CompletableFuture<Boolean> drained = TcpLifecycleKit.drainInBackground(server, WAIT);
-        TcpLifecycleKit.awaitDraining(server);
 
         StreamClient impatient = closeLater(newClient(clientOptions(server.udpAddress(), pki.clientCredentials())
                 .handshakeTimeout(Duration.ofSeconds(1)).build()));
