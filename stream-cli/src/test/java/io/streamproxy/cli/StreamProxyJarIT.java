@@ -384,26 +384,42 @@ class StreamProxyJarIT {
         private final java.net.ServerSocket listener = new java.net.ServerSocket(0, 50,
                 java.net.InetAddress.getLoopbackAddress());
         private final CompletableFuture<Boolean> done = new CompletableFuture<>();
-        private final Thread thread;
+        /** Paces the download: one chunk every 100 ms, from a timer, after the one client connected. */
+        private final java.util.concurrent.ScheduledExecutorService pace =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "slow-download");
+                    t.setDaemon(true);
+                    return t;
+                });
 
         SlowDownload() throws java.io.IOException {
-            thread = new Thread(() -> {
-                try (Socket s = listener.accept()) {
-                    java.io.OutputStream out = s.getOutputStream();
-                    byte[] chunk = new byte[16384];
-                    for (int i = 0; i < 40; i++) {
-                        out.write(chunk);
-                        out.flush();
-                        Thread.sleep(100); // pacing: a download that takes 4 s
-                    }
-                    s.shutdownOutput();
-                    done.complete(true);
-                } catch (Exception e) {
+            pace.execute(() -> {
+                Socket s;
+                try {
+                    s = listener.accept();
+                } catch (java.io.IOException e) {
                     done.complete(false);
+                    return;
                 }
-            }, "slow-download");
-            thread.setDaemon(true);
-            thread.start();
+                byte[] chunk = new byte[16384];
+                int[] sent = {0};
+                pace.scheduleAtFixedRate(() -> {
+                    try {
+                        if (sent[0] < 40) {
+                            s.getOutputStream().write(chunk);
+                            s.getOutputStream().flush();
+                            sent[0]++;
+                            return;
+                        }
+                        s.shutdownOutput();
+                        s.close();
+                        done.complete(true);
+                    } catch (java.io.IOException e) {
+                        done.complete(false);
+                    }
+                    throw new java.util.concurrent.CancellationException("done"); // ends the schedule
+                }, 0, 100, TimeUnit.MILLISECONDS);
+            });
         }
 
         String host() {
@@ -421,7 +437,7 @@ class StreamProxyJarIT {
         @Override
         public void close() throws java.io.IOException {
             listener.close();
-            thread.interrupt();
+            pace.shutdownNow();
         }
     }
 }

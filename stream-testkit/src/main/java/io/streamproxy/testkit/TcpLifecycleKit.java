@@ -109,25 +109,7 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
     @Test
     public void policy_receivesTheAuthenticatedClientIdentity() throws Exception {
         java.util.List<io.streamproxy.ClientIdentity> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
-        StreamServer server = startServer(b -> b.policy(new io.streamproxy.DestinationPolicy() {
-            @Override
-            public boolean allows(io.streamproxy.Destination destination) {
-                throw new AssertionError("the server must ask the form that takes the client");
-            }
-
-            @Override
-            public boolean allows(io.streamproxy.Destination destination, io.streamproxy.ClientIdentity client) {
-                seen.add(client);
-                return true;
-            }
-
-            @Override
-            public boolean allows(io.streamproxy.Destination destination, java.net.InetAddress address,
-                                  io.streamproxy.ClientIdentity client) {
-                seen.add(client);
-                return true;
-            }
-        }));
+        StreamServer server = startServer(b -> b.policy(recordingIdentities(seen)));
         try (TcpTunnel t = open(client(server), echo.host(), echo.port())) {
             echoOnce(t, "judged by who I am");
         }
@@ -222,6 +204,32 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
         t.output().write(msg);
         t.output().flush();
         assertThat(t.input().readNBytes(msg.length)).isEqualTo(msg);
+    }
+
+    /**
+     * A policy that allows everything and records the client identity it is given; it fails if a server asks the
+     * form without the client (the TCP and UDP lifecycle kits share it).
+     */
+    static io.streamproxy.DestinationPolicy recordingIdentities(java.util.List<io.streamproxy.ClientIdentity> seen) {
+        return new io.streamproxy.DestinationPolicy() {
+            @Override
+            public boolean allows(io.streamproxy.Destination destination) {
+                throw new AssertionError("the server must ask the form that takes the client");
+            }
+
+            @Override
+            public boolean allows(io.streamproxy.Destination destination, io.streamproxy.ClientIdentity client) {
+                seen.add(client);
+                return true;
+            }
+
+            @Override
+            public boolean allows(io.streamproxy.Destination destination, java.net.InetAddress address,
+                                  io.streamproxy.ClientIdentity client) {
+                seen.add(client);
+                return true;
+            }
+        };
     }
 
     static CompletableFuture<Boolean> drainInBackground(StreamServer server, Duration timeout) {

@@ -100,25 +100,7 @@ public abstract class UdpLifecycleKit extends UdpKitBase {
     @Test
     public void policy_receivesTheAuthenticatedClientIdentity() throws Exception {
         java.util.List<io.streamproxy.ClientIdentity> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
-        StreamServer server = startServer(b -> b.policy(new io.streamproxy.DestinationPolicy() {
-            @Override
-            public boolean allows(io.streamproxy.Destination destination) {
-                throw new AssertionError("the server must ask the form that takes the client");
-            }
-
-            @Override
-            public boolean allows(io.streamproxy.Destination destination, io.streamproxy.ClientIdentity client) {
-                seen.add(client);
-                return true;
-            }
-
-            @Override
-            public boolean allows(io.streamproxy.Destination destination, java.net.InetAddress address,
-                                  io.streamproxy.ClientIdentity client) {
-                seen.add(client);
-                return true;
-            }
-        }));
+        StreamServer server = startServer(b -> b.policy(TcpLifecycleKit.recordingIdentities(seen)));
         try (DatagramTunnel t = client(server).openUdp(echo.host(), echo.port())) {
             echoOnce(t, 7);
         }
