@@ -18,6 +18,7 @@ import java.nio.channels.Selector;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -131,6 +132,7 @@ public final class UserPathBench {
         Map<String, TcpBench.Path> tcpPaths = new LinkedHashMap<>();
         Map<String, InetSocketAddress> rateTargets = new LinkedHashMap<>();
         Map<String, Boolean> rateRaw = new LinkedHashMap<>();
+        Map<String, Long> ratePid = new LinkedHashMap<>();
         Map<String, DatagramChannel> udpPaths = new LinkedHashMap<>();
         Map<String, BenchProcess> servers = new LinkedHashMap<>();
 
@@ -138,22 +140,26 @@ public final class UserPathBench {
         tcpPaths.put("stunnel", external.stunnel());
         rateTargets.put("stunnel", external.serverSide("stunnel", echo));
         rateRaw.put("stunnel", true);
-        InetSocketAddress goServer = address(own(start("go-server", List.of(tunnelPeer.toString(), "server",
+        BenchProcess goProcess = own(start("go-server", List.of(tunnelPeer.toString(), "server",
                 "-ca", pki.caFile().toString(), "-cert", pki.serverCertFile().toString(), "-key",
-                pki.serverKeyFile().toString()))).awaitLine(LISTEN_LINE, 10), 1);
+                pki.serverKeyFile().toString())));
+        InetSocketAddress goServer = address(goProcess.awaitLine(LISTEN_LINE, 10), 1);
+        ratePid.put("Go crypto/tls", goProcess.pid());
         rateTargets.put("Go crypto/tls", goServer);
         rateRaw.put("Go crypto/tls", false);
         udpPaths.put("socat DTLS", own(datagramChannel(socatDtls(udpEcho.address()))));
 
         for (String transport : transports) {
             String name = "stream-proxy " + transport + (transport.equals(defaultTransport()) ? " (default)" : "");
-            boolean tcp = !transport.equals("bc");
-            BenchProcess server = own(start("server-" + transport, streamProxy("server-" + transport, "server",
+            boolean tcp = !transport.startsWith("bc");
+            List<String> serverArgs = new ArrayList<>(List.of("server",
                     "--ca", pki.caFile().toString(), "--cert", pki.serverCertFile().toString(), "--key",
                     pki.serverKeyFile().toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--no-http",
-                    "--transport", transport,
                     // room for the idle tunnels (the default of 4096 sessions would refuse the rest)
-                    "--max-sessions", String.valueOf(Math.max(4096, idle + 100)))));
+                    "--max-sessions", String.valueOf(Math.max(4096, idle + 100))));
+            serverArgs.addAll(transportArgs(transport));
+            BenchProcess server = own(start("server-" + transport, streamProxy("server-" + transport,
+                    serverArgs.toArray(new String[0]))));
             Matcher m = server.awaitLine(SERVER_LINE, 60);
             InetSocketAddress tcpAddress = address(m, 1);
             InetSocketAddress udpAddress = address(m, 2);
@@ -166,6 +172,7 @@ public final class UserPathBench {
                 tcpPaths.put(name, to -> TcpBench.socket(front.get(to)));
                 rateTargets.put(name, tcpAddress);
                 rateRaw.put(name, false);
+                ratePid.put(name, server.pid());
             }
             udpPaths.put(name, own(datagramChannel(forward(transport, udpAddress, udpEcho.address(), true))));
         }
@@ -196,8 +203,15 @@ public final class UserPathBench {
                     if (run == 0) {
                         rate(e.getValue(), echo, rateRaw.get(e.getKey()), 2); // warm-up
                     }
-                    record(results, "new tunnels/s|" + e.getKey(), rate(e.getValue(), echo,
-                            rateRaw.get(e.getKey()), seconds));
+                    Long pid = ratePid.get(e.getKey());
+                    Duration cpuBefore = pid == null ? null : cpu(pid);
+                    double rate = rate(e.getValue(), echo, rateRaw.get(e.getKey()), seconds);
+                    record(results, "new tunnels/s|" + e.getKey(), rate);
+                    if (pid != null) {
+                        // the server's own CPU per tunnel: what the rate costs it, whatever the clients cost
+                        record(results, "server CPU us per new tunnel|" + e.getKey(),
+                                cpu(pid).minus(cpuBefore).toNanos() / 1000.0 / (rate * seconds));
+                    }
                 }
                 System.out.println("  run " + (run + 1) + ": tunnels/s done");
             }
@@ -247,7 +261,7 @@ public final class UserPathBench {
             Map<String, Double> paths = f.getValue();
             String peer;
             Double base;
-            if (figure.startsWith("new tunnels")) {
+            if (figure.startsWith("new tunnels") || figure.startsWith("server CPU")) {
                 double stunnel = paths.getOrDefault("stunnel", 0.0);
                 double go = paths.getOrDefault("Go crypto/tls", 0.0);
                 peer = stunnel >= go ? "stunnel" : "Go crypto/tls";
@@ -273,6 +287,10 @@ public final class UserPathBench {
 
     private static String format(double v) {
         return v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    private static Duration cpu(long pid) {
+        return ProcessHandle.of(pid).flatMap(h -> h.info().totalCpuDuration()).orElse(Duration.ZERO);
     }
 
     /** New tunnels per second from 4 Go clients, each a full handshake, header, one byte echoed and close. */
@@ -461,7 +479,8 @@ public final class UserPathBench {
                                       boolean udp) throws IOException {
         List<String> args = new ArrayList<>(List.of("forward", "--ca", pki.caFile().toString(), "--cert",
                 pki.clientCertFile().toString(), "--key", pki.clientKeyFile().toString(), "--server", text(server),
-                "--to", text(target), "--transport", options.getOrDefault("forward-transport", transport)));
+                "--to", text(target)));
+        args.addAll(transportArgs(options.getOrDefault("forward-transport", transport)));
         if (udp) {
             args.add("--udp");
         }
@@ -470,12 +489,28 @@ public final class UserPathBench {
         return address(p.awaitLine(FORWARD_LINE, 60), 1);
     }
 
+    /**
+     * The command-line arguments that choose a transport: {@code NAME}, or {@code NAME:KEY=VALUE[+KEY=VALUE...]}
+     * for a transport with its own settings (for example {@code netty:netty.ssl=openssl}).
+     */
+    private static List<String> transportArgs(String spec) {
+        String[] parts = spec.split(":", 2);
+        List<String> args = new ArrayList<>(List.of("--transport", parts[0]));
+        if (parts.length == 2) {
+            for (String option : parts[1].split("\\+")) {
+                args.add("--transport-option");
+                args.add(option);
+            }
+        }
+        return args;
+    }
+
     private List<String> streamProxy(String name, String... args) {
         List<String> cmd = new ArrayList<>(List.of(java));
         String jfr = options.get("jfr");
         if (jfr != null) {
-            cmd.add("-XX:StartFlightRecording=name=bench,settings=profile");
-            recorded.put(name, Path.of(jfr).resolve(name + ".jfr").toAbsolutePath());
+            cmd.add("-XX:StartFlightRecording=name=bench,settings=" + options.getOrDefault("jfr-settings", "profile"));
+            recorded.put(name, Path.of(jfr).resolve(name.replaceAll("[^A-Za-z0-9.-]", "_") + ".jfr").toAbsolutePath());
         }
         cmd.add("-jar");
         cmd.add(jar.toString());

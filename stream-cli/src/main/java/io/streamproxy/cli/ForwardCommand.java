@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -49,6 +51,10 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--transport", paramLabel = "NAME", description = "jdk, netty or bc.")
     String transport;
 
+    @Option(names = "--transport-option", paramLabel = "KEY=VALUE", description = "A transport's own setting, "
+            + "for example netty.ssl=jdk or netty.io=nio (repeatable).")
+    Map<String, String> transportOptions = new LinkedHashMap<>();
+
     @Option(names = "--udp-idle-timeout", paramLabel = "DURATION", defaultValue = "5m",
             converter = Values.DurationValue.class, description = "Close idle UDP flows (${DEFAULT-VALUE}).")
     Duration udpIdle;
@@ -64,7 +70,7 @@ final class ForwardCommand implements Callable<Integer> {
             throw new CliException("bad --to " + to + ": " + e.getMessage());
         }
         try (StreamClient client = ClientFactory.create(server, files.load("client"), serverName, transport,
-                Duration.ofSeconds(10))) {
+                transportOptions, Duration.ofSeconds(10))) {
             PortForward forwarder;
             try {
                 forwarder = udp ? client.forwardUdp(destination, listen, udpIdle)

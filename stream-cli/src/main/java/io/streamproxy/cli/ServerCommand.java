@@ -12,6 +12,7 @@ import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.EnumMap;
@@ -56,6 +57,10 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--transport", paramLabel = "NAME", description = "A transport the registry finds "
             + "(default: the best available for each protocol; one that offers only UDP serves UDP).")
     String transport;
+
+    @Option(names = "--transport-option", paramLabel = "KEY=VALUE", description = "A transport's own setting, "
+            + "for example netty.ssl=jdk or netty.io=nio (repeatable).")
+    Map<String, String> transportOptions = new LinkedHashMap<>();
 
     @Option(names = "--allow", paramLabel = "RULE", description = "Only dial matching destinations: "
             + "[CLIENT@]CIDR[:PORT[-PORT]] or [CLIENT@]HOST[:PORT[-PORT]], CLIENT being cn=NAME, dns=NAME, uri=URI "
@@ -180,6 +185,7 @@ final class ServerCommand implements Callable<Integer> {
                 .maxHandshakesPerSource(atLeastOne(maxHandshakesPerSource, "--max-handshakes-per-source"))
                 .build();
         StreamServerOptions.Builder limits = base.toBuilder();
+        transportOptions.forEach(limits::transportOption);
         if (maxSessionsPerSource != null) {
             limits.maxSessionsPerSource(atLeastOne(maxSessionsPerSource, "--max-sessions-per-source"));
         }

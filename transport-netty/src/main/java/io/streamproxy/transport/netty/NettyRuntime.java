@@ -25,10 +25,9 @@ import java.util.Map;
  * The choices a Netty endpoint runs with: epoll or NIO, and the JDK's TLS or OpenSSL (BoringSSL through
  * netty-tcnative). The options {@code netty.io} ({@code auto}, {@code epoll}, {@code nio}), {@code netty.ssl}
  * ({@code jdk}, {@code openssl}, {@code auto}) and {@code netty.threads} choose; asking for a native that does not
- * load is an error that says why. I/O defaults to epoll when it loads. TLS defaults to the JDK engine, because
- * Netty's OpenSSL engine closes both directions when it receives close_notify (netty/netty#6167), which breaks the
- * half-close this protocol must relay; {@code openssl} (or {@code auto}, OpenSSL when it loads) trades that for
- * speed.
+ * load is an error that says why. I/O defaults to epoll and TLS to OpenSSL, each when it loads ({@code auto}).
+ * Netty's OpenSSL engine closes both directions when it receives close_notify (netty/netty#6167); every OpenSSL
+ * handler here runs a {@link HalfCloseSslEngine} instead, which keeps the half-close this protocol must relay.
  */
 final class NettyRuntime {
     final boolean epoll;
@@ -43,7 +42,7 @@ final class NettyRuntime {
 
     static NettyRuntime from(Map<String, String> options) {
         String io = options.getOrDefault("netty.io", "auto").toLowerCase(Locale.ROOT);
-        String ssl = options.getOrDefault("netty.ssl", "jdk").toLowerCase(Locale.ROOT);
+        String ssl = options.getOrDefault("netty.ssl", "auto").toLowerCase(Locale.ROOT);
         int threads = Integer.parseInt(options.getOrDefault("netty.threads",
                 Integer.toString(Runtime.getRuntime().availableProcessors())));
         boolean epoll;
@@ -67,12 +66,17 @@ final class NettyRuntime {
         SslProvider provider;
         switch (ssl) {
             case "auto":
-                provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+                provider = OpenSsl.isAvailable() && HalfCloseSslEngine.available() ? SslProvider.OPENSSL
+                        : SslProvider.JDK;
                 break;
             case "openssl":
                 if (!OpenSsl.isAvailable()) {
                     throw new IllegalArgumentException("netty.ssl=openssl, but OpenSSL is unavailable: "
                             + OpenSsl.unavailabilityCause());
+                }
+                if (!HalfCloseSslEngine.available()) {
+                    throw new IllegalArgumentException("netty.ssl=openssl, but this Netty's OpenSSL engine is not"
+                            + " the one HalfCloseSslEngine was built for (it keeps half-close)");
                 }
                 provider = SslProvider.OPENSSL;
                 break;

@@ -115,7 +115,7 @@ final class NettyTcpServer implements ServerEndpoint {
             tunnel.close("client left while waiting for a handshake slot");
             return;
         }
-        SslHandler ssl = tls.newHandler(ch.alloc());
+        SslHandler ssl = TlsContexts.newHandler(tls, ch.alloc(), null, 0);
         // a backstop: the core's deadline (handshake plus header) closes the connection first
         ssl.setHandshakeTimeout(options.headerTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
         // the close_notify after the destination's end waits behind what a slow client has not read yet: give it

@@ -70,7 +70,7 @@ public final class NettyTunnels {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        SslHandler ssl = tls.newHandler(ch.alloc(), options.serverName(), server.getPort());
+                        SslHandler ssl = TlsContexts.newHandler(tls, ch.alloc(), options.serverName(), server.getPort());
                         ssl.setHandshakeTimeout(options.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
                         ch.pipeline().addLast("ssl", ssl);
                         ch.pipeline().addLast("tunnel", handler);
@@ -80,7 +80,7 @@ public final class NettyTunnels {
                                 ch.close();
                                 return;
                             }
-                            String alpn = ssl.applicationProtocol();
+                            String alpn = TlsContexts.applicationProtocol(ssl);
                             if (alpn != null && !alpn.equals(StreamProtocol.ALPN)) {
                                 result.tryFailure(new SSLHandshakeException("server negotiated ALPN '" + alpn
                                         + "', not " + StreamProtocol.ALPN));

@@ -124,7 +124,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         }
         handshaken = true;
         SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-        String alpn = ssl == null ? null : ssl.applicationProtocol();
+        String alpn = ssl == null ? null : TlsContexts.applicationProtocol(ssl);
         if (alpn == null && AlpnOffer.offered(ctx.channel())) {
             act(ctx, tunnel.handshakeFailed("client offered only ALPN ids this server does not serve",
                     System.nanoTime()));

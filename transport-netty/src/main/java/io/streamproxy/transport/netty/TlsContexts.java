@@ -1,15 +1,19 @@
 package io.streamproxy.transport.netty;
 
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.streamproxy.TlsCredentials;
 import io.streamproxy.protocol.StreamProtocol;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import javax.net.ssl.SSLEngine;
 
 /** Netty TLS contexts for both ends: TLS 1.3 and 1.2, the stream ALPN id, mutual authentication. */
 final class TlsContexts {
@@ -33,6 +37,24 @@ final class TlsContexts {
         } catch (IOException | RuntimeException e) {
             throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A TLS handler on {@code ctx}; on OpenSSL its engine is a {@link HalfCloseSslEngine}, so a received close_notify
+     * ends only the inbound direction. {@code peerHost} is null on the server side.
+     */
+    static SslHandler newHandler(SslContext ctx, ByteBufAllocator alloc, String peerHost, int peerPort) {
+        SSLEngine engine = peerHost == null ? ctx.newEngine(alloc) : ctx.newEngine(alloc, peerHost, peerPort);
+        if (engine instanceof ReferenceCountedOpenSslEngine) {
+            engine = new HalfCloseSslEngine((ReferenceCountedOpenSslEngine) engine, alloc);
+        }
+        return new SslHandler(engine);
+    }
+
+    /** The ALPN id the handshake chose, or null; for every engine {@link #newHandler} makes. */
+    static String applicationProtocol(SslHandler ssl) {
+        String id = ssl.engine().getApplicationProtocol();
+        return id == null || id.isEmpty() ? null : id;
     }
 
     static SslContext client(TlsCredentials c, SslProvider provider) throws IOException {

@@ -9,12 +9,15 @@ import java.io.IOException;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Fuzzes the netty transport's live TCP server (JDK TLS, the default) with raw bytes where a TLS ClientHello
  * belongs ({@link TcpFrontFuzzer}).
  */
 @SuppressWarnings("try") // the resource is the permission itself, held while the body runs
+/** On the default TLS, OpenSSL (checked to load here). */
+@ExtendWith(OpenSslConfig.class)
 class NettyTcpFrontFuzzTest {
     private static TcpFrontFuzzer fuzzer;
 

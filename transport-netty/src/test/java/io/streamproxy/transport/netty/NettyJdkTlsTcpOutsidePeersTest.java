@@ -1,13 +1,11 @@
 package io.streamproxy.transport.netty;
 
 import io.streamproxy.spi.TransportProvider;
-import io.streamproxy.testkit.TcpTimeoutKit;
+import io.streamproxy.testkit.TcpOutsidePeersKit;
 import java.util.Map;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The {@link TcpTimeoutKit} with {@code netty.ssl=openssl}. */
-@ExtendWith(OpenSslConfig.class)
-class NettyOpenSslTcpTimeoutTest extends TcpTimeoutKit {
+/** The {@link TcpOutsidePeersKit} with {@code netty.ssl=jdk}: the JDK's TLS engine under Netty. */
+class NettyJdkTlsTcpOutsidePeersTest extends TcpOutsidePeersKit {
     @Override
     protected TransportProvider provider() {
         return new NettyTransportProvider();
@@ -15,6 +13,6 @@ class NettyOpenSslTcpTimeoutTest extends TcpTimeoutKit {
 
     @Override
     protected Map<String, String> transportOptions() {
-        return OpenSslConfig.OPTIONS;
+        return Map.of("netty.ssl", "jdk");
     }
 }

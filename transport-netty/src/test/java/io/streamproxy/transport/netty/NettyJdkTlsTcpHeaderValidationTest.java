@@ -1,13 +1,11 @@
 package io.streamproxy.transport.netty;
 
 import io.streamproxy.spi.TransportProvider;
-import io.streamproxy.testkit.TcpRouteKit;
+import io.streamproxy.testkit.TcpHeaderValidationKit;
 import java.util.Map;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The {@link TcpRouteKit} with {@code netty.ssl=openssl}. */
-@ExtendWith(OpenSslConfig.class)
-class NettyOpenSslTcpRouteTest extends TcpRouteKit {
+/** The {@link TcpHeaderValidationKit} with {@code netty.ssl=jdk}: the JDK's TLS engine under Netty. */
+class NettyJdkTlsTcpHeaderValidationTest extends TcpHeaderValidationKit {
     @Override
     protected TransportProvider provider() {
         return new NettyTransportProvider();
@@ -15,6 +13,6 @@ class NettyOpenSslTcpRouteTest extends TcpRouteKit {
 
     @Override
     protected Map<String, String> transportOptions() {
-        return OpenSslConfig.OPTIONS;
+        return Map.of("netty.ssl", "jdk");
     }
 }

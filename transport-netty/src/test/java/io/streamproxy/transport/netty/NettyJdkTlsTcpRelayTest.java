@@ -1,13 +1,11 @@
 package io.streamproxy.transport.netty;
 
 import io.streamproxy.spi.TransportProvider;
-import io.streamproxy.testkit.TcpResourceKit;
+import io.streamproxy.testkit.TcpRelayKit;
 import java.util.Map;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The {@link TcpResourceKit} with {@code netty.ssl=openssl}. */
-@ExtendWith(OpenSslConfig.class)
-class NettyOpenSslTcpResourceTest extends TcpResourceKit {
+/** The {@link TcpRelayKit} with {@code netty.ssl=jdk}: the JDK's TLS engine under Netty. */
+class NettyJdkTlsTcpRelayTest extends TcpRelayKit {
     @Override
     protected TransportProvider provider() {
         return new NettyTransportProvider();
@@ -15,6 +13,6 @@ class NettyOpenSslTcpResourceTest extends TcpResourceKit {
 
     @Override
     protected Map<String, String> transportOptions() {
-        return OpenSslConfig.OPTIONS;
+        return Map.of("netty.ssl", "jdk");
     }
 }

@@ -9,17 +9,15 @@ import java.io.IOException;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Fuzzes the netty transport's live TCP server with {@code netty.ssl=openssl} ({@link TcpFrontFuzzer}). */
-@ExtendWith(OpenSslConfig.class)
+/** Fuzzes the netty transport's live TCP server with {@code netty.ssl=jdk}: the JDK's TLS engine under Netty ({@link TcpFrontFuzzer}). */
 @SuppressWarnings("try") // the resource is the permission itself, held while the body runs
-class NettyOpenSslTcpFrontFuzzTest {
+class NettyJdkTlsTcpFrontFuzzTest {
     private static TcpFrontFuzzer fuzzer;
 
     @BeforeAll
     static void start() throws IOException {
-        fuzzer = TcpFrontFuzzer.start(new NettyTransportProvider(), OpenSslConfig.OPTIONS);
+        fuzzer = TcpFrontFuzzer.start(new NettyTransportProvider(), Map.of("netty.ssl", "jdk"));
     }
 
     @AfterAll

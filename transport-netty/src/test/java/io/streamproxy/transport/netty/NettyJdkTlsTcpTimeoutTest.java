@@ -1,13 +1,11 @@
 package io.streamproxy.transport.netty;
 
 import io.streamproxy.spi.TransportProvider;
-import io.streamproxy.testkit.TcpLifecycleKit;
+import io.streamproxy.testkit.TcpTimeoutKit;
 import java.util.Map;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The {@link TcpLifecycleKit} with {@code netty.ssl=openssl}. */
-@ExtendWith(OpenSslConfig.class)
-class NettyOpenSslTcpLifecycleTest extends TcpLifecycleKit {
+/** The {@link TcpTimeoutKit} with {@code netty.ssl=jdk}: the JDK's TLS engine under Netty. */
+class NettyJdkTlsTcpTimeoutTest extends TcpTimeoutKit {
     @Override
     protected TransportProvider provider() {
         return new NettyTransportProvider();
@@ -15,6 +13,6 @@ class NettyOpenSslTcpLifecycleTest extends TcpLifecycleKit {
 
     @Override
     protected Map<String, String> transportOptions() {
-        return OpenSslConfig.OPTIONS;
+        return Map.of("netty.ssl", "jdk");
     }
 }

@@ -3,11 +3,9 @@ package io.streamproxy.transport.netty;
 import io.streamproxy.spi.TransportProvider;
 import io.streamproxy.testkit.TcpAuthenticationKit;
 import java.util.Map;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The {@link TcpAuthenticationKit} with {@code netty.ssl=openssl}. */
-@ExtendWith(OpenSslConfig.class)
-class NettyOpenSslTcpAuthenticationTest extends TcpAuthenticationKit {
+/** The {@link TcpAuthenticationKit} with {@code netty.ssl=jdk}: the JDK's TLS engine under Netty. */
+class NettyJdkTlsTcpAuthenticationTest extends TcpAuthenticationKit {
     @Override
     protected TransportProvider provider() {
         return new NettyTransportProvider();
@@ -15,6 +13,6 @@ class NettyOpenSslTcpAuthenticationTest extends TcpAuthenticationKit {
 
     @Override
     protected Map<String, String> transportOptions() {
-        return OpenSslConfig.OPTIONS;
+        return Map.of("netty.ssl", "jdk");
     }
 }

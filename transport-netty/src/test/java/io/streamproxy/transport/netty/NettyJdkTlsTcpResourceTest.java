@@ -1,0 +1,18 @@
+package io.streamproxy.transport.netty;
+
+import io.streamproxy.spi.TransportProvider;
+import io.streamproxy.testkit.TcpResourceKit;
+import java.util.Map;
+
+/** The {@link TcpResourceKit} with {@code netty.ssl=jdk}: the JDK's TLS engine under Netty. */
+class NettyJdkTlsTcpResourceTest extends TcpResourceKit {
+    @Override
+    protected TransportProvider provider() {
+        return new NettyTransportProvider();
+    }
+
+    @Override
+    protected Map<String, String> transportOptions() {
+        return Map.of("netty.ssl", "jdk");
+    }
+}
