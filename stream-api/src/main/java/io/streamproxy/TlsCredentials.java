@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.Key;
 import java.security.KeyStore;
+import java.security.KeyStoreException;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.Signature;
@@ -23,7 +24,9 @@ import java.util.List;
 import java.util.Objects;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * The mutual-TLS material of one side of a tunnel: the CA certificates that the peer's certificate must chain to,
@@ -38,6 +41,7 @@ public final class TlsCredentials {
     private final List<X509Certificate> trustedCas;
     private final List<X509Certificate> chain;
     private final PrivateKey privateKey;
+    private volatile X509ExtendedTrustManager trustManager;
 
     private TlsCredentials(List<X509Certificate> trustedCas, List<X509Certificate> chain, PrivateKey privateKey) {
         if (trustedCas.isEmpty()) {
@@ -174,11 +178,42 @@ public final class TlsCredentials {
         keys.setKeyEntry("self", privateKey, NO_PASSWORD, chain.toArray(new X509Certificate[0]));
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(keys, NO_PASSWORD);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-        tmf.init(trustStore());
         SSLContext context = SSLContext.getInstance(protocol);
-        context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), new SecureRandom());
+        context.init(kmf.getKeyManagers(), new TrustManager[] {trustManager()}, new SecureRandom());
         return context;
+    }
+
+    /**
+     * Returns the trust manager every context built from these credentials uses: the JDK's PKIX validation against
+     * the configured CAs (dates and extended key usage included), which remembers the client chains it accepted so
+     * that a client reconnecting with the same chain skips the path validation (its dates are still checked each
+     * time). One per credentials, so reloaded CAs start with nothing remembered.
+     *
+     * @return the trust manager
+     * @throws GeneralSecurityException if the JDK cannot build it
+     */
+    public X509ExtendedTrustManager trustManager() throws GeneralSecurityException {
+        X509ExtendedTrustManager tm = trustManager;
+        if (tm == null) {
+            synchronized (this) {
+                tm = trustManager;
+                if (tm == null) {
+                    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+                    tmf.init(trustStore());
+                    X509ExtendedTrustManager jdk = null;
+                    for (TrustManager m : tmf.getTrustManagers()) {
+                        if (m instanceof X509ExtendedTrustManager) {
+                            jdk = (X509ExtendedTrustManager) m;
+                        }
+                    }
+                    if (jdk == null) {
+                        throw new KeyStoreException("the JDK offers no X509ExtendedTrustManager for PKIX");
+                    }
+                    trustManager = tm = new ClientChainCache(jdk);
+                }
+            }
+        }
+        return tm;
     }
 
     /**

@@ -14,6 +14,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLSocket;
@@ -114,6 +115,25 @@ public abstract class TcpRouteKit extends TcpKitBase {
         StreamServer server = startServerWithRoute();
         assertThat(get(server, new String[0])).startsWith("HTTP/1.1 200 OK").contains("ok  CN=");
         assertThat(events.refusedCount()).isZero();
+    }
+
+    /**
+     * A route client that ends its side (TLS 1.3 close_notify) without a request sees the server end too, well before
+     * the route's idle bound, so that a client closing a socket that waits for the server's close is not held.
+     */
+    @Test
+    public void routeClientThatEnds_seesTheServerEndToo() throws Exception {
+        StreamServer server = startServerWithRoute();
+        try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                new String[] {"http/1.1"}, WAIT)) {
+            s.shutdownOutput();
+            long start = System.nanoTime();
+            assertThat(s.getInputStream().read())
+                    .as("the route's end after the client's close_notify (it must not wait for its idle bound)")
+                    .isEqualTo(-1);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(WAIT);
+        }
+        assertThat(route.opened.get()).isEqualTo(1);
     }
 
     /** A client the server must refuse at the handshake: it is refused as such, and the route never opens. */

@@ -6,7 +6,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.streamproxy.TlsRoute;
@@ -61,6 +63,13 @@ final class NettyRouteHandler extends ChannelInboundHandlerAdapter implements Tl
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent) {
             ctx.close();
+            return;
+        }
+        if (evt instanceof SslCloseCompletionEvent || evt instanceof ChannelInputShutdownEvent) {
+            // the client ended (close_notify or FIN): as on the jdk transport, what was written goes out, then the
+            // connection closes, so a client that waits for the server's close_notify is not left waiting
+            close();
+            end();
             return;
         }
         ctx.fireUserEventTriggered(evt);

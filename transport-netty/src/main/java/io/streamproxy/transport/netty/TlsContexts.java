@@ -11,6 +11,7 @@ import io.netty.handler.ssl.SslProvider;
 import io.streamproxy.TlsCredentials;
 import io.streamproxy.protocol.StreamProtocol;
 import java.io.IOException;
+import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import javax.net.ssl.SSLEngine;
@@ -25,7 +26,7 @@ final class TlsContexts {
     static SslContext server(TlsCredentials c, SslProvider provider, List<String> alpn) throws IOException {
         try {
             return SslContextBuilder.forServer(c.privateKey(), c.certificateChain().toArray(new X509Certificate[0]))
-                    .trustManager(c.trustedCas().toArray(new X509Certificate[0]))
+                    .trustManager(c.trustManager())
                     .clientAuth(ClientAuth.REQUIRE)
                     .protocols(PROTOCOLS)
                     .sslProvider(provider)
@@ -34,7 +35,7 @@ final class TlsContexts {
                                     : ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn))
                     .build();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
             throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
         }
     }
@@ -61,7 +62,7 @@ final class TlsContexts {
         try {
             return SslContextBuilder.forClient()
                     .keyManager(c.privateKey(), c.certificateChain().toArray(new X509Certificate[0]))
-                    .trustManager(c.trustedCas().toArray(new X509Certificate[0]))
+                    .trustManager(c.trustManager())
                     .protocols(PROTOCOLS)
                     .sslProvider(provider)
                     .endpointIdentificationAlgorithm("HTTPS")
@@ -69,7 +70,7 @@ final class TlsContexts {
                             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, StreamProtocol.ALPN))
                     .build();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
             throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
         }
     }
