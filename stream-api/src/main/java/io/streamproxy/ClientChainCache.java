@@ -1,11 +1,8 @@
 package io.streamproxy;
 
 import java.net.Socket;
-import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import java.util.Arrays;
-import java.util.Date;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -22,7 +19,7 @@ final class ClientChainCache extends X509ExtendedTrustManager {
     static final int MAX_CHAINS = 1024;
 
     private final X509ExtendedTrustManager jdk;
-    private final ConcurrentHashMap<Chain, Boolean> accepted = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<EncodedChain, Validity> accepted = new ConcurrentHashMap<>();
 
     ClientChainCache(X509ExtendedTrustManager jdk) {
         this.jdk = jdk;
@@ -31,29 +28,29 @@ final class ClientChainCache extends X509ExtendedTrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
             throws CertificateException {
-        Chain key = Chain.of(chain, authType);
-        if (!remembered(key, chain)) {
+        EncodedChain key = EncodedChain.of(chain, authType);
+        if (!remembered(key)) {
             jdk.checkClientTrusted(chain, authType, engine);
-            remember(key);
+            remember(key, chain);
         }
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
             throws CertificateException {
-        Chain key = Chain.of(chain, authType);
-        if (!remembered(key, chain)) {
+        EncodedChain key = EncodedChain.of(chain, authType);
+        if (!remembered(key)) {
             jdk.checkClientTrusted(chain, authType, socket);
-            remember(key);
+            remember(key, chain);
         }
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        Chain key = Chain.of(chain, authType);
-        if (!remembered(key, chain)) {
+        EncodedChain key = EncodedChain.of(chain, authType);
+        if (!remembered(key)) {
             jdk.checkClientTrusted(chain, authType);
-            remember(key);
+            remember(key, chain);
         }
     }
 
@@ -83,66 +80,49 @@ final class ClientChainCache extends X509ExtendedTrustManager {
         return accepted.size();
     }
 
-    private boolean remembered(Chain key, X509Certificate[] chain) {
-        if (key == null || !accepted.containsKey(key)) {
+    private boolean remembered(EncodedChain key) {
+        if (key == null) {
             return false;
         }
-        Date now = new Date();
-        for (X509Certificate c : chain) {
-            if (now.before(c.getNotBefore()) || now.after(c.getNotAfter())) {
-                accepted.remove(key);
-                return false; // the JDK's own check says what is wrong with the dates
-            }
+        Validity v = accepted.get(key);
+        if (v == null) {
+            return false;
+        }
+        long now = System.currentTimeMillis();
+        if (now < v.notBefore || now > v.notAfter) {
+            accepted.remove(key);
+            return false; // the JDK's own check says what is wrong with the dates
         }
         return true;
     }
 
-    private void remember(Chain key) {
+    private void remember(EncodedChain key, X509Certificate[] chain) {
         if (key == null) {
             return;
+        }
+        long notBefore = Long.MIN_VALUE;
+        long notAfter = Long.MAX_VALUE;
+        for (X509Certificate c : chain) {
+            notBefore = Math.max(notBefore, c.getNotBefore().getTime());
+            notAfter = Math.min(notAfter, c.getNotAfter().getTime());
         }
         if (accepted.size() >= MAX_CHAINS) {
             accepted.clear(); // a bound, not an LRU: a server meets far fewer distinct client chains than this
         }
-        accepted.put(key, Boolean.TRUE);
+        accepted.put(key, new Validity(notBefore, notAfter));
     }
 
-    /** A chain's exact encoding and the key type it was checked for. */
-    private static final class Chain {
-        private final byte[][] encoded;
-        private final String authType;
-        private final int hash;
+    /**
+     * When every certificate of a remembered chain is valid, kept beside it so that a remembered chain is not parsed
+     * again (Netty hands the chain over as certificates that parse themselves on first use).
+     */
+    private static final class Validity {
+        final long notBefore;
+        final long notAfter;
 
-        private Chain(byte[][] encoded, String authType) {
-            this.encoded = encoded;
-            this.authType = authType;
-            this.hash = 31 * Arrays.deepHashCode(encoded) + authType.hashCode();
-        }
-
-        static Chain of(X509Certificate[] chain, String authType) {
-            if (chain == null || chain.length == 0 || authType == null) {
-                return null; // the JDK's check rejects it, with its own message
-            }
-            byte[][] encoded = new byte[chain.length][];
-            try {
-                for (int i = 0; i < chain.length; i++) {
-                    encoded[i] = chain[i].getEncoded();
-                }
-            } catch (CertificateEncodingException e) {
-                return null;
-            }
-            return new Chain(encoded, authType);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Chain && ((Chain) o).hash == hash && ((Chain) o).authType.equals(authType)
-                    && Arrays.deepEquals(((Chain) o).encoded, encoded);
-        }
-
-        @Override
-        public int hashCode() {
-            return hash;
+        Validity(long notBefore, long notAfter) {
+            this.notBefore = notBefore;
+            this.notAfter = notAfter;
         }
     }
 }

@@ -3,31 +3,18 @@ package io.streamproxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.math.BigInteger;
 import java.net.Socket;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.KeyStore;
-import java.security.PrivateKey;
-import java.security.PublicKey;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Date;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
-import javax.security.auth.x500.X500Principal;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -39,11 +26,12 @@ class ClientChainCacheTest {
 
     @BeforeAll
     static void pki() throws Exception {
-        caKeys = keys();
-        ca = certificate("CN=test ca", caKeys.getPublic(), "CN=test ca", caKeys.getPrivate(), true, 1,
+        caKeys = TestCertificates.keys();
+        ca = TestCertificates.certificate("CN=test ca", caKeys.getPublic(), "CN=test ca", caKeys.getPrivate(), true, 1,
                 Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(10)));
-        otherCaKeys = keys();
-        otherCa = certificate("CN=other ca", otherCaKeys.getPublic(), "CN=other ca", otherCaKeys.getPrivate(), true,
+        otherCaKeys = TestCertificates.keys();
+        otherCa = TestCertificates.certificate("CN=other ca", otherCaKeys.getPublic(), "CN=other ca",
+                otherCaKeys.getPrivate(), true,
                 2, Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(10)));
     }
 
@@ -51,13 +39,15 @@ class ClientChainCacheTest {
     void anAcceptedClientChainIsValidatedOnce_thenRemembered() throws Exception {
         Counting jdk = new Counting(pkix(ca));
         ClientChainCache cache = new ClientChainCache(jdk);
-        X509Certificate[] chain = {client(caKeys.getPrivate(), 10, Instant.now().plus(Duration.ofDays(5)))};
+        X509Certificate[] chain = {TestCertificates.client(caKeys.getPrivate(), 10,
+                Instant.now().plus(Duration.ofDays(5)))};
         for (int i = 0; i < 5; i++) {
             cache.checkClientTrusted(chain, "EC", (SSLEngine) null);
         }
         assertThat(jdk.clientChecks.get()).as("full validations for five handshakes with one chain").isEqualTo(1);
 
-        X509Certificate[] another = {client(caKeys.getPrivate(), 11, Instant.now().plus(Duration.ofDays(5)))};
+        X509Certificate[] another = {TestCertificates.client(caKeys.getPrivate(), 11,
+                Instant.now().plus(Duration.ofDays(5)))};
         cache.checkClientTrusted(another, "EC", (SSLEngine) null);
         assertThat(jdk.clientChecks.get()).as("a different chain is validated on its own").isEqualTo(2);
         cache.checkClientTrusted(chain, "RSA", (SSLEngine) null);
@@ -68,7 +58,8 @@ class ClientChainCacheTest {
     void aRejectedChainIsNeverRemembered() throws Exception {
         Counting jdk = new Counting(pkix(ca));
         ClientChainCache cache = new ClientChainCache(jdk);
-        X509Certificate[] foreign = {client(otherCaKeys.getPrivate(), 20, Instant.now().plus(Duration.ofDays(5)),
+        X509Certificate[] foreign = {TestCertificates.client(otherCaKeys.getPrivate(), 20,
+                Instant.now().plus(Duration.ofDays(5)),
                 "CN=other ca")};
         for (int i = 0; i < 3; i++) {
             assertThatThrownBy(() -> cache.checkClientTrusted(foreign, "EC", (SSLEngine) null))
@@ -84,7 +75,7 @@ class ClientChainCacheTest {
         ClientChainCache cache = new ClientChainCache(jdk);
         // valid for two seconds from now: accepted, then expired while remembered
         Instant end = Instant.now().plusSeconds(2);
-        X509Certificate[] chain = {client(caKeys.getPrivate(), 30, end)};
+        X509Certificate[] chain = {TestCertificates.client(caKeys.getPrivate(), 30, end)};
         cache.checkClientTrusted(chain, "EC", (SSLEngine) null);
         assertThat(cache.size()).isEqualTo(1);
         ExpiringClock.waitUntil(end);
@@ -98,7 +89,8 @@ class ClientChainCacheTest {
     void serverChainsAreAlwaysValidatedInFull() throws Exception {
         Counting jdk = new Counting(pkix(ca));
         ClientChainCache cache = new ClientChainCache(jdk);
-        X509Certificate[] chain = {client(caKeys.getPrivate(), 40, Instant.now().plus(Duration.ofDays(5)))};
+        X509Certificate[] chain = {TestCertificates.client(caKeys.getPrivate(), 40,
+                Instant.now().plus(Duration.ofDays(5)))};
         for (int i = 0; i < 3; i++) {
             try {
                 cache.checkServerTrusted(chain, "EC", (SSLEngine) null);
@@ -113,7 +105,7 @@ class ClientChainCacheTest {
     void theMemoryIsBounded() throws Exception {
         Counting jdk = new Counting(pkix(ca));
         ClientChainCache cache = new ClientChainCache(jdk);
-        X509Certificate leaf = client(caKeys.getPrivate(), 50, Instant.now().plus(Duration.ofDays(5)));
+        X509Certificate leaf = TestCertificates.client(caKeys.getPrivate(), 50, Instant.now().plus(Duration.ofDays(5)));
         for (int i = 0; i < ClientChainCache.MAX_CHAINS + 10; i++) {
             cache.checkClientTrusted(new X509Certificate[] {leaf}, "type-" + i, (SSLEngine) null);
         }
@@ -147,36 +139,6 @@ class ClientChainCacheTest {
             }
         }
         throw new AssertionError("no PKIX trust manager");
-    }
-
-    private static KeyPair keys() throws Exception {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-        g.initialize(256);
-        return g.generateKeyPair();
-    }
-
-    private static X509Certificate client(PrivateKey issuerKey, long serial, Instant notAfter) throws Exception {
-        return client(issuerKey, serial, notAfter, "CN=test ca");
-    }
-
-    private static X509Certificate client(PrivateKey issuerKey, long serial, Instant notAfter, String issuer)
-            throws Exception {
-        return certificate("CN=client " + serial, keys().getPublic(), issuer, issuerKey, false, serial,
-                Instant.now().minus(Duration.ofDays(1)), notAfter);
-    }
-
-    private static X509Certificate certificate(String subject, PublicKey key, String issuer, PrivateKey issuerKey,
-                                               boolean isCa, long serial, Instant notBefore, Instant notAfter)
-            throws Exception {
-        JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Principal(issuer),
-                BigInteger.valueOf(serial), Date.from(notBefore), Date.from(notAfter), new X500Principal(subject),
-                key);
-        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(isCa));
-        if (!isCa) {
-            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
-        }
-        return new JcaX509CertificateConverter().getCertificate(
-                b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey)));
     }
 
     /** The JDK's trust manager, counting the checks that reach it. */

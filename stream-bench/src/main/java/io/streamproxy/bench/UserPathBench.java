@@ -53,7 +53,7 @@ import java.util.regex.Pattern;
  * <pre>
  * ./mvnw -B -q package -DskipTests -pl stream-cli,stream-bench -am
  * java -cp stream-bench/target/stream-bench.jar io.streamproxy.bench.UserPathBench [--transports netty,jdk,bc]
- *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--idle 4000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
+ *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--idle 10000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
  *      [--window 32] [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
  * </pre>
  */
@@ -121,7 +121,15 @@ public final class UserPathBench {
         int runs = number("runs", 3);
         long bulkBytes = (long) number("bulk-mib", 1024) << 20;
         int seconds = number("seconds", 5);
-        int idle = number("idle", 4000);
+        int idle = number("idle", 10_000);
+        long files = openFileLimit();
+        if (files > 0 && 2 * idle + 400 > files) {
+            // each idle tunnel holds two descriptors in the server (the client's and the destination's)
+            int fit = (int) ((files - 400) / 2);
+            System.out.printf(Locale.ROOT, "  idle: %d tunnels need %d descriptors in the server, the limit here is"
+                    + " %d (ulimit -n): measuring %d%n", idle, 2 * idle + 400, files, fit);
+            idle = fit;
+        }
         int window = number("window", 32);
 
         TcpBench.HashingSink sink = own(new TcpBench.HashingSink());
@@ -201,7 +209,7 @@ public final class UserPathBench {
             if (figures.contains("rate")) {
                 for (Map.Entry<String, InetSocketAddress> e : rateTargets.entrySet()) {
                     if (run == 0) {
-                        rate(e.getValue(), echo, rateRaw.get(e.getKey()), 2); // warm-up
+                        rate(e.getValue(), echo, rateRaw.get(e.getKey()), Math.max(seconds, 5)); // warm-up: the JIT settles
                     }
                     Long pid = ratePid.get(e.getKey());
                     Duration cpuBefore = pid == null ? null : cpu(pid);
@@ -287,6 +295,21 @@ public final class UserPathBench {
 
     private static String format(double v) {
         return v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    /** This process's open-file limit (its children inherit it), or 0 when it cannot be read. */
+    private static long openFileLimit() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
+                if (line.startsWith("Max open files")) {
+                    String soft = line.substring("Max open files".length()).trim().split("\\s+")[0];
+                    return soft.equals("unlimited") ? 0 : Long.parseLong(soft);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return 0;
     }
 
     private static Duration cpu(long pid) {
