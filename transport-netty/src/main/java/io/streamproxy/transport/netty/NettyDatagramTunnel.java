@@ -45,6 +45,25 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
     static final int MAX_QUEUED = 4096;
 
     private final LinkedBlockingQueue<Object> records = new LinkedBlockingQueue<>();
+    /** Set on the loop by a forward that takes the datagrams there; until then they wait in {@link #records}. */
+    private Sink sink;
+
+    /** Who takes a tunnel's datagrams on its event loop instead of {@link #receive}. */
+    interface Sink {
+        /**
+         * A decrypted datagram, on the loop.
+         *
+         * @param plaintext the datagram; only valid during the call
+         */
+        void datagram(ByteBuffer plaintext);
+
+        /**
+         * The tunnel ended, on the loop.
+         *
+         * @param cause why, or null for a close by the server
+         */
+        void ended(IOException cause);
+    }
     private final Runnable onClose;
     private ScheduledFuture<?> ticker;
     private volatile Destination destination;
@@ -113,8 +132,38 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
                 handshake.completeExceptionally(new javax.net.ssl.SSLHandshakeException(
                         "the server ended the DTLS handshake"));
             }
-            records.add(CLOSED);
+            ended(null);
         }
+    }
+
+    private void ended(IOException cause) {
+        if (sink != null) {
+            sink.ended(cause);
+        } else {
+            records.add(cause != null ? cause : CLOSED);
+        }
+    }
+
+    /**
+     * On the loop: from now on decrypted datagrams go to {@code to} on the loop, those that came already first, and
+     * {@link #receive} is not to be called.
+     */
+    void deliverTo(Sink to) {
+        Object o;
+        while ((o = records.poll()) != null) {
+            if (o instanceof ByteBuf) {
+                ByteBuf b = (ByteBuf) o;
+                try {
+                    to.datagram(b.nioBuffer());
+                } finally {
+                    b.release();
+                }
+            } else {
+                to.ended(o instanceof IOException ? (IOException) o : null);
+                return;
+            }
+        }
+        sink = to;
     }
 
     @Override
@@ -130,7 +179,7 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
 
     private void fail(IOException e) {
         handshake.completeExceptionally(e);
-        records.add(e);
+        ended(e);
     }
 
     @Override
@@ -141,6 +190,10 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
 
     @Override
     public void record(ByteBuffer plaintext) {
+        if (sink != null) {
+            sink.datagram(plaintext);
+            return;
+        }
         if (records.size() >= MAX_QUEUED) {
             return; // the application is not receiving: drop, as UDP does when a socket's buffer is full
         }
@@ -281,6 +334,38 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
     @Override
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** Closes without waiting (from the loop too): the close_notify and the channel's close are queued there. */
+    void closeAsync() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        Runnable end = () -> {
+            if (ticker != null) {
+                ticker.cancel(false);
+            }
+            driver.close(scratch);
+            channel.close();
+            Object o;
+            while ((o = records.poll()) != null) {
+                if (o instanceof ByteBuf) {
+                    ((ByteBuf) o).release();
+                }
+            }
+            onClose.run();
+        };
+        if (channel.eventLoop().inEventLoop()) {
+            end.run();
+        } else {
+            try {
+                channel.eventLoop().execute(end);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                channel.close();
+                onClose.run();
+            }
+        }
     }
 
     @Override

@@ -5,7 +5,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
+import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
+import io.streamproxy.PortForward;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.protocol.dtls.DtlsEngines;
 import io.streamproxy.internal.ClientSupport;
@@ -28,6 +30,7 @@ final class NettyUdpClient extends UdpClientTemplate {
     private final SSLContext dtls;
     private final EventLoopGroup group;
     private final Set<NettyDatagramTunnel> open = ConcurrentHashMap.newKeySet();
+    private final Set<NettyUdpPortForward> forwards = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     NettyUdpClient(StreamClientOptions options) throws IOException {
@@ -38,6 +41,7 @@ final class NettyUdpClient extends UdpClientTemplate {
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
         }
+        // one loop: the forward's local socket and every flow's channel must share it (NettyUdpPortForward)
         this.group = runtime.newGroup("stream-proxy-netty-udp-client", 1);
     }
 
@@ -91,9 +95,30 @@ final class NettyUdpClient extends UdpClientTemplate {
         }
     }
 
+    /**
+     * Forwards on this client's one event loop, where every flow's DTLS channel runs too (see
+     * {@link NettyUdpPortForward}).
+     */
+    @Override
+    public PortForward forward(Destination destination, InetSocketAddress listen, Duration idleTimeout)
+            throws IOException {
+        if (closed) {
+            throw new IOException("client is closed");
+        }
+        NettyUdpPortForward[] holder = new NettyUdpPortForward[1];
+        NettyUdpPortForward f = NettyUdpPortForward.start(this, runtime, group.next(), destination, listen,
+                idleTimeout, () -> forwards.remove(holder[0]));
+        holder[0] = f;
+        forwards.add(f);
+        return f;
+    }
+
     @Override
     public void close() {
         closed = true;
+        for (NettyUdpPortForward f : forwards.toArray(new NettyUdpPortForward[0])) {
+            f.close();
+        }
         for (NettyDatagramTunnel t : open) {
             t.close();
         }
