@@ -1,10 +1,14 @@
 package io.streamproxy.transport.netty;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -104,6 +108,27 @@ final class NettyRuntime {
 
     Class<? extends SocketChannel> socketChannel() {
         return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    /** Room per datagram a tunnel's own sockets read: one byte more than a tunnel carries, so larger ones show. */
+    static final int TUNNEL_DATAGRAM = 16384 + 1;
+    /** Room per datagram a DTLS socket reads: the largest record, 16 KiB of plaintext and its expansion. */
+    static final int DTLS_DATAGRAM = 16384 + 256;
+
+    /**
+     * Sets how a datagram channel reads: on epoll, several datagrams per {@code recvmmsg} call (a 64 KiB buffer cut
+     * into {@code maxDatagram}-byte slots; a larger datagram arrives cut to its slot), on NIO one per call.
+     *
+     * @param b           the bootstrap of a datagram channel
+     * @param maxDatagram the room per datagram
+     * @return {@code b}
+     */
+    Bootstrap datagramReads(Bootstrap b, int maxDatagram) {
+        if (epoll) {
+            b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxDatagram);
+        }
+        return b.option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(
+                epoll ? Math.max(65536, 2 * maxDatagram) : 65536));
     }
 
     Class<? extends DatagramChannel> datagramChannel() {

@@ -4,7 +4,6 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.FixedRecvByteBufAllocator;
 import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.PortForward;
@@ -70,9 +69,9 @@ final class NettyUdpClient extends UdpClientTemplate {
         InetSocketAddress target = server;
         Channel ch;
         try {
-            ch = new Bootstrap().group(group).channel(runtime.datagramChannel())
+            ch = runtime.datagramReads(new Bootstrap(), NettyRuntime.DTLS_DATAGRAM).group(group)
+                    .channel(runtime.datagramChannel())
                     .option(ChannelOption.SO_RCVBUF, 1 << 20)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(65536))
                     .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
                     .connect(target).sync().channel();
         } catch (Exception e) {

@@ -6,7 +6,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -75,10 +74,10 @@ final class NettyUdpPortForward implements PortForward {
         NettyUdpPortForward[] holder = new NettyUdpPortForward[1];
         Channel ch;
         try {
-            ch = new Bootstrap().group(loop).channel(runtime.datagramChannel())
+            ch = runtime.datagramReads(new Bootstrap(), NettyRuntime.TUNNEL_DATAGRAM).group(loop)
+                    .channel(runtime.datagramChannel())
                     .option(ChannelOption.SO_RCVBUF, 4 << 20)
                     .option(ChannelOption.SO_SNDBUF, 4 << 20)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(65536))
                     .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
                         @Override
                         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -49,7 +48,6 @@ import org.slf4j.LoggerFactory;
 final class NettyUdpServer implements ServerEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(NettyUdpServer.class);
     private static final int SOCKET_BUFFER = 4 << 20;
-    private static final int DATAGRAM_BUFFER = 65536;
 
     private final StreamServerOptions options;
     private final NettyRuntime runtime;
@@ -98,10 +96,10 @@ final class NettyUdpServer implements ServerEndpoint {
         this.group = runtime.newGroup("stream-proxy-netty-udp", 1);
         this.resolver = new Resolver("stream-proxy-netty-udp-resolve");
         try {
-            this.channel = new Bootstrap().group(group).channel(runtime.datagramChannel())
+            this.channel = runtime.datagramReads(new Bootstrap(), NettyRuntime.DTLS_DATAGRAM).group(group)
+                    .channel(runtime.datagramChannel())
                     .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
                     .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(DATAGRAM_BUFFER))
                     .handler(new FromClients())
                     .bind(options.udpAddress()).sync().channel();
         } catch (Exception e) {
@@ -191,10 +189,10 @@ final class NettyUdpServer implements ServerEndpoint {
 
         @Override
         public void connect(InetSocketAddress address) {
-            new Bootstrap().group(loop).channel(runtime.datagramChannel())
+            runtime.datagramReads(new Bootstrap(), NettyRuntime.TUNNEL_DATAGRAM).group(loop)
+                    .channel(runtime.datagramChannel())
                     .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
                     .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(DATAGRAM_BUFFER))
                     .handler(new FromDestination(this))
                     .connect(address).addListener(f -> {
                         io.netty.channel.ChannelFuture cf = (io.netty.channel.ChannelFuture) f;
