@@ -21,6 +21,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@link #halfCloseOnTls12()} says the transport offers it).
  */
 public abstract class TcpHalfCloseKit extends TcpKitBase {
+    /** How long the client-bound direction must stay open after the client's half-close, before the reply. */
+    private static final java.time.Duration HALF_CLOSE_WATCH = java.time.Duration.ofMillis(300);
+
     @Test
     public void halfClose_reachesDestination_whileReplyFlowsBack() throws Exception {
         assumeTrue(sendsAfterPeerCloseNotify(),
@@ -36,6 +39,18 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
                 d.setSoTimeout((int) WAIT.toMillis());
                 assertThat(d.getInputStream().readAllBytes()).asString(StandardCharsets.US_ASCII)
                         .as("what reached the destination before the client's half-close").isEqualTo("request");
+                // a server that turns the half-close into a full close does it right after passing the EOF on: give
+                // it the chance before the reply exists, so that a fast reply cannot slip out ahead of its close
+                t.setReadTimeout(HALF_CLOSE_WATCH);
+                try {
+                    int early = t.input().read();
+                    throw new AssertionError(cut + " (the client's side ended before any reply: " + early + ")");
+                } catch (java.net.SocketTimeoutException stillOpen) {
+                    // the client-bound direction is still open, as it must be
+                } catch (java.io.IOException e) {
+                    throw new AssertionError(cut, e);
+                }
+                t.setReadTimeout(WAIT);
                 String reply;
                 try {
                     d.getOutputStream().write("reply after your EOF".getBytes(StandardCharsets.US_ASCII));
