@@ -28,28 +28,29 @@ final class ClientChainCache extends X509ExtendedTrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
             throws CertificateException {
-        EncodedChain key = EncodedChain.of(chain, authType);
-        if (!remembered(key)) {
-            jdk.checkClientTrusted(chain, authType, engine);
-            remember(key, chain);
-        }
+        checkClient(chain, authType, () -> jdk.checkClientTrusted(chain, authType, engine));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
             throws CertificateException {
-        EncodedChain key = EncodedChain.of(chain, authType);
-        if (!remembered(key)) {
-            jdk.checkClientTrusted(chain, authType, socket);
-            remember(key, chain);
-        }
+        checkClient(chain, authType, () -> jdk.checkClientTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        checkClient(chain, authType, () -> jdk.checkClientTrusted(chain, authType));
+    }
+
+    /** One of the JDK's checks. */
+    private interface JdkCheck {
+        void run() throws CertificateException;
+    }
+
+    private void checkClient(X509Certificate[] chain, String authType, JdkCheck full) throws CertificateException {
         EncodedChain key = EncodedChain.of(chain, authType);
         if (!remembered(key)) {
-            jdk.checkClientTrusted(chain, authType);
+            full.run();
             remember(key, chain);
         }
     }
