@@ -1,6 +1,9 @@
 package io.streamproxy.transport.netty;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
@@ -19,6 +22,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
 import io.streamproxy.internal.NamedThreads;
@@ -115,23 +119,40 @@ final class NettyRuntime {
     /** Room per datagram a DTLS socket reads: the largest record, 16 KiB of plaintext and its expansion. */
     static final int DTLS_DATAGRAM = 16384 + 256;
 
+    /** The socket buffers of every datagram channel, each way: room for bursts of full-size datagrams. */
+    static final int DATAGRAM_SOCKET_BUFFER = 4 << 20;
+
     /**
-     * Sets how a datagram channel reads: on epoll, several datagrams per {@code recvmmsg} call (a 64 KiB buffer cut
-     * into {@code maxDatagram}-byte slots; a larger datagram arrives cut to its slot), on NIO one per call.
+     * A bootstrap for one datagram channel on {@code group}, set up as every datagram channel here runs: large
+     * socket buffers; on epoll several datagrams per {@code recvmmsg} call (a 64 KiB buffer cut into
+     * {@code maxDatagram}-byte slots; a larger datagram arrives cut to its slot), on NIO one per call; and flushes
+     * put off to the end of the event loop's current round ({@link FlushConsolidationHandler}), so the datagrams a
+     * round of reads produces leave in one {@code sendmmsg} call on epoll and wake the peer once.
      *
-     * @param b           the bootstrap of a datagram channel
-     * @param maxDatagram the room per datagram
-     * @return {@code b}
+     * @param group       the event loop (group) the channel runs on
+     * @param maxDatagram the room per datagram read
+     * @param handler     the channel's handler, after the flush consolidation
+     * @return the bootstrap, to bind or connect
      */
-    Bootstrap datagramReads(Bootstrap b, int maxDatagram) {
+    Bootstrap datagramBootstrap(EventLoopGroup group, int maxDatagram, ChannelHandler handler) {
+        Bootstrap b = new Bootstrap().group(group).channel(datagramChannel());
         if (epoll) {
             b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxDatagram);
         }
         return b.option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(
-                epoll ? Math.max(65536, 2 * maxDatagram) : 65536));
+                        epoll ? Math.max(65536, 2 * maxDatagram) : 65536))
+                .option(ChannelOption.SO_RCVBUF, DATAGRAM_SOCKET_BUFFER)
+                .option(ChannelOption.SO_SNDBUF, DATAGRAM_SOCKET_BUFFER)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new FlushConsolidationHandler(
+                                FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true), handler);
+                    }
+                });
     }
 
-    Class<? extends DatagramChannel> datagramChannel() {
+    private Class<? extends DatagramChannel> datagramChannel() {
         return epoll ? EpollDatagramChannel.class : NioDatagramChannel.class;
     }
 

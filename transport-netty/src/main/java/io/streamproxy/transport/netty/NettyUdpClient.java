@@ -1,8 +1,6 @@
 package io.streamproxy.transport.netty;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.streamproxy.Destination;
 import io.streamproxy.HealthProbeException;
@@ -69,10 +67,8 @@ final class NettyUdpClient extends UdpClientTemplate {
         InetSocketAddress target = server;
         Channel ch;
         try {
-            ch = runtime.datagramReads(new Bootstrap(), NettyRuntime.DTLS_DATAGRAM).group(group)
-                    .channel(runtime.datagramChannel())
-                    .option(ChannelOption.SO_RCVBUF, 1 << 20)
-                    .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+            ch = runtime.datagramBootstrap(group, NettyRuntime.DTLS_DATAGRAM,
+                            new io.netty.channel.ChannelInboundHandlerAdapter())
                     .connect(target).sync().channel();
         } catch (Exception e) {
             throw new IOException("cannot open a UDP socket to " + target + ": " + e.getMessage(), e);

@@ -3,11 +3,9 @@ package io.streamproxy.transport.netty;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.streamproxy.Destination;
 import io.streamproxy.PortForward;
@@ -74,11 +72,8 @@ final class NettyUdpPortForward implements PortForward {
         NettyUdpPortForward[] holder = new NettyUdpPortForward[1];
         Channel ch;
         try {
-            ch = runtime.datagramReads(new Bootstrap(), NettyRuntime.TUNNEL_DATAGRAM).group(loop)
-                    .channel(runtime.datagramChannel())
-                    .option(ChannelOption.SO_RCVBUF, 4 << 20)
-                    .option(ChannelOption.SO_SNDBUF, 4 << 20)
-                    .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+            ch = runtime.datagramBootstrap(loop, NettyRuntime.TUNNEL_DATAGRAM,
+                            new SimpleChannelInboundHandler<DatagramPacket>() {
                         @Override
                         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
                             holder[0].fromLocal(p.sender(), p.content());

@@ -1,10 +1,8 @@
 package io.streamproxy.transport.netty;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -47,7 +45,6 @@ import org.slf4j.LoggerFactory;
  */
 final class NettyUdpServer implements ServerEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(NettyUdpServer.class);
-    private static final int SOCKET_BUFFER = 4 << 20;
 
     private final StreamServerOptions options;
     private final NettyRuntime runtime;
@@ -96,11 +93,7 @@ final class NettyUdpServer implements ServerEndpoint {
         this.group = runtime.newGroup("stream-proxy-netty-udp", 1);
         this.resolver = new Resolver("stream-proxy-netty-udp-resolve");
         try {
-            this.channel = runtime.datagramReads(new Bootstrap(), NettyRuntime.DTLS_DATAGRAM).group(group)
-                    .channel(runtime.datagramChannel())
-                    .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
-                    .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
-                    .handler(new FromClients())
+            this.channel = runtime.datagramBootstrap(group, NettyRuntime.DTLS_DATAGRAM, new FromClients())
                     .bind(options.udpAddress()).sync().channel();
         } catch (Exception e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
@@ -189,11 +182,7 @@ final class NettyUdpServer implements ServerEndpoint {
 
         @Override
         public void connect(InetSocketAddress address) {
-            runtime.datagramReads(new Bootstrap(), NettyRuntime.TUNNEL_DATAGRAM).group(loop)
-                    .channel(runtime.datagramChannel())
-                    .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
-                    .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
-                    .handler(new FromDestination(this))
+            runtime.datagramBootstrap(loop, NettyRuntime.TUNNEL_DATAGRAM, new FromDestination(this))
                     .connect(address).addListener(f -> {
                         io.netty.channel.ChannelFuture cf = (io.netty.channel.ChannelFuture) f;
                         if (!f.isSuccess()) {
