@@ -48,13 +48,14 @@ import java.util.regex.Pattern;
  *   <li>idle heap: the server's heap after a full GC with {@code --idle} tunnels open and idle, per tunnel.</li>
  * </ul>
  * Missing peers (socat, stunnel, Go) are installed with apt-get when run as root. {@code --jfr DIR} records every
- * stream-proxy process with JFR's profile settings.
+ * stream-proxy process with JFR's profile settings; {@code --jvm-options} adds JVM options to every stream-proxy
+ * process (to try a setting on the user's path).
  *
  * <pre>
  * ./mvnw -B -q package -DskipTests -pl stream-cli,stream-bench -am
  * java -cp stream-bench/target/stream-bench.jar io.streamproxy.bench.UserPathBench [--transports netty,jdk,bc]
  *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--idle 10000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
- *      [--window 32] [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
+ *      [--jvm-options "-Da=b ..."] [--window 32] [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
  * </pre>
  */
 public final class UserPathBench {
@@ -534,6 +535,10 @@ public final class UserPathBench {
         if (jfr != null) {
             cmd.add("-XX:StartFlightRecording=name=bench,settings=" + options.getOrDefault("jfr-settings", "profile"));
             recorded.put(name, Path.of(jfr).resolve(name.replaceAll("[^A-Za-z0-9.-]", "_") + ".jfr").toAbsolutePath());
+        }
+        String jvm = options.get("jvm-options");
+        if (jvm != null && !jvm.isBlank()) {
+            cmd.addAll(Arrays.asList(jvm.trim().split("\\s+")));
         }
         cmd.add("-jar");
         cmd.add(jar.toString());
