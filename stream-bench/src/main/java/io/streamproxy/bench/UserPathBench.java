@@ -49,13 +49,14 @@ import java.util.regex.Pattern;
  * </ul>
  * Missing peers (socat, stunnel, Go) are installed with apt-get when run as root. {@code --jfr DIR} records every
  * stream-proxy process with JFR's profile settings; {@code --jvm-options} adds JVM options to every stream-proxy
- * process (to try a setting on the user's path).
+ * process (to try a setting on the user's path; the table's heading names them).
  *
  * <pre>
  * ./mvnw -B -q package -DskipTests -pl stream-cli,stream-bench -am
  * java -cp stream-bench/target/stream-bench.jar io.streamproxy.bench.UserPathBench [--transports netty,jdk,bc]
  *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--idle 10000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
- *      [--jvm-options "-Da=b ..."] [--window 32] [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
+ *      [--jvm-options "-Da=b ..."] [--window 32]
+ *      [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
  * </pre>
  */
 public final class UserPathBench {
@@ -189,6 +190,9 @@ public final class UserPathBench {
         System.out.printf(Locale.ROOT, "user path, %s, %d cores, %d runs (median), bulk %d MiB, %d s per rate%n",
                 System.getProperty("java.vm.version"), Runtime.getRuntime().availableProcessors(), runs,
                 bulkBytes >> 20, seconds);
+        if (options.containsKey("jvm-options")) {
+            System.out.println("stream-proxy processes run with JVM options: " + options.get("jvm-options"));
+        }
         Map<String, List<double[]>> results = new LinkedHashMap<>();
         for (int run = 0; run < runs; run++) {
             if (figures.contains("bulk") || figures.contains("rtt")) {
