@@ -42,9 +42,12 @@ import java.util.regex.Pattern;
  *   <li>bulk: 1 GiB (SHA-256 checked) from a client through forward and server to a sink, MB/s, against socat;</li>
  *   <li>round trip: 1 KiB request and echo on one tunnel, p50 and p99, against socat;</li>
  *   <li>new tunnels/s: 4 Go clients straight to the server (full mutual-TLS handshake, header, one byte echoed,
- *       close), against the better of stunnel and the Go server;</li>
+ *       close), against the better of stunnel and the Go server, after {@code --warmup} seconds of the same load
+ *       on each path (a JVM's JIT needs them; the Go server gets them too), with the server's own CPU per tunnel;</li>
  *   <li>DTLS: 1200-byte datagrams echoed per second with 32 in flight through {@code forward --udp}, and the loss,
- *       against socat's DTLS tunnel;</li>
+ *       against socat's DTLS tunnel, and the CPU each echoed datagram cost the tunnel's two processes (forward and
+ *       server, or socat's two) and this program's client and echo: how much of the machine the tunnel itself
+ *       takes, beside how fast it went;</li>
  *   <li>idle heap: the server's heap after a full GC with {@code --idle} tunnels open and idle, per tunnel.</li>
  * </ul>
  * Missing peers (socat, stunnel, Go) are installed with apt-get when run as root. {@code --jfr DIR} records every
@@ -54,7 +57,7 @@ import java.util.regex.Pattern;
  * <pre>
  * ./mvnw -B -q package -DskipTests -pl stream-cli,stream-bench -am
  * java -cp stream-bench/target/stream-bench.jar io.streamproxy.bench.UserPathBench [--transports netty,jdk,bc]
- *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--idle 10000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
+ *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--warmup 20] [--idle 10000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
  *      [--jvm-options "-Da=b ..."] [--window 32]
  *      [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
  * </pre>
@@ -123,6 +126,9 @@ public final class UserPathBench {
         int runs = number("runs", 3);
         long bulkBytes = (long) number("bulk-mib", 1024) << 20;
         int seconds = number("seconds", 5);
+        // a fresh server's JIT is still compiling its handshake path after 5 s of new tunnels on 2 busy cores (JFR
+        // showed C2 busy a third of a core then): the figure a server running for months has needs longer
+        int warmup = number("warmup", 20);
         int idle = number("idle", 10_000);
         long files = openFileLimit();
         if (files > 0 && 2 * idle + 400 > files) {
@@ -144,6 +150,7 @@ public final class UserPathBench {
         Map<String, Boolean> rateRaw = new LinkedHashMap<>();
         Map<String, Long> ratePid = new LinkedHashMap<>();
         Map<String, DatagramChannel> udpPaths = new LinkedHashMap<>();
+        Map<String, List<Long>> udpPids = new LinkedHashMap<>(); // the two processes of each DTLS tunnel
         Map<String, BenchProcess> servers = new LinkedHashMap<>();
 
         tcpPaths.put("socat", external.socat());
@@ -157,7 +164,9 @@ public final class UserPathBench {
         ratePid.put("Go crypto/tls", goProcess.pid());
         rateTargets.put("Go crypto/tls", goServer);
         rateRaw.put("Go crypto/tls", false);
-        udpPaths.put("socat DTLS", own(datagramChannel(socatDtls(udpEcho.address()))));
+        List<Long> socatPids = new ArrayList<>();
+        udpPaths.put("socat DTLS", own(datagramChannel(socatDtls(udpEcho.address(), socatPids))));
+        udpPids.put("socat DTLS", socatPids);
 
         for (String transport : transports) {
             String name = "stream-proxy " + transport + (transport.equals(defaultTransport()) ? " (default)" : "");
@@ -184,12 +193,14 @@ public final class UserPathBench {
                 rateRaw.put(name, false);
                 ratePid.put(name, server.pid());
             }
-            udpPaths.put(name, own(datagramChannel(forward(transport, udpAddress, udpEcho.address(), true))));
+            BenchProcess udpForward = forwardProcess(transport, udpAddress, udpEcho.address(), true);
+            udpPaths.put(name, own(datagramChannel(address(udpForward.awaitLine(FORWARD_LINE, 60), 1))));
+            udpPids.put(name, List.of(server.pid(), udpForward.pid()));
         }
 
-        System.out.printf(Locale.ROOT, "user path, %s, %d cores, %d runs (median), bulk %d MiB, %d s per rate%n",
-                System.getProperty("java.vm.version"), Runtime.getRuntime().availableProcessors(), runs,
-                bulkBytes >> 20, seconds);
+        System.out.printf(Locale.ROOT, "user path, %s, %d cores, %d runs (median), bulk %d MiB, %d s per rate and"
+                + " DTLS figure, %d s of new tunnels first on each path%n", System.getProperty("java.vm.version"),
+                Runtime.getRuntime().availableProcessors(), runs, bulkBytes >> 20, seconds, warmup);
         if (options.containsKey("jvm-options")) {
             System.out.println("stream-proxy processes run with JVM options: " + options.get("jvm-options"));
         }
@@ -214,7 +225,7 @@ public final class UserPathBench {
             if (figures.contains("rate")) {
                 for (Map.Entry<String, InetSocketAddress> e : rateTargets.entrySet()) {
                     if (run == 0) {
-                        rate(e.getValue(), echo, rateRaw.get(e.getKey()), Math.max(seconds, 5)); // warm-up: the JIT settles
+                        rate(e.getValue(), echo, rateRaw.get(e.getKey()), warmup); // every path gets the same
                     }
                     Long pid = ratePid.get(e.getKey());
                     Duration cpuBefore = pid == null ? null : cpu(pid);
@@ -233,9 +244,19 @@ public final class UserPathBench {
                     if (run == 0) {
                         datagrams(e.getValue(), 2, window);
                     }
+                    List<Long> pids = udpPids.get(e.getKey());
+                    Duration cpuBefore = cpu(pids);
+                    Duration benchBefore = cpu(ProcessHandle.current().pid());
                     double[] d = datagrams(e.getValue(), seconds, window);
+                    Duration bench = cpu(ProcessHandle.current().pid()).minus(benchBefore);
                     record(results, "DTLS datagrams/s|" + e.getKey(), d[0]);
                     record(results, "DTLS loss %|" + e.getKey(), d[1]);
+                    // what each echoed datagram cost the tunnel's own two processes, and this process (the
+                    // client and the echo, the same work on every path: the 2 cores are shared by both)
+                    record(results, "DTLS tunnel CPU us per datagram|" + e.getKey(),
+                            cpu(pids).minus(cpuBefore).toNanos() / 1000.0 / Math.max(1, d[2]));
+                    record(results, "DTLS client and echo CPU us per datagram|" + e.getKey(),
+                            bench.toNanos() / 1000.0 / Math.max(1, d[2]));
                 }
                 System.out.println("  run " + (run + 1) + ": DTLS done");
             }
@@ -319,6 +340,10 @@ public final class UserPathBench {
 
     private static Duration cpu(long pid) {
         return ProcessHandle.of(pid).flatMap(h -> h.info().totalCpuDuration()).orElse(Duration.ZERO);
+    }
+
+    private static Duration cpu(List<Long> pids) {
+        return pids.stream().map(UserPathBench::cpu).reduce(Duration.ZERO, Duration::plus);
     }
 
     /** New tunnels per second from 4 Go clients, each a full handshake, header, one byte echoed and close. */
@@ -451,7 +476,7 @@ public final class UserPathBench {
             double secs = (System.nanoTime() - start) / 1e9;
             key.cancel();
             selector.selectNow();
-            return new double[] {echoed / secs, 100.0 * lost / Math.max(1, echoed + lost)};
+            return new double[] {echoed / secs, 100.0 * lost / Math.max(1, echoed + lost), echoed};
         }
     }
 
@@ -471,16 +496,16 @@ public final class UserPathBench {
     }
 
     /** socat's DTLS tunnel (client and server side) in front of the UDP echo; returns its local UDP entry. */
-    private InetSocketAddress socatDtls(InetSocketAddress echo) throws IOException {
+    private InetSocketAddress socatDtls(InetSocketAddress echo, List<Long> pids) throws IOException {
         int serverPort = TcpBench.ExternalTunnels.freePort();
         int clientPort = TcpBench.ExternalTunnels.freePort();
-        own(start("socat-dtls-server", List.of("socat", "-d", "-d", "OPENSSL-DTLS-SERVER:" + serverPort
+        pids.add(own(start("socat-dtls-server", List.of("socat", "-d", "-d", "OPENSSL-DTLS-SERVER:" + serverPort
                 + ",bind=127.0.0.1,reuseaddr,cert=" + pki.serverCertFile() + ",key=" + pki.serverKeyFile()
-                + ",cafile=" + pki.caFile() + ",verify=1", "UDP:127.0.0.1:" + echo.getPort())));
+                + ",cafile=" + pki.caFile() + ",verify=1", "UDP:127.0.0.1:" + echo.getPort()))).pid());
         awaitUdpBound(new InetSocketAddress(InetAddress.getLoopbackAddress(), serverPort));
-        own(start("socat-dtls-client", List.of("socat", "-d", "-d", "UDP-LISTEN:" + clientPort + ",bind=127.0.0.1,reuseaddr",
+        pids.add(own(start("socat-dtls-client", List.of("socat", "-d", "-d", "UDP-LISTEN:" + clientPort + ",bind=127.0.0.1,reuseaddr",
                 "OPENSSL-DTLS-CLIENT:127.0.0.1:" + serverPort + ",cert=" + pki.clientCertFile() + ",key="
-                        + pki.clientKeyFile() + ",cafile=" + pki.caFile() + ",commonname=godoxy.agent")));
+                        + pki.clientKeyFile() + ",cafile=" + pki.caFile() + ",commonname=godoxy.agent"))).pid());
         InetSocketAddress entry = new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPort);
         awaitUdpBound(entry);
         return entry;
@@ -505,6 +530,12 @@ public final class UserPathBench {
     /** Starts {@code stream-proxy forward} to target through server; returns its local entry. */
     private InetSocketAddress forward(String transport, InetSocketAddress server, InetSocketAddress target,
                                       boolean udp) throws IOException {
+        return address(forwardProcess(transport, server, target, udp).awaitLine(FORWARD_LINE, 60), 1);
+    }
+
+    /** Starts {@code stream-proxy forward} to target through server; its entry is on its {@code forwarding} line. */
+    private BenchProcess forwardProcess(String transport, InetSocketAddress server, InetSocketAddress target,
+                                        boolean udp) throws IOException {
         List<String> args = new ArrayList<>(List.of("forward", "--ca", pki.caFile().toString(), "--cert",
                 pki.clientCertFile().toString(), "--key", pki.clientKeyFile().toString(), "--server", text(server),
                 "--to", text(target)));
@@ -513,8 +544,7 @@ public final class UserPathBench {
             args.add("--udp");
         }
         String name = "forward-" + transport + "-" + (udp ? "udp" : "tcp") + "-" + target.getPort();
-        BenchProcess p = own(start(name, streamProxy(name, args.toArray(new String[0]))));
-        return address(p.awaitLine(FORWARD_LINE, 60), 1);
+        return own(start(name, streamProxy(name, args.toArray(new String[0]))));
     }
 
     /**
