@@ -123,33 +123,76 @@ final class NettyRuntime {
     static final int DATAGRAM_SOCKET_BUFFER = 4 << 20;
 
     /**
-     * A bootstrap for one datagram channel on {@code group}, set up as every datagram channel here runs: large
-     * socket buffers; on epoll several datagrams per {@code recvmmsg} call (a 64 KiB buffer cut into
-     * {@code maxDatagram}-byte slots; a larger datagram arrives cut to its slot), on NIO one per call; and flushes
-     * put off to the end of the event loop's current round ({@link FlushConsolidationHandler}), so the datagrams a
-     * round of reads produces leave in one {@code sendmmsg} call on epoll and wake the peer once.
+     * The most datagrams one channel reads per event-loop round before the loop serves other channels: with
+     * Netty's default of one read per round, a 64 KiB read buffer ended every round at 3 datagrams.
+     */
+    static final int DATAGRAMS_PER_ROUND = 32;
+
+    /**
+     * A bootstrap for a DTLS socket: one that exchanges records with a peer of this protocol, so it reads with
+     * UDP GRO where the kernel has it (a run of equal-size records the peer sent in one UDP_SEGMENT send, or that
+     * the network coalesced, arrives in one read, and Netty hands them on one by one), besides what
+     * {@link #plainDatagramBootstrap} sets up.
      *
-     * @param group       the event loop (group) the channel runs on
-     * @param maxDatagram the room per datagram read
-     * @param handler     the channel's handler, after the flush consolidation
+     * @param group   the event loop (group) the channel runs on
+     * @param handler the channel's handler
      * @return the bootstrap, to bind or connect
      */
-    Bootstrap datagramBootstrap(EventLoopGroup group, int maxDatagram, ChannelHandler handler) {
+    Bootstrap dtlsBootstrap(EventLoopGroup group, ChannelHandler handler) {
+        return datagramBootstrap(group, DTLS_DATAGRAM, true, handler);
+    }
+
+    /**
+     * A bootstrap for a plain datagram socket (to a destination, or a port forward's local side), set up as every
+     * datagram channel here runs: large socket buffers; on epoll several datagrams per {@code recvmmsg} call (a
+     * 64 KiB buffer cut into {@link #TUNNEL_DATAGRAM}-byte slots; a larger datagram arrives cut to its slot), on NIO
+     * one per call, up to {@link #DATAGRAMS_PER_ROUND} per round; flushes put off to the end of the event loop's
+     * round ({@link FlushConsolidationHandler}), so that a round's datagrams leave together; and on epoll runs of
+     * equal-size datagrams to one peer sent as one UDP_SEGMENT send ({@link DatagramSegmenter}).
+     *
+     * @param group   the event loop (group) the channel runs on
+     * @param handler the channel's handler, after the flush consolidation
+     * @return the bootstrap, to bind or connect
+     */
+    Bootstrap plainDatagramBootstrap(EventLoopGroup group, ChannelHandler handler) {
+        return datagramBootstrap(group, TUNNEL_DATAGRAM, false, handler);
+    }
+
+    private Bootstrap datagramBootstrap(EventLoopGroup group, int maxDatagram, boolean gro, ChannelHandler handler) {
         Bootstrap b = new Bootstrap().group(group).channel(datagramChannel());
         if (epoll) {
-            b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxDatagram);
+            // with GRO one read takes one datagram or one coalesced run into the whole buffer (Netty's recvmsg)
+            b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, gro ? 0 : maxDatagram);
         }
         return b.option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(
-                        epoll ? Math.max(65536, 2 * maxDatagram) : 65536))
+                        epoll ? Math.max(65536, 2 * maxDatagram) : 65536).maxMessagesPerRead(DATAGRAMS_PER_ROUND))
                 .option(ChannelOption.SO_RCVBUF, DATAGRAM_SOCKET_BUFFER)
                 .option(ChannelOption.SO_SNDBUF, DATAGRAM_SOCKET_BUFFER)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (gro) {
+                            readCoalesced(ch, maxDatagram);
+                        }
+                        if (epoll && DatagramSegmenter.supported()) {
+                            ch.pipeline().addLast(DatagramSegmenter.NAME, new DatagramSegmenter());
+                        }
                         ch.pipeline().addLast(new FlushConsolidationHandler(
                                 FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true), handler);
                     }
                 });
+    }
+
+    /** Turns UDP GRO on, or where the kernel lacks it goes back to {@code recvmmsg} slots of maxDatagram. */
+    private static void readCoalesced(Channel ch, int maxDatagram) {
+        try {
+            if (ch.config().setOption(EpollChannelOption.UDP_GRO, true)) {
+                return;
+            }
+        } catch (RuntimeException e) {
+            // UDP_GRO came with Linux 5.0
+        }
+        ch.config().setOption(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxDatagram);
     }
 
     private Class<? extends DatagramChannel> datagramChannel() {

@@ -67,7 +67,7 @@ final class NettyUdpClient extends UdpClientTemplate {
         InetSocketAddress target = server;
         Channel ch;
         try {
-            ch = runtime.datagramBootstrap(group, NettyRuntime.DTLS_DATAGRAM,
+            ch = runtime.dtlsBootstrap(group,
                             new io.netty.channel.ChannelInboundHandlerAdapter())
                     .connect(target).sync().channel();
         } catch (Exception e) {

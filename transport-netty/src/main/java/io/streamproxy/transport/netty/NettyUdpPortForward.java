@@ -72,7 +72,7 @@ final class NettyUdpPortForward implements PortForward {
         NettyUdpPortForward[] holder = new NettyUdpPortForward[1];
         Channel ch;
         try {
-            ch = runtime.datagramBootstrap(loop, NettyRuntime.TUNNEL_DATAGRAM,
+            ch = runtime.plainDatagramBootstrap(loop,
                             new SimpleChannelInboundHandler<DatagramPacket>() {
                         @Override
                         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {

@@ -93,7 +93,7 @@ final class NettyUdpServer implements ServerEndpoint {
         this.group = runtime.newGroup("stream-proxy-netty-udp", 1);
         this.resolver = new Resolver("stream-proxy-netty-udp-resolve");
         try {
-            this.channel = runtime.datagramBootstrap(group, NettyRuntime.DTLS_DATAGRAM, new FromClients())
+            this.channel = runtime.dtlsBootstrap(group, new FromClients())
                     .bind(options.udpAddress()).sync().channel();
         } catch (Exception e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
@@ -182,7 +182,7 @@ final class NettyUdpServer implements ServerEndpoint {
 
         @Override
         public void connect(InetSocketAddress address) {
-            runtime.datagramBootstrap(loop, NettyRuntime.TUNNEL_DATAGRAM, new FromDestination(this))
+            runtime.plainDatagramBootstrap(loop, new FromDestination(this))
                     .connect(address).addListener(f -> {
                         io.netty.channel.ChannelFuture cf = (io.netty.channel.ChannelFuture) f;
                         if (!f.isSuccess()) {
