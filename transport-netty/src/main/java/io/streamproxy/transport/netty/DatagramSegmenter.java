@@ -146,9 +146,10 @@ final class DatagramSegmenter extends ChannelOutboundHandlerAdapter {
         boolean addressed = held.get(from) instanceof DatagramPacket;
         for (int k = from; k < to; k++) {
             ByteBuf c = content(held.get(k));
-            parts[k - from] = c.retain(); // kept until the send is done, to resend one by one if it is refused
-            joined.addComponent(true, c.retainedDuplicate());
-            ReferenceCountUtil.release(held.get(k)); // the message's own reference: the two above remain
+            // the message's reference goes to the joined buffer (which leaves the part's indexes alone); one more
+            // is kept until the send is done, to send the part on its own if the joined send is refused
+            parts[k - from] = c.retain();
+            joined.addComponent(true, c);
             each[k - from] = promises.get(k);
         }
         joinedSends++;
