@@ -84,8 +84,10 @@ final class DatagramSegmenter extends ChannelOutboundHandlerAdapter {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        for (Object m : held) {
-            ReferenceCountUtil.release(m);
+        // the channel went away without a close through the pipeline (Netty closes on some errors itself)
+        for (int i = 0; i < held.size(); i++) {
+            ReferenceCountUtil.release(held.get(i));
+            promises.get(i).tryFailure(new java.nio.channels.ClosedChannelException());
         }
         held.clear();
         promises.clear();

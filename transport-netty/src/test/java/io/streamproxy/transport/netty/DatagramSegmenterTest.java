@@ -173,4 +173,18 @@ class DatagramSegmenterTest {
         assertThat((Object) ch.readOutbound()).isNull();
         assertThat(ch.finishAndReleaseAll()).isFalse();
     }
+
+    @Test
+    void datagramsHeldWhenTheChannelGoesAwayWithoutAClose_areReleasedAndTheirWritesFail() {
+        DatagramSegmenter segmenter = new DatagramSegmenter();
+        EmbeddedChannel ch = new EmbeddedChannel(segmenter);
+        InetSocketAddress to = new InetSocketAddress(InetAddress.getLoopbackAddress(), 9);
+        ByteBuf content = datagram(0, 800);
+        ChannelFuture write = ch.write(new DatagramPacket(content, to));
+        assertThat(write.isDone()).as("held until a flush").isFalse();
+        ch.pipeline().remove(segmenter);
+        assertThat(write.cause()).isInstanceOf(java.nio.channels.ClosedChannelException.class);
+        assertThat(content.refCnt()).as("released").isZero();
+        ch.finishAndReleaseAll();
+    }
 }
