@@ -333,6 +333,8 @@ public final class TcpBench {
         private final InetSocketAddress sink;
         private final InetSocketAddress echo;
         private final List<Process> processes = new ArrayList<>();
+        /** The processes of each peer's tunnels, by peer ("socat", "stunnel"). */
+        private final Map<String, List<Long>> pids = new LinkedHashMap<>();
         /** The TLS server side of each peer's tunnel, by peer ("socat", "stunnel") and target. */
         private final Map<String, Map<InetSocketAddress, InetSocketAddress>> serverSides = new LinkedHashMap<>();
 
@@ -355,10 +357,10 @@ public final class TcpBench {
             for (InetSocketAddress target : List.of(sink, echo)) {
                 int serverPort = freePort();
                 int clientPort = freePort();
-                start(List.of("socat", "OPENSSL-LISTEN:" + serverPort + ",bind=127.0.0.1,reuseaddr,fork,cert="
+                start("socat", List.of("socat", "OPENSSL-LISTEN:" + serverPort + ",bind=127.0.0.1,reuseaddr,fork,cert="
                         + pki.serverCertFile() + ",key=" + pki.serverKeyFile() + ",cafile=" + pki.caFile()
                         + ",verify=1", "TCP:127.0.0.1:" + target.getPort() + ",nodelay"));
-                start(List.of("socat", "TCP-LISTEN:" + clientPort + ",bind=127.0.0.1,reuseaddr,fork,nodelay",
+                start("socat", List.of("socat", "TCP-LISTEN:" + clientPort + ",bind=127.0.0.1,reuseaddr,fork,nodelay",
                         "OPENSSL:127.0.0.1:" + serverPort + ",cert=" + pki.clientCertFile() + ",key="
                                 + pki.clientKeyFile() + ",cafile=" + pki.caFile() + ",commonname=godoxy.agent"));
                 InetSocketAddress local = new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPort);
@@ -396,7 +398,7 @@ public final class TcpBench {
             java.nio.file.Path file = Files.createTempFile("stunnel-", ".conf");
             file.toFile().deleteOnExit();
             Files.writeString(file, conf);
-            start(List.of("stunnel4", file.toString()));
+            start("stunnel", List.of("stunnel4", file.toString()));
             for (InetSocketAddress local : front.values()) {
                 awaitListening(local);
             }
@@ -408,10 +410,17 @@ public final class TcpBench {
             return serverSides.get(peer).get(target);
         }
 
-        void start(List<String> cmd) throws IOException {
+        void start(String peer, List<String> cmd) throws IOException {
             java.nio.file.Path log = Files.createTempFile("bench-peer-", ".log");
             log.toFile().deleteOnExit();
-            processes.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            processes.add(p);
+            pids.computeIfAbsent(peer, k -> new ArrayList<>()).add(p.pid());
+        }
+
+        /** The processes of a peer's tunnels (socat forks a child per connection: see {@code cpuWithChildren}). */
+        List<Long> pids(String peer) {
+            return pids.getOrDefault(peer, List.of());
         }
 
         static int freePort() throws IOException {

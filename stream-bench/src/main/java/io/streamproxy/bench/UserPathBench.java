@@ -39,7 +39,9 @@ import java.util.regex.Pattern;
  * loopback with mutual TLS. It prints, per path, the median of {@code --runs} rounds (paths interleaved within each
  * round) of five figures, and each figure's ratio against its peer:
  * <ul>
- *   <li>bulk: 1 GiB (SHA-256 checked) from a client through forward and server to a sink, MB/s, against socat;</li>
+ *   <li>bulk: 1 GiB (SHA-256 checked) from a client through forward and server to a sink, MB/s, against socat, and
+ *       the CPU seconds per GiB of the tunnel's processes (forward and server; socat's, with the children it forks
+ *       per connection; stunnel's one), as the sink's hashing shares the 2 cores with them;</li>
  *   <li>round trip: 1 KiB request and echo on one tunnel, p50 and p99, against socat;</li>
  *   <li>new tunnels/s: 4 Go clients straight to the server (full mutual-TLS handshake, header, one byte echoed,
  *       close), against the better of stunnel and the Go server, after {@code --warmup} seconds of the same load
@@ -146,6 +148,7 @@ public final class UserPathBench {
         UdpDestination udpEcho = own(UdpDestination.echo());
         TcpBench.ExternalTunnels external = own(new TcpBench.ExternalTunnels(pki, sink.address(), echo));
         Map<String, TcpBench.Path> tcpPaths = new LinkedHashMap<>();
+        Map<String, List<Long>> tcpPids = new LinkedHashMap<>(); // the processes of each TCP tunnel
         Map<String, InetSocketAddress> rateTargets = new LinkedHashMap<>();
         Map<String, Boolean> rateRaw = new LinkedHashMap<>();
         Map<String, Long> ratePid = new LinkedHashMap<>();
@@ -155,6 +158,8 @@ public final class UserPathBench {
 
         tcpPaths.put("socat", external.socat());
         tcpPaths.put("stunnel", external.stunnel());
+        tcpPids.put("socat", external.pids("socat"));
+        tcpPids.put("stunnel", external.pids("stunnel"));
         rateTargets.put("stunnel", external.serverSide("stunnel", echo));
         rateRaw.put("stunnel", true);
         BenchProcess goProcess = own(start("go-server", List.of(tunnelPeer.toString(), "server",
@@ -185,9 +190,13 @@ public final class UserPathBench {
             if (tcp) {
                 servers.put(name, server);
                 Map<InetSocketAddress, InetSocketAddress> front = new LinkedHashMap<>();
+                List<Long> pids = new ArrayList<>(List.of(server.pid()));
                 for (InetSocketAddress target : List.of(sink.address(), echo)) {
-                    front.put(target, forward(transport, tcpAddress, target, false));
+                    BenchProcess f = forwardProcess(transport, tcpAddress, target, false);
+                    front.put(target, address(f.awaitLine(FORWARD_LINE, 60), 1));
+                    pids.add(f.pid());
                 }
+                tcpPids.put(name, pids);
                 tcpPaths.put(name, to -> TcpBench.socket(front.get(to)));
                 rateTargets.put(name, tcpAddress);
                 rateRaw.put(name, false);
@@ -212,7 +221,12 @@ public final class UserPathBench {
                         if (run == 0) {
                             TcpBench.bulk(e.getValue(), sink, Math.min(bulkBytes, 256L << 20)); // warm-up
                         }
+                        List<Long> pids = tcpPids.get(e.getKey());
+                        Duration before = cpuWithChildren(pids);
                         record(results, "bulk MB/s|" + e.getKey(), TcpBench.bulk(e.getValue(), sink, bulkBytes));
+                        // what moving a GiB cost the tunnel's processes (the sink's hashing shares the 2 cores)
+                        record(results, "bulk tunnel CPU s per GiB|" + e.getKey(),
+                                cpuWithChildren(pids).minus(before).toNanos() / 1e9 / (bulkBytes / (double) (1L << 30)));
                     }
                     if (figures.contains("rtt")) {
                         long[] lat = TcpBench.latency(e.getValue(), echo, 20_000);
@@ -341,6 +355,33 @@ public final class UserPathBench {
     private static Duration cpu(long pid) {
         return ProcessHandle.of(pid).flatMap(h -> h.info().totalCpuDuration()).orElse(Duration.ZERO);
     }
+
+    /**
+     * The CPU of processes and of their children that ended (socat serves each connection in a child it forks,
+     * whose time /proc adds to the parent's once the child is reaped), waiting up to 5 s for running children.
+     */
+    private static Duration cpuWithChildren(List<Long> pids) throws IOException {
+        long ticks = 0;
+        for (long pid : pids) {
+            ProcessHandle.of(pid).ifPresent(h -> h.children().forEach(c -> {
+                try {
+                    c.onExit().get(5, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    // still running: its time is not counted yet
+                }
+            }));
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // f[0] is the state, field 3 of stat(5): utime, stime, cutime and cstime are fields 14 to 17
+            for (int i = 11; i <= 14; i++) {
+                ticks += Long.parseLong(f[i]);
+            }
+        }
+        return Duration.ofMillis(ticks * 1000 / CLOCK_TICKS);
+    }
+
+    /** The kernel's clock ticks per second in /proc (USER_HZ): 100 on Linux. */
+    private static final long CLOCK_TICKS = 100;
 
     private static Duration cpu(List<Long> pids) {
         return pids.stream().map(UserPathBench::cpu).reduce(Duration.ZERO, Duration::plus);
