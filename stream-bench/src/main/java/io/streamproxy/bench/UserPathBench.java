@@ -47,9 +47,9 @@ import java.util.regex.Pattern;
  *       close), against the better of stunnel and the Go server, after {@code --warmup} seconds of the same load
  *       on each path (a JVM's JIT needs them; the Go server gets them too), with the server's own CPU per tunnel;</li>
  *   <li>DTLS: 1200-byte datagrams echoed per second with 32 in flight through {@code forward --udp}, and the loss,
- *       against socat's DTLS tunnel, and the CPU each echoed datagram cost the tunnel's two processes (forward and
- *       server, or socat's two) and this program's client and echo: how much of the machine the tunnel itself
- *       takes, beside how fast it went;</li>
+ *       against socat's DTLS tunnel, after half of {@code --warmup} of the same load on each path, and the CPU
+ *       each echoed datagram cost the tunnel's two processes (forward and server, or socat's two) and this
+ *       program's client and echo: how much of the machine the tunnel itself takes, beside how fast it went;</li>
  *   <li>idle heap: the server's heap after a full GC with {@code --idle} tunnels open and idle, per tunnel.</li>
  * </ul>
  * Missing peers (socat, stunnel, Go) are installed with apt-get when run as root. {@code --jfr DIR} records every
@@ -129,7 +129,8 @@ public final class UserPathBench {
         long bulkBytes = (long) number("bulk-mib", 1024) << 20;
         int seconds = number("seconds", 5);
         // a fresh server's JIT is still compiling its handshake path after 5 s of new tunnels on 2 busy cores (JFR
-        // showed C2 busy a third of a core then): the figure a server running for months has needs longer
+        // showed C2 busy a third of a core then): the figure a server running for months has needs longer; DTLS
+        // paths get half of it
         int warmup = number("warmup", 20);
         int idle = number("idle", 10_000);
         long files = openFileLimit();
@@ -208,8 +209,9 @@ public final class UserPathBench {
         }
 
         System.out.printf(Locale.ROOT, "user path, %s, %d cores, %d runs (median), bulk %d MiB, %d s per rate and"
-                + " DTLS figure, %d s of new tunnels first on each path%n", System.getProperty("java.vm.version"),
-                Runtime.getRuntime().availableProcessors(), runs, bulkBytes >> 20, seconds, warmup);
+                + " DTLS figure, %d s of new tunnels and %d s of datagrams first on each path%n",
+                System.getProperty("java.vm.version"), Runtime.getRuntime().availableProcessors(), runs,
+                bulkBytes >> 20, seconds, warmup, Math.max(2, warmup / 2));
         if (options.containsKey("jvm-options")) {
             System.out.println("stream-proxy processes run with JVM options: " + options.get("jvm-options"));
         }
@@ -256,7 +258,9 @@ public final class UserPathBench {
             if (figures.contains("dtls")) {
                 for (Map.Entry<String, DatagramChannel> e : udpPaths.entrySet()) {
                     if (run == 0) {
-                        datagrams(e.getValue(), 2, window);
+                        // warm-up: perf of a netty server 3 s into a measurement after 2 s of it found C2 still
+                        // compiling for a third of the server's samples
+                        datagrams(e.getValue(), Math.max(2, warmup / 2), window);
                     }
                     List<Long> pids = udpPids.get(e.getKey());
                     Duration cpuBefore = cpu(pids);
