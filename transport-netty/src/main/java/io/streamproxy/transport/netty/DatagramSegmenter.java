@@ -95,7 +95,7 @@ final class DatagramSegmenter extends ChannelOutboundHandlerAdapter {
 
     /** The size of a datagram this handler may join, or -1 for anything else. */
     private static int size(Object msg) {
-        if (msg instanceof SegmentedDatagramPacket || msg instanceof io.netty.channel.unix.SegmentedDatagramPacket) {
+        if (msg instanceof io.netty.channel.unix.SegmentedDatagramPacket) { // already a run (epoll's is one too)
             return -1;
         }
         int n = msg instanceof DatagramPacket ? ((DatagramPacket) msg).content().readableBytes()

@@ -158,7 +158,8 @@ final class NettyRuntime {
         return datagramBootstrap(group, TUNNEL_DATAGRAM, false, handler);
     }
 
-    private Bootstrap datagramBootstrap(EventLoopGroup group, int maxDatagram, boolean gro, ChannelHandler handler) {
+    private Bootstrap datagramBootstrap(EventLoopGroup group, int maxDatagram, boolean dtls, ChannelHandler handler) {
+        boolean gro = dtls && epoll; // NIO has neither GRO nor batched reads
         Bootstrap b = new Bootstrap().group(group).channel(datagramChannel());
         if (epoll) {
             // with GRO one read takes one datagram or one coalesced run into the whole buffer (Netty's recvmsg)
