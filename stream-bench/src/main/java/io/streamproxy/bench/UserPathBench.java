@@ -59,8 +59,8 @@ import java.util.regex.Pattern;
  * <pre>
  * ./mvnw -B -q package -DskipTests -pl stream-cli,stream-bench -am
  * java -cp stream-bench/target/stream-bench.jar io.streamproxy.bench.UserPathBench [--transports netty,jdk,bc]
- *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--warmup 20] [--idle 10000] [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR]
- *      [--jvm-options "-Da=b ..."] [--window 32]
+ *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--warmup 20] [--idle 10000]
+ *      [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR] [--jvm-options "-Da=b ..."] [--window 32]
  *      [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
  * </pre>
  */
@@ -224,11 +224,12 @@ public final class UserPathBench {
                             TcpBench.bulk(e.getValue(), sink, Math.min(bulkBytes, 256L << 20)); // warm-up
                         }
                         List<Long> pids = tcpPids.get(e.getKey());
-                        Duration before = cpuWithChildren(pids);
+                        Duration before = cpu(pids);
                         record(results, "bulk MB/s|" + e.getKey(), TcpBench.bulk(e.getValue(), sink, bulkBytes));
                         // what moving a GiB cost the tunnel's processes (the sink's hashing shares the 2 cores)
+                        double gib = bulkBytes / (double) (1L << 30);
                         record(results, "bulk tunnel CPU s per GiB|" + e.getKey(),
-                                cpuWithChildren(pids).minus(before).toNanos() / 1e9 / (bulkBytes / (double) (1L << 30)));
+                                cpu(pids).minus(before).toNanos() / 1e9 / gib);
                     }
                     if (figures.contains("rtt")) {
                         long[] lat = TcpBench.latency(e.getValue(), echo, 20_000);
@@ -264,9 +265,9 @@ public final class UserPathBench {
                     }
                     List<Long> pids = udpPids.get(e.getKey());
                     Duration cpuBefore = cpu(pids);
-                    Duration benchBefore = cpu(ProcessHandle.current().pid());
+                    Duration benchBefore = ownCpu();
                     double[] d = datagrams(e.getValue(), seconds, window);
-                    Duration bench = cpu(ProcessHandle.current().pid()).minus(benchBefore);
+                    Duration bench = ownCpu().minus(benchBefore);
                     record(results, "DTLS datagrams/s|" + e.getKey(), d[0]);
                     record(results, "DTLS loss %|" + e.getKey(), d[1]);
                     // what each echoed datagram cost the tunnel's own two processes, and this process (the
@@ -356,15 +357,11 @@ public final class UserPathBench {
         return 0;
     }
 
-    private static Duration cpu(long pid) {
-        return ProcessHandle.of(pid).flatMap(h -> h.info().totalCpuDuration()).orElse(Duration.ZERO);
-    }
-
     /**
      * The CPU of processes and of their children that ended (socat serves each connection in a child it forks,
      * whose time /proc adds to the parent's once the child is reaped), waiting up to 5 s for running children.
      */
-    private static Duration cpuWithChildren(List<Long> pids) throws IOException {
+    private static Duration cpu(List<Long> pids) throws IOException {
         long ticks = 0;
         for (long pid : pids) {
             ProcessHandle.of(pid).ifPresent(h -> h.children().forEach(c -> {
@@ -387,8 +384,13 @@ public final class UserPathBench {
     /** The kernel's clock ticks per second in /proc (USER_HZ): 100 on Linux. */
     private static final long CLOCK_TICKS = 100;
 
-    private static Duration cpu(List<Long> pids) {
-        return pids.stream().map(UserPathBench::cpu).reduce(Duration.ZERO, Duration::plus);
+    private static Duration cpu(long pid) throws IOException {
+        return cpu(List.of(pid));
+    }
+
+    /** This process's own CPU (its children are the tunnels measured, not its own work). */
+    private static Duration ownCpu() {
+        return ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO);
     }
 
     /** New tunnels per second from 4 Go clients, each a full handshake, header, one byte echoed and close. */
@@ -548,9 +550,10 @@ public final class UserPathBench {
                 + ",bind=127.0.0.1,reuseaddr,cert=" + pki.serverCertFile() + ",key=" + pki.serverKeyFile()
                 + ",cafile=" + pki.caFile() + ",verify=1", "UDP:127.0.0.1:" + echo.getPort()))).pid());
         awaitUdpBound(new InetSocketAddress(InetAddress.getLoopbackAddress(), serverPort));
-        pids.add(own(start("socat-dtls-client", List.of("socat", "-d", "-d", "UDP-LISTEN:" + clientPort + ",bind=127.0.0.1,reuseaddr",
-                "OPENSSL-DTLS-CLIENT:127.0.0.1:" + serverPort + ",cert=" + pki.clientCertFile() + ",key="
-                        + pki.clientKeyFile() + ",cafile=" + pki.caFile() + ",commonname=godoxy.agent"))).pid());
+        pids.add(own(start("socat-dtls-client", List.of("socat", "-d", "-d",
+                "UDP-LISTEN:" + clientPort + ",bind=127.0.0.1,reuseaddr", "OPENSSL-DTLS-CLIENT:127.0.0.1:" + serverPort
+                        + ",cert=" + pki.clientCertFile() + ",key=" + pki.clientKeyFile() + ",cafile=" + pki.caFile()
+                        + ",commonname=godoxy.agent"))).pid());
         InetSocketAddress entry = new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPort);
         awaitUdpBound(entry);
         return entry;
@@ -570,12 +573,6 @@ public final class UserPathBench {
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
         throw new IOException("nothing bound UDP " + a + " within 10 s");
-    }
-
-    /** Starts {@code stream-proxy forward} to target through server; returns its local entry. */
-    private InetSocketAddress forward(String transport, InetSocketAddress server, InetSocketAddress target,
-                                      boolean udp) throws IOException {
-        return address(forwardProcess(transport, server, target, udp).awaitLine(FORWARD_LINE, 60), 1);
     }
 
     /** Starts {@code stream-proxy forward} to target through server; its entry is on its {@code forwarding} line. */
