@@ -11,11 +11,18 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
 
 /**
  * The server side of one tunnel as an I/O-free state machine: every server, TCP and UDP, on every transport, feeds
@@ -165,6 +172,66 @@ public final class TunnelSession {
         return handshakeDone(alpn, client == null ? null : client.subject(), client, now);
     }
 
+    /**
+     * The TLS or DTLS handshake finished with the client's certificate chain as the engine reports it: the chain must
+     * be within its validity dates now, and its leaf's identity is what the {@link DestinationPolicy} receives. A
+     * resumed session (a TLS 1.3 ticket, a DTLS session id) carries the chain of the handshake that made it and no
+     * engine checks it again, so a certificate that expired since would otherwise keep a client in; transports call
+     * this rather than {@link #handshakeDone(String, ClientIdentity, long)}.
+     *
+     * @param alpn      the negotiated ALPN id, or null (not asked on UDP)
+     * @param peerChain the client's chain, leaf first, or null when the engine has none
+     * @param now       {@link System#nanoTime()}
+     * @return {@link Step#WAIT} for the header, or {@link Step#REFUSE}
+     */
+    public synchronized Step handshakeDone(String alpn, Certificate[] peerChain, long now) {
+        String outdated = outdated(peerChain);
+        if (outdated != null && state == State.HANDSHAKE) {
+            return handshakeFailed(outdated, now);
+        }
+        return handshakeDone(alpn, ClientIdentity.ofChain(peerChain), now);
+    }
+
+    /**
+     * The peer's chain of a TLS or DTLS session, as {@link #handshakeDone(String, Certificate[], long)} takes it.
+     *
+     * @param session the handshaken session
+     * @return the chain, leaf first, or null when the peer is not authenticated
+     */
+    public static Certificate[] peerChain(SSLSession session) {
+        try {
+            return session.getPeerCertificates();
+        } catch (SSLPeerUnverifiedException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Why a client chain is not valid at this moment, or null if it is (or there is none to judge).
+     *
+     * @param peerChain the chain, leaf first, or null
+     * @return a sentence naming the certificate and its dates, or null
+     */
+    static String outdated(Certificate[] peerChain) {
+        if (peerChain == null) {
+            return null;
+        }
+        Date at = new Date();
+        for (Certificate c : peerChain) {
+            if (c instanceof X509Certificate) {
+                X509Certificate x = (X509Certificate) c;
+                try {
+                    x.checkValidity(at);
+                } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+                    return "client certificate " + x.getSubjectX500Principal().getName() + " is valid from "
+                            + x.getNotBefore().toInstant() + " to " + x.getNotAfter().toInstant()
+                            + ", not now (a resumed session outlived it)";
+                }
+            }
+        }
+        return null;
+    }
+
     private Step handshakeDone(String alpn, String identity, ClientIdentity who, long now) {
         if (state != State.HANDSHAKE) {
             return current();
@@ -210,6 +277,20 @@ public final class TunnelSession {
     public synchronized Step routed(long now) {
         finish();
         return Step.END;
+    }
+
+    /**
+     * The handshake finished with a route's ALPN id, with the client's chain: as {@link #routed(long)} if the chain
+     * is within its dates now, else refused as a failed handshake (see {@link #handshakeDone(String, Certificate[],
+     * long)}).
+     *
+     * @param peerChain the client's chain, leaf first, or null
+     * @param now       {@link System#nanoTime()}
+     * @return {@link Step#END} to hand the connection to the route, or {@link Step#REFUSE}
+     */
+    public synchronized Step routed(Certificate[] peerChain, long now) {
+        String outdated = outdated(peerChain);
+        return outdated != null && state == State.HANDSHAKE ? handshakeFailed(outdated, now) : routed(now);
     }
 
     /**

@@ -132,14 +132,55 @@ public final class OutsidePeers {
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
-    private static Path extractScript(String name) {
+    /**
+     * Runs a Python {@code ssl} client that opens two tunnels with one context: the first as {@link #pythonTls}
+     * does, the second (after waiting until {@code resumeAt}) offering the session of the first, as a client that
+     * resumes does. Its stderr has a line per tunnel, {@code tunnel=N version=V reused=True|False echoed=BYTES}; its
+     * stdout is what the second tunnel echoed; it exits 0 when both echoed everything, 3 when the second was cut
+     * short, 4 when the second failed, 5 when the first did not echo.
+     *
+     * @param server     the server
+     * @param pki        the PKI whose CA file to trust
+     * @param clientCert the client certificate file (PEM)
+     * @param clientKey  its key (PEM)
+     * @param destHost   the destination host for the header
+     * @param destPort   the destination port for the header
+     * @param payload    bytes each tunnel sends and expects back
+     * @param tlsVersion {@code "1.2"} or {@code "1.3"}
+     * @param resumeAt   when to open the second tunnel, or null for at once
+     * @param timeout    the bound on the whole exchange
+     * @return what the client printed
+     */
+    public static Result pythonTlsResuming(InetSocketAddress server, TestPki pki, Path clientCert, Path clientKey,
+            String destHost, int destPort, byte[] payload, String tlsVersion, java.time.Instant resumeAt,
+            Duration timeout) {
+        Path python = require("python3");
+        extractScript("stream_client.py"); // stream_resume.py imports its header builder
+        Path script = extractScript("stream_resume.py");
+        String at = resumeAt == null ? "0" : String.format(java.util.Locale.ROOT, "%.3f",
+                resumeAt.toEpochMilli() / 1000.0);
+        List<String> cmd = new ArrayList<>(List.of(python.toString(), script.toString(),
+                server.getAddress().getHostAddress(), Integer.toString(server.getPort()),
+                pki.caFile().toString(), clientCert.toString(), clientKey.toString(),
+                destHost, Integer.toString(destPort), tlsVersion, at));
+        return run(cmd, payload, -1, timeout, true);
+    }
+
+    private static Path scripts;
+
+    /** Copies a script to one folder per JVM under its own name, so that scripts can import each other. */
+    private static synchronized Path extractScript(String name) {
         try (InputStream in = OutsidePeers.class.getResourceAsStream(name)) {
             if (in == null) {
                 throw new IllegalStateException("missing resource " + name);
             }
-            Path file = Files.createTempFile("stream-proxy-", "-" + name);
-            file.toFile().deleteOnExit();
+            if (scripts == null) {
+                scripts = Files.createTempDirectory("stream-proxy-peers-");
+                scripts.toFile().deleteOnExit();
+            }
+            Path file = scripts.resolve(name);
             Files.write(file, in.readAllBytes());
+            file.toFile().deleteOnExit();
             return file;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -193,6 +193,35 @@ public final class TestPki {
         return client;
     }
 
+    /** A certificate and its key written as PEM files, for outside peers. */
+    public record PemFiles(Path certificate, Path key) {
+    }
+
+    /**
+     * Issues a new client certificate from the CA, valid from an hour ago until {@code notAfter}, and writes it
+     * and its PKCS#8 key to new files in {@link #directory()}: for a session that outlives its certificate.
+     *
+     * @param notAfter the end of the certificate's validity
+     * @return the files
+     */
+    public PemFiles clientValidUntil(Instant notAfter) {
+        try {
+            CertificateGenerator.Issued i = CertificateGenerator.leaf(generated(ca), "CN=stream-proxy short-lived client",
+                    Instant.now().minus(Duration.ofHours(1)), notAfter, CertificateGenerator.Usage.CLIENT, List.of());
+            Path cert = Files.createTempFile(directory, "short-lived-client-", ".pem");
+            Path key = Files.createTempFile(directory, "short-lived-client-key-", ".pem");
+            cert.toFile().deleteOnExit();
+            key.toFile().deleteOnExit();
+            CertificateGenerator.writeCertificate(cert, i.certificate());
+            CertificateGenerator.writePkcs8(key, i.key());
+            return new PemFiles(cert, key);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot issue a client certificate", e);
+        }
+    }
+
     /**
      * Lists the PEM files written, for cleanup or inspection.
      *

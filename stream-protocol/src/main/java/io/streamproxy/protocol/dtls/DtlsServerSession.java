@@ -1,7 +1,6 @@
 package io.streamproxy.protocol.dtls;
 
 import io.streamproxy.SessionInfo;
-import io.streamproxy.ClientIdentity;
 import io.streamproxy.protocol.TunnelSession;
 import io.streamproxy.protocol.TunnelSession.Step;
 import java.io.IOException;
@@ -15,7 +14,6 @@ import java.util.List;
 import java.util.Queue;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
  * The server side of one UDP tunnel on the JDK's DTLS engine, free of I/O: a {@link DtlsDriver} for the records
@@ -347,7 +345,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
 
     @Override
     public void handshakeFinished() {
-        act(tunnel.handshakeDone(null, identity(), System.nanoTime()));
+        act(tunnel.handshakeDone(null, TunnelSession.peerChain(driver.engine().getSession()), System.nanoTime()));
         if (!ended) {
             io.established();
         }
@@ -412,14 +410,6 @@ public final class DtlsServerSession implements DtlsDriver.Output {
             // ICMP from the destination: the datagram is lost, the session stays (as with plain UDP)
         } catch (IOException e) {
             act(tunnel.close("writing to the destination failed: " + e.getMessage()));
-        }
-    }
-
-    private ClientIdentity identity() {
-        try {
-            return ClientIdentity.ofChain(driver.engine().getSession().getPeerCertificates());
-        } catch (SSLPeerUnverifiedException e) {
-            return null;
         }
     }
 

@@ -23,7 +23,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -218,13 +217,17 @@ final class TcpSessions {
     private Step handshaken(Connection c) {
         String alpn = c.socket.getApplicationProtocol();
         TlsRoute route = options.routeFor(alpn);
+        java.security.cert.Certificate[] chain = TunnelSession.peerChain(c.socket.getSession());
         if (route != null && !StreamProtocol.ALPN.equals(alpn)) {
+            Step routed = c.tunnel.routed(chain, System.nanoTime());
+            if (routed != Step.END) {
+                return routed;
+            }
             c.disarm();
-            c.tunnel.routed(System.nanoTime());
             new JdkRouteChannel(c.socket, alpn).serve(route);
             return Step.END;
         }
-        return c.tunnel.handshakeDone(alpn, identity(c.socket), System.nanoTime());
+        return c.tunnel.handshakeDone(alpn, chain, System.nanoTime());
     }
 
     /** Carries out the core's steps until the session ends, then frees what it holds. */
@@ -342,14 +345,6 @@ final class TcpSessions {
             c.lastDialFailure = e.getMessage() == null ? e.toString() : e.getMessage();
             TcpRelay.closeQuietly(attempt);
             untrack(attempt);
-            return null;
-        }
-    }
-
-    static io.streamproxy.ClientIdentity identity(SSLSocket socket) {
-        try {
-            return io.streamproxy.ClientIdentity.ofChain(socket.getSession().getPeerCertificates());
-        } catch (SSLPeerUnverifiedException e) {
             return null;
         }
     }

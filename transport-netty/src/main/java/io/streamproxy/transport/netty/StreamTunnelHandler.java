@@ -25,7 +25,6 @@ import io.streamproxy.protocol.TunnelSession.Step;
 import java.util.ArrayDeque;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
  * The server side of one stream tunnel on a Netty channel behind an {@code SslHandler}, as a shell around the
@@ -131,24 +130,19 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         TlsRoute route = service.options.routeFor(alpn);
+        java.security.cert.Certificate[] chain = ssl == null ? null
+                : TunnelSession.peerChain(ssl.engine().getSession());
         if (route != null && !StreamProtocol.ALPN.equals(alpn)) {
+            TunnelSession.Step routed = tunnel.routed(chain, System.nanoTime());
+            if (routed != TunnelSession.Step.END) {
+                act(ctx, routed);
+                return;
+            }
             done = true;
-            tunnel.routed(System.nanoTime());
             ctx.pipeline().replace(this, "route", new NettyRouteHandler(route, alpn));
             return;
         }
-        act(ctx, tunnel.handshakeDone(alpn, identity(ssl), System.nanoTime()));
-    }
-
-    private static io.streamproxy.ClientIdentity identity(SslHandler ssl) {
-        if (ssl == null) {
-            return null;
-        }
-        try {
-            return io.streamproxy.ClientIdentity.ofChain(ssl.engine().getSession().getPeerCertificates());
-        } catch (SSLPeerUnverifiedException e) {
-            return null;
-        }
+        act(ctx, tunnel.handshakeDone(alpn, chain, System.nanoTime()));
     }
 
     @Override

@@ -42,7 +42,6 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 import org.slf4j.Logger;
@@ -311,13 +310,18 @@ final class NioTcpServer implements ServerEndpoint {
     private Step handshaken(Connection c) {
         String alpn = c.tls.engine.getApplicationProtocol();
         TlsRoute route = options.routeFor(alpn);
+        // the chain, which the core checks against its dates: a resumed session's handshake checks nothing
+        java.security.cert.Certificate[] chain = TunnelSession.peerChain(c.tls.engine.getSession());
         if (route != null && !StreamProtocol.ALPN.equals(alpn)) {
+            Step routed = c.tunnel.routed(chain, System.nanoTime());
+            if (routed != Step.END) {
+                return routed;
+            }
             c.disarm();
-            c.tunnel.routed(System.nanoTime());
             serveRoute(c.tls, route, alpn);
             return Step.END;
         }
-        return c.tunnel.handshakeDone(alpn, identity(c.tls.engine), System.nanoTime());
+        return c.tunnel.handshakeDone(alpn, chain, System.nanoTime());
     }
 
     /** Carries out the core's steps until the tunnel ends, then frees what it holds. */
@@ -605,14 +609,6 @@ final class NioTcpServer implements ServerEndpoint {
 
     private void untrack(Closeable c) {
         open.remove(c);
-    }
-
-    private static String identity(SSLEngine engine) {
-        try {
-            return engine.getSession().getPeerPrincipal().getName();
-        } catch (SSLPeerUnverifiedException e) {
-            return null;
-        }
     }
 
     private static void closeQuietly(Closeable c) {
