@@ -14,6 +14,20 @@ public interface SessionListener {
     };
 
     /**
+     * A client finished its TLS or DTLS handshake and was let in (its certificate is valid, it asked for the stream
+     * protocol or a route's), before its header arrives: to count handshakes and see whether clients resume. Called
+     * once per accepted handshake.
+     *
+     * @param protocol TCP or UDP
+     * @param client   the client's remote address
+     * @param resumed  true if the client resumed an earlier session (a TLS 1.3 ticket, a TLS 1.2 session id or
+     *                 ticket, a DTLS session id) instead of making a full handshake; false where the engine cannot
+     *                 tell
+     */
+    default void handshakeCompleted(Protocol protocol, SocketAddress client, boolean resumed) {
+    }
+
+    /**
      * A session was accepted and its destination dialled; relaying starts now.
      *
      * @param session the session

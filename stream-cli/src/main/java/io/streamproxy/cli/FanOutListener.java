@@ -59,6 +59,13 @@ final class FanOutListener implements SessionListener {
     }
 
     @Override
+    public void handshakeCompleted(Protocol protocol, SocketAddress client, boolean resumed) {
+        for (SessionListener l : listeners) {
+            l.handshakeCompleted(protocol, client, resumed);
+        }
+    }
+
+    @Override
     public void healthProbe(Protocol protocol, SocketAddress client) {
         for (SessionListener l : listeners) {
             l.healthProbe(protocol, client);

@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The server's session events as Prometheus metrics (Micrometer): sessions active and total per protocol, bytes
- * each way, refusals by reason, handshake failures, health probes, datagrams dropped in sessions and before
- * authentication (by reason).
+ * each way, handshakes (full or resumed), refusals by reason, handshake failures, health probes, datagrams dropped
+ * in sessions and before authentication (by reason).
  */
 final class Metrics implements SessionListener {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -62,6 +62,12 @@ final class Metrics implements SessionListener {
         if (reason == RefusalReason.HANDSHAKE_FAILED) {
             counter("stream_handshake_failures_total", "protocol", tag(protocol)).increment();
         }
+    }
+
+    @Override
+    public void handshakeCompleted(Protocol protocol, SocketAddress client, boolean resumed) {
+        counter("stream_handshakes_total", "protocol", tag(protocol), "session", resumed ? "resumed" : "full")
+                .increment();
     }
 
     @Override

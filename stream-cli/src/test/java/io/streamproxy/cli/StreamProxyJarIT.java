@@ -131,7 +131,7 @@ class StreamProxyJarIT {
         int port = Integer.parseInt(tcpPort);
         assertThat(CliTest.httpGet(port, client, "/healthz")).startsWith("HTTP/1.1 200").endsWith("ok");
         assertThat(CliTest.httpGet(port, client, "/metrics")).contains("stream_sessions_total")
-                .contains("stream_health_probes_total");
+                .contains("stream_health_probes_total").contains("stream_handshakes_total{");
 
         server.destroy(); // SIGTERM
         assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();

@@ -84,6 +84,15 @@ public final class SessionEvents implements SessionListener {
     }
 
     @Override
+    public void handshakeCompleted(Protocol protocol, SocketAddress client, boolean resumed) {
+        try {
+            listener.handshakeCompleted(protocol, client, resumed);
+        } catch (RuntimeException e) {
+            LOG.warn("session listener failed", e);
+        }
+    }
+
+    @Override
     public void healthProbe(Protocol protocol, SocketAddress client) {
         LOG.debug("{} health probe from {}", protocol, client);
         try {

@@ -156,7 +156,7 @@ public final class TunnelSession {
      * @return {@link Step#WAIT} for the header, or {@link Step#REFUSE}
      */
     public synchronized Step handshakeDone(String alpn, String identity, long now) {
-        return handshakeDone(alpn, identity, null, now);
+        return handshakeDone(alpn, identity, null, false, now);
     }
 
     /**
@@ -169,31 +169,48 @@ public final class TunnelSession {
      * @return {@link Step#WAIT} for the header, or {@link Step#REFUSE}
      */
     public synchronized Step handshakeDone(String alpn, ClientIdentity client, long now) {
-        return handshakeDone(alpn, client == null ? null : client.subject(), client, now);
+        return handshakeDone(alpn, client == null ? null : client.subject(), client, false, now);
     }
 
     /**
      * The TLS or DTLS handshake finished with the client's certificate chain as the engine reports it: the chain must
      * be within its validity dates now, and its leaf's identity is what the {@link DestinationPolicy} receives. A
-     * resumed session (a TLS 1.3 ticket, a DTLS session id) carries the chain of the handshake that made it and no
-     * engine checks it again, so a certificate that expired since would otherwise keep a client in; transports call
-     * this rather than {@link #handshakeDone(String, ClientIdentity, long)}.
+     * resumed session (a TLS 1.3 ticket, a TLS 1.2 session id or ticket, a DTLS session id) carries the chain of the
+     * handshake that made it and no engine checks it again, so a certificate that expired since would otherwise keep
+     * a client in; transports call this rather than {@link #handshakeDone(String, ClientIdentity, long)}. The
+     * listener hears of the handshake ({@link io.streamproxy.SessionListener#handshakeCompleted}) once it is
+     * accepted.
      *
      * @param alpn      the negotiated ALPN id, or null (not asked on UDP)
      * @param peerChain the client's chain, leaf first, or null when the engine has none
+     * @param resumed   whether the handshake resumed an earlier session instead of a full handshake
      * @param now       {@link System#nanoTime()}
      * @return {@link Step#WAIT} for the header, or {@link Step#REFUSE}
      */
-    public synchronized Step handshakeDone(String alpn, Certificate[] peerChain, long now) {
-        String outdated = outdated(peerChain);
+    public synchronized Step handshakeDone(String alpn, Certificate[] peerChain, boolean resumed, long now) {
+        String outdated = outdated(peerChain, resumed);
         if (outdated != null && state == State.HANDSHAKE) {
             return handshakeFailed(outdated, now);
         }
-        return handshakeDone(alpn, ClientIdentity.ofChain(peerChain), now);
+        ClientIdentity who = ClientIdentity.ofChain(peerChain);
+        return handshakeDone(alpn, who == null ? null : who.subject(), who, resumed, now);
     }
 
     /**
-     * The peer's chain of a TLS or DTLS session, as {@link #handshakeDone(String, Certificate[], long)} takes it.
+     * Whether a session the JDK's TLS or DTLS engine finished was resumed rather than made by this handshake: its
+     * creation time (which a resumed session keeps from the handshake that made it) lies before the handshake
+     * started. For engines that cannot say it themselves; BoringSSL's can.
+     *
+     * @param session              the handshaken session
+     * @param handshakeStartMillis {@link System#currentTimeMillis()} before the handshake's first record
+     * @return true if the session is older than the handshake
+     */
+    public static boolean resumedBefore(SSLSession session, long handshakeStartMillis) {
+        return session.getCreationTime() < handshakeStartMillis;
+    }
+
+    /**
+     * The peer's chain of a TLS or DTLS session, as {@link #handshakeDone(String, Certificate[], boolean, long)} takes it.
      *
      * @param session the handshaken session
      * @return the chain, leaf first, or null when the peer is not authenticated
@@ -210,9 +227,10 @@ public final class TunnelSession {
      * Why a client chain is not valid at this moment, or null if it is (or there is none to judge).
      *
      * @param peerChain the chain, leaf first, or null
+     * @param resumed   whether the session was resumed, for the sentence
      * @return a sentence naming the certificate and its dates, or null
      */
-    static String outdated(Certificate[] peerChain) {
+    static String outdated(Certificate[] peerChain, boolean resumed) {
         if (peerChain == null) {
             return null;
         }
@@ -225,14 +243,14 @@ public final class TunnelSession {
                 } catch (CertificateExpiredException | CertificateNotYetValidException e) {
                     return "client certificate " + x.getSubjectX500Principal().getName() + " is valid from "
                             + x.getNotBefore().toInstant() + " to " + x.getNotAfter().toInstant()
-                            + ", not now (a resumed session outlived it)";
+                            + ", not now" + (resumed ? " (a resumed session outlived it)" : "");
                 }
             }
         }
         return null;
     }
 
-    private Step handshakeDone(String alpn, String identity, ClientIdentity who, long now) {
+    private Step handshakeDone(String alpn, String identity, ClientIdentity who, boolean resumed, long now) {
         if (state != State.HANDSHAKE) {
             return current();
         }
@@ -246,7 +264,16 @@ public final class TunnelSession {
                     + " (got '" + (alpn == null ? "" : alpn) + "')");
         }
         state = State.HEADER;
+        reportHandshake(resumed);
         return Step.WAIT;
+    }
+
+    private void reportHandshake(boolean resumed) {
+        try {
+            core.listener().handshakeCompleted(core.protocol(), client, resumed);
+        } catch (RuntimeException e) {
+            // the listener's fault; the tunnel goes on
+        }
     }
 
     /**
@@ -281,16 +308,24 @@ public final class TunnelSession {
 
     /**
      * The handshake finished with a route's ALPN id, with the client's chain: as {@link #routed(long)} if the chain
-     * is within its dates now, else refused as a failed handshake (see {@link #handshakeDone(String, Certificate[],
-     * long)}).
+     * is within its dates now (the listener hears of the handshake), else refused as a failed handshake (see
+     * {@link #handshakeDone(String, Certificate[], boolean, long)}).
      *
      * @param peerChain the client's chain, leaf first, or null
+     * @param resumed   whether the handshake resumed an earlier session
      * @param now       {@link System#nanoTime()}
      * @return {@link Step#END} to hand the connection to the route, or {@link Step#REFUSE}
      */
-    public synchronized Step routed(Certificate[] peerChain, long now) {
-        String outdated = outdated(peerChain);
-        return outdated != null && state == State.HANDSHAKE ? handshakeFailed(outdated, now) : routed(now);
+    public synchronized Step routed(Certificate[] peerChain, boolean resumed, long now) {
+        if (state != State.HANDSHAKE) {
+            return routed(now);
+        }
+        String outdated = outdated(peerChain, resumed);
+        if (outdated != null) {
+            return handshakeFailed(outdated, now);
+        }
+        reportHandshake(resumed);
+        return routed(now);
     }
 
     /**

@@ -33,7 +33,13 @@ class TunnelSessionTest {
     private static final SocketAddress CLIENT = new InetSocketAddress("127.0.0.1", 40000);
 
     private final List<String> events = new ArrayList<>();
+    private final List<Boolean> handshakes = new ArrayList<>();
     private final SessionListener listener = new SessionListener() {
+        @Override
+        public void handshakeCompleted(Protocol protocol, SocketAddress client, boolean resumed) {
+            handshakes.add(resumed);
+        }
+
         @Override
         public void sessionOpened(SessionInfo session) {
             events.add("opened " + session.destination());
@@ -240,6 +246,51 @@ class TunnelSessionTest {
         assertThat(t.header(ByteBuffer.allocate(100), now)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.INVALID_HEADER);
         assertThat(t.detail()).isEqualTo("first record is 100 bytes, a header is 275");
+    }
+
+    private static java.security.cert.Certificate[] clientChain(Instant from, Instant to) throws Exception {
+        CertificateGenerator.Issued ca = CertificateGenerator.ca("CN=chain CA", Instant.now().minusSeconds(7200),
+                Instant.now().plusSeconds(7200));
+        CertificateGenerator.Issued leaf = CertificateGenerator.leaf(ca, "CN=chain client", from, to,
+                CertificateGenerator.Usage.CLIENT, List.of());
+        return new java.security.cert.Certificate[] {leaf.certificate(), ca.certificate()};
+    }
+
+    @Test
+    void chainWithinItsDates_isLetIn_andTheHandshakeReportedWithWhetherItResumed() throws Exception {
+        java.security.cert.Certificate[] chain = clientChain(Instant.now().minusSeconds(60),
+                Instant.now().plusSeconds(3600));
+        TunnelSession full = core().tryAccept(CLIENT, now);
+        assertThat(full.handshakeDone(StreamProtocol.ALPN, chain, false, now)).isEqualTo(Step.WAIT);
+        assertThat(full.identity()).isEqualTo("CN=chain client");
+        TunnelSession resumed = core().tryAccept(CLIENT, now);
+        assertThat(resumed.handshakeDone(StreamProtocol.ALPN, chain, true, now)).isEqualTo(Step.WAIT);
+        assertThat(handshakes).containsExactly(false, true);
+    }
+
+    @Test
+    void resumedSession_whoseCertificateExpiredSince_isHandshakeFailed_andNotReportedAsAHandshake()
+            throws Exception {
+        java.security.cert.Certificate[] chain = clientChain(Instant.now().minusSeconds(7200),
+                Instant.now().minusSeconds(60));
+        TunnelSession t = core().tryAccept(CLIENT, now);
+        assertThat(t.handshakeDone(StreamProtocol.ALPN, chain, true, now)).isEqualTo(Step.REFUSE);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(t.detail()).contains("CN=chain client").contains("not now")
+                .contains("a resumed session outlived it");
+        assertThat(handshakes).isEmpty();
+    }
+
+    @Test
+    void routedConnection_withACertificateNotYetValid_isRefused_elseHandedOver() throws Exception {
+        TunnelSession early = core().tryAccept(CLIENT, now);
+        assertThat(early.routed(clientChain(Instant.now().plusSeconds(600), Instant.now().plusSeconds(7200)),
+                true, now)).isEqualTo(Step.REFUSE);
+        assertThat(early.refusalReason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        TunnelSession fine = core().tryAccept(CLIENT, now);
+        assertThat(fine.routed(clientChain(Instant.now().minusSeconds(60), Instant.now().plusSeconds(600)),
+                false, now)).isEqualTo(Step.END);
+        assertThat(handshakes).containsExactly(false);
     }
 
     @Test

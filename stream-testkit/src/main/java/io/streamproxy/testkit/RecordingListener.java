@@ -101,6 +101,24 @@ public final class RecordingListener implements SessionListener {
         probes.add(client);
     }
 
+    private final BlockingQueue<Boolean> handshakes = new LinkedBlockingQueue<>();
+
+    @Override
+    public void handshakeCompleted(Protocol protocol, SocketAddress client, boolean resumed) {
+        handshakes.add(resumed);
+    }
+
+    /**
+     * Waits for the next handshake the server accepted.
+     *
+     * @param timeout the bound
+     * @return true if the client resumed a session, false for a full handshake
+     * @throws AssertionError if none comes in time
+     */
+    public boolean awaitHandshake(Duration timeout) {
+        return take(handshakes, timeout, "accepted handshake");
+    }
+
     /**
      * Waits for the next refusal.
      *

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Running a TCP server for months: new credentials given to a running server reach new handshakes at once while open
- * tunnels keep working; a drain refuses new tunnels with {@link RefusalReason#DRAINING}, lets live ones finish, and
+ * tunnels keep working, and a TLS session made before the update is not resumed after it; a drain refuses new tunnels with {@link RefusalReason#DRAINING}, lets live ones finish, and
  * ends what is left at its timeout.
  */
 public abstract class TcpLifecycleKit extends TcpKitBase {
@@ -42,6 +42,34 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
                     .isInstanceOf(IOException.class);
             echoOnce(open, "still open after the update");
         }
+    }
+
+    @Test
+    public void sessionFromBeforeACredentialsUpdate_isNotResumed_afterIt() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        try (TcpTunnel t = open(client, echo.host(), echo.port())) {
+            t.output().write(1);
+            t.output().flush();
+            assertThat(t.input().read()).isEqualTo(1);
+        }
+        assertThat(events.awaitHandshake(WAIT)).as("the first tunnel makes a full handshake").isFalse();
+        // the same files reloaded: a CA taken out of trust would be reloaded the same way, and a session made
+        // under the old trust must not carry a client past the new one
+        server.updateCredentials(pki.serverCredentials());
+        try (TcpTunnel t = open(client, echo.host(), echo.port())) {
+            t.output().write(2);
+            t.output().flush();
+            assertThat(t.input().read()).isEqualTo(2);
+        }
+        assertThat(events.awaitHandshake(WAIT)).as("a session from before the update is not resumed after it")
+                .isFalse();
+        try (TcpTunnel t = open(client, echo.host(), echo.port())) {
+            t.output().write(3);
+            t.output().flush();
+            assertThat(t.input().read()).isEqualTo(3);
+        }
+        assertThat(events.awaitHandshake(WAIT)).as("a session made after the update is resumed").isTrue();
     }
 
     @Test

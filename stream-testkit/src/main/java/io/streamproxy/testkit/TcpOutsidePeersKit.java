@@ -53,6 +53,8 @@ public abstract class TcpOutsidePeersKit extends TcpKitBase {
         assertThat(r.stdout()).isEqualTo(payload);
         events.awaitOpened(WAIT);
         events.awaitOpened(WAIT);
+        assertThat(events.awaitHandshake(WAIT)).as("the server saw the first handshake as full").isFalse();
+        assertThat(events.awaitHandshake(WAIT)).as("the server saw the second handshake as resumed").isTrue();
     }
 
     @Test
@@ -70,7 +72,10 @@ public abstract class TcpOutsidePeersKit extends TcpKitBase {
         assertThat(r.exitCode()).as("a tunnel on a session that outlived its certificate; python stderr: %s",
                 r.stderr()).isIn(3, 4);
         assertThat(r.stdout()).isEmpty();
-        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        RecordingListener.Refusal refusal = events.awaitRefusal(WAIT);
+        assertThat(refusal.reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(refusal.detail()).contains("short-lived client").contains("not now");
+        assertThat(events.awaitHandshake(WAIT)).as("only the first handshake was let in").isFalse();
         assertThat(events.openedCount()).as("sessions opened").isEqualTo(1);
         assertThat(echo.connectionCount()).as("connections to the destination").isEqualTo(1);
     }

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Relaying over TCP: bytes both ways, 64 MiB each way intact, bytes sent in the same write as the header, a hundred
- * concurrent sessions that each get their own data, and an IPv6 server and destination.
+ * concurrent sessions that each get their own data, an IPv6 server and destination, and a client that resumes its
+ * TLS session on its next tunnel.
  */
 public abstract class TcpRelayKit extends TcpKitBase {
     @Test
@@ -43,6 +44,22 @@ public abstract class TcpRelayKit extends TcpKitBase {
         assertThat(closed.session().destination()).isEqualTo(Destination.of(echo.host(), echo.port()));
         assertThat(closed.bytesToDestination()).isEqualTo(24);
         assertThat(closed.bytesFromDestination()).isEqualTo(24);
+    }
+
+    @Test
+    public void ourClient_resumesItsSession_onTheNextTunnel() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        for (int i = 0; i < 3; i++) {
+            try (TcpTunnel t = open(client, echo.host(), echo.port())) {
+                t.output().write(i);
+                t.output().flush();
+                assertThat(t.input().read()).as("echo on tunnel %d", i).isEqualTo(i);
+            }
+        }
+        assertThat(events.awaitHandshake(WAIT)).as("the first tunnel makes a full handshake").isFalse();
+        assertThat(events.awaitHandshake(WAIT)).as("the second tunnel of one client resumes a session").isTrue();
+        assertThat(events.awaitHandshake(WAIT)).as("the third tunnel of one client resumes a session").isTrue();
     }
 
     @Test

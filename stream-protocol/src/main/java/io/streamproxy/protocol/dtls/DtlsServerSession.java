@@ -111,6 +111,8 @@ public final class DtlsServerSession implements DtlsDriver.Output {
     private boolean discarding;
     private long delivered;
     private DtlsCookieFront.HelloAssembly assembly;
+    /** The wall clock when the handshake began, to tell a resumed session. */
+    private final long startedMillis = System.currentTimeMillis();
 
     /**
      * Creates a session for a new client address whose first datagram is a ClientHello, admitted by the core.
@@ -345,7 +347,9 @@ public final class DtlsServerSession implements DtlsDriver.Output {
 
     @Override
     public void handshakeFinished() {
-        act(tunnel.handshakeDone(null, TunnelSession.peerChain(driver.engine().getSession()), System.nanoTime()));
+        javax.net.ssl.SSLSession session = driver.engine().getSession();
+        act(tunnel.handshakeDone(null, TunnelSession.peerChain(session),
+                TunnelSession.resumedBefore(session, startedMillis), System.nanoTime()));
         if (!ended) {
             io.established();
         }

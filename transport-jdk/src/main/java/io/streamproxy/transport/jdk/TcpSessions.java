@@ -179,8 +179,9 @@ final class TcpSessions {
         c.arm();
         Step step;
         try {
+            long started = System.currentTimeMillis();
             socket.startHandshake();
-            step = handshaken(c);
+            step = handshaken(c, started);
         } catch (IOException | RuntimeException e) {
             step = tunnel.handshakeFailed(describe(e), System.nanoTime());
         }
@@ -206,20 +207,25 @@ final class TcpSessions {
         c.arm();
         Step step;
         try {
-            step = handshaken(c);
+            step = handshaken(c, Long.MIN_VALUE); // the host's handshake: when it started is not known
         } catch (RuntimeException e) {
             step = tunnel.failed(e.toString(), System.nanoTime());
         }
         run(c, step);
     }
 
-    /** After the handshake: a route takes the connection, or the core checks the ALPN id. */
-    private Step handshaken(Connection c) {
+    /**
+     * After the handshake: a route takes the connection, or the core checks the ALPN id. {@code startedMillis} is
+     * the wall clock before the handshake began, to tell a resumed session, or {@code Long.MIN_VALUE} if unknown.
+     */
+    private Step handshaken(Connection c, long startedMillis) {
         String alpn = c.socket.getApplicationProtocol();
         TlsRoute route = options.routeFor(alpn);
-        java.security.cert.Certificate[] chain = TunnelSession.peerChain(c.socket.getSession());
+        javax.net.ssl.SSLSession session = c.socket.getSession();
+        java.security.cert.Certificate[] chain = TunnelSession.peerChain(session);
+        boolean resumed = TunnelSession.resumedBefore(session, startedMillis);
         if (route != null && !StreamProtocol.ALPN.equals(alpn)) {
-            Step routed = c.tunnel.routed(chain, System.nanoTime());
+            Step routed = c.tunnel.routed(chain, resumed, System.nanoTime());
             if (routed != Step.END) {
                 return routed;
             }
@@ -227,7 +233,7 @@ final class TcpSessions {
             new JdkRouteChannel(c.socket, alpn).serve(route);
             return Step.END;
         }
-        return c.tunnel.handshakeDone(alpn, chain, System.nanoTime());
+        return c.tunnel.handshakeDone(alpn, chain, resumed, System.nanoTime());
     }
 
     /** Carries out the core's steps until the session ends, then frees what it holds. */

@@ -44,6 +44,12 @@ final class HalfCloseSslEngine extends SSLEngine implements ReferenceCounted {
         this.alloc = alloc;
     }
 
+    /** @return true if BoringSSL resumed an earlier session in this handshake (a ticket or a session id) */
+    boolean sessionReused() {
+        long ssl = engine.sslPointer();
+        return ssl != 0 && SSL.isSessionReused(ssl);
+    }
+
     /** Whether the engine can be built here: the field it reads from Netty's engine is where this Netty has it. */
     static boolean available() {
         return NETWORK_BIO != null;

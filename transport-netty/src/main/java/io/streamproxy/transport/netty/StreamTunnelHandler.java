@@ -44,6 +44,8 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
     private volatile ScheduledFuture<?> relayTimer;
     private boolean handshaken;
     private boolean done;
+    /** The wall clock when this handler met the connection before its handshake, else Long.MIN_VALUE. */
+    private long handshakeStartMillis = Long.MIN_VALUE;
 
     StreamTunnelHandler(StreamTunnelService service, TunnelSession admitted) {
         this.service = service;
@@ -66,6 +68,8 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         SslHandler ssl = ctx.pipeline().get(SslHandler.class);
         if (ssl != null && ssl.handshakeFuture().isDone()) {
             onHandshake(ctx, ssl.handshakeFuture().isSuccess() ? null : ssl.handshakeFuture().cause());
+        } else {
+            handshakeStartMillis = System.currentTimeMillis();
         }
     }
 
@@ -132,8 +136,9 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         TlsRoute route = service.options.routeFor(alpn);
         java.security.cert.Certificate[] chain = ssl == null ? null
                 : TunnelSession.peerChain(ssl.engine().getSession());
+        boolean resumed = ssl != null && TlsContexts.resumed(ssl.engine(), handshakeStartMillis);
         if (route != null && !StreamProtocol.ALPN.equals(alpn)) {
-            TunnelSession.Step routed = tunnel.routed(chain, System.nanoTime());
+            TunnelSession.Step routed = tunnel.routed(chain, resumed, System.nanoTime());
             if (routed != TunnelSession.Step.END) {
                 act(ctx, routed);
                 return;
@@ -142,7 +147,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
             ctx.pipeline().replace(this, "route", new NettyRouteHandler(route, alpn));
             return;
         }
-        act(ctx, tunnel.handshakeDone(alpn, chain, System.nanoTime()));
+        act(ctx, tunnel.handshakeDone(alpn, chain, resumed, System.nanoTime()));
     }
 
     @Override

@@ -52,6 +52,18 @@ final class TlsContexts {
         return new SslHandler(engine);
     }
 
+    /**
+     * Whether the finished handshake resumed an earlier session: BoringSSL says so itself; for the JDK's engine, the
+     * session is older than {@code startedMillis} (the wall clock before the handshake, {@code Long.MIN_VALUE} if
+     * unknown, which reads as not resumed).
+     */
+    static boolean resumed(SSLEngine engine, long startedMillis) {
+        if (engine instanceof HalfCloseSslEngine) {
+            return ((HalfCloseSslEngine) engine).sessionReused();
+        }
+        return io.streamproxy.protocol.TunnelSession.resumedBefore(engine.getSession(), startedMillis);
+    }
+
     /** The ALPN id the handshake chose, or null; for every engine {@link #newHandler} makes. */
     static String applicationProtocol(SslHandler ssl) {
         String id = ssl.engine().getApplicationProtocol();

@@ -298,8 +298,9 @@ final class NioTcpServer implements ServerEndpoint {
         }
         Step step;
         try {
+            long started = System.currentTimeMillis();
             c.tls.handshake();
-            step = handshaken(c);
+            step = handshaken(c, started);
         } catch (IOException | RuntimeException e) {
             step = tunnel.handshakeFailed("TLS: " + e.getMessage(), System.nanoTime());
         }
@@ -307,13 +308,15 @@ final class NioTcpServer implements ServerEndpoint {
     }
 
     /** After the handshake: a route takes the connection, or the core checks the ALPN id. */
-    private Step handshaken(Connection c) {
+    private Step handshaken(Connection c, long startedMillis) {
         String alpn = c.tls.engine.getApplicationProtocol();
         TlsRoute route = options.routeFor(alpn);
         // the chain, which the core checks against its dates: a resumed session's handshake checks nothing
-        java.security.cert.Certificate[] chain = TunnelSession.peerChain(c.tls.engine.getSession());
+        javax.net.ssl.SSLSession session = c.tls.engine.getSession();
+        java.security.cert.Certificate[] chain = TunnelSession.peerChain(session);
+        boolean resumed = TunnelSession.resumedBefore(session, startedMillis);
         if (route != null && !StreamProtocol.ALPN.equals(alpn)) {
-            Step routed = c.tunnel.routed(chain, System.nanoTime());
+            Step routed = c.tunnel.routed(chain, resumed, System.nanoTime());
             if (routed != Step.END) {
                 return routed;
             }
@@ -321,7 +324,7 @@ final class NioTcpServer implements ServerEndpoint {
             serveRoute(c.tls, route, alpn);
             return Step.END;
         }
-        return c.tunnel.handshakeDone(alpn, chain, System.nanoTime());
+        return c.tunnel.handshakeDone(alpn, chain, resumed, System.nanoTime());
     }
 
     /** Carries out the core's steps until the tunnel ends, then frees what it holds. */

@@ -56,6 +56,11 @@ final class ReportingListener implements SessionListener {
         call(() -> user.healthProbe(protocol, client));
     }
 
+    @Override
+    public void handshakeCompleted(Protocol protocol, SocketAddress client, boolean resumed) {
+        call(() -> user.handshakeCompleted(protocol, client, resumed));
+    }
+
     private static void call(Runnable event) {
         try {
             event.run();
