@@ -46,6 +46,9 @@ import java.util.regex.Pattern;
  *   <li>new tunnels/s: 4 Go clients straight to the server (full mutual-TLS handshake, header, one byte echoed,
  *       close), against the better of stunnel and the Go server, after {@code --warmup} seconds of the same load
  *       on each path (a JVM's JIT needs them; the Go server gets them too), with the server's own CPU per tunnel;</li>
+ *   <li>resumed tunnels/s: the same, from clients that keep their TLS 1.3 session tickets and resume (as
+ *       {@code stream-proxy forward} and the library's clients do), after a quarter of {@code --warmup}, with the
+ *       share of handshakes that did resume;</li>
  *   <li>DTLS: 1200-byte datagrams echoed per second with 32 in flight through {@code forward --udp}, and the loss,
  *       against socat's DTLS tunnel, after half of {@code --warmup} of the same load on each path, and the CPU
  *       each echoed datagram cost the tunnel's two processes (forward and server, or socat's two) and this
@@ -60,7 +63,7 @@ import java.util.regex.Pattern;
  * ./mvnw -B -q package -DskipTests -pl stream-cli,stream-bench -am
  * java -cp stream-bench/target/stream-bench.jar io.streamproxy.bench.UserPathBench [--transports netty,jdk,bc]
  *      [--runs 3] [--bulk-mib 1024] [--seconds 5] [--warmup 20] [--idle 10000]
- *      [--figures bulk,rtt,rate,dtls,idle] [--jfr DIR] [--jvm-options "-Da=b ..."] [--window 32]
+ *      [--figures bulk,rtt,rate,resume,dtls,idle] [--jfr DIR] [--jvm-options "-Da=b ..."] [--window 32]
  *      [--forward-transport NAME (the forwards' transport, to tell the server's share from theirs)]
  * </pre>
  */
@@ -124,7 +127,7 @@ public final class UserPathBench {
         installMissing();
         tunnelPeer = buildTunnelPeer();
         List<String> transports = list("transports", "netty,jdk,bc");
-        List<String> figures = list("figures", "bulk,rtt,rate,dtls,idle");
+        List<String> figures = list("figures", "bulk,rtt,rate,resume,dtls,idle");
         int runs = number("runs", 3);
         long bulkBytes = (long) number("bulk-mib", 1024) << 20;
         int seconds = number("seconds", 5);
@@ -242,11 +245,11 @@ public final class UserPathBench {
             if (figures.contains("rate")) {
                 for (Map.Entry<String, InetSocketAddress> e : rateTargets.entrySet()) {
                     if (run == 0) {
-                        rate(e.getValue(), echo, rateRaw.get(e.getKey()), warmup); // every path gets the same
+                        rate(e.getValue(), echo, rateRaw.get(e.getKey()), warmup, false); // every path the same
                     }
                     Long pid = ratePid.get(e.getKey());
                     Duration cpuBefore = pid == null ? null : cpu(pid);
-                    double rate = rate(e.getValue(), echo, rateRaw.get(e.getKey()), seconds);
+                    double rate = rate(e.getValue(), echo, rateRaw.get(e.getKey()), seconds, false)[0];
                     record(results, "new tunnels/s|" + e.getKey(), rate);
                     if (pid != null) {
                         // the server's own CPU per tunnel: what the rate costs it, whatever the clients cost
@@ -255,6 +258,23 @@ public final class UserPathBench {
                     }
                 }
                 System.out.println("  run " + (run + 1) + ": tunnels/s done");
+            }
+            if (figures.contains("resume")) {
+                for (Map.Entry<String, InetSocketAddress> e : rateTargets.entrySet()) {
+                    if (run == 0) {
+                        rate(e.getValue(), echo, rateRaw.get(e.getKey()), Math.max(1, warmup / 4), true);
+                    }
+                    Long pid = ratePid.get(e.getKey());
+                    Duration cpuBefore = pid == null ? null : cpu(pid);
+                    double[] rate = rate(e.getValue(), echo, rateRaw.get(e.getKey()), seconds, true);
+                    record(results, "resumed tunnels/s|" + e.getKey(), rate[0]);
+                    record(results, "resumed share %|" + e.getKey(), rate[1] * 100);
+                    if (pid != null) {
+                        record(results, "server CPU us per resumed tunnel|" + e.getKey(),
+                                cpu(pid).minus(cpuBefore).toNanos() / 1000.0 / (rate[0] * seconds));
+                    }
+                }
+                System.out.println("  run " + (run + 1) + ": resumed tunnels/s done");
             }
             if (figures.contains("dtls")) {
                 for (Map.Entry<String, DatagramChannel> e : udpPaths.entrySet()) {
@@ -314,7 +334,8 @@ public final class UserPathBench {
             Map<String, Double> paths = f.getValue();
             String peer;
             Double base;
-            if (figure.startsWith("new tunnels") || figure.startsWith("server CPU")) {
+            if (figure.startsWith("new tunnels") || figure.startsWith("resumed tunnels")
+                    || figure.startsWith("server CPU")) {
                 double stunnel = paths.getOrDefault("stunnel", 0.0);
                 double go = paths.getOrDefault("Go crypto/tls", 0.0);
                 peer = stunnel >= go ? "stunnel" : "Go crypto/tls";
@@ -330,10 +351,10 @@ public final class UserPathBench {
                 base = paths.get(peer);
             }
             for (Map.Entry<String, Double> p : paths.entrySet()) {
-                String ratio = base == null || base == 0 || figure.contains("loss") ? ""
+                String ratio = base == null || base == 0 || figure.contains("loss") || figure.contains("share") ? ""
                         : String.format(Locale.ROOT, "%.2f×", p.getValue() / base);
                 System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", figure, p.getKey(),
-                        format(p.getValue()), ratio, peer == null || figure.contains("loss") ? "" : peer);
+                        format(p.getValue()), ratio, ratio.isEmpty() ? "" : peer);
             }
         }
     }
@@ -393,8 +414,13 @@ public final class UserPathBench {
         return ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO);
     }
 
-    /** New tunnels per second from 4 Go clients, each a full handshake, header, one byte echoed and close. */
-    private double rate(InetSocketAddress server, InetSocketAddress echo, boolean raw, int seconds)
+    /**
+     * New tunnels per second from 4 Go clients, each a handshake (full, or resumed from the client's session cache
+     * when {@code resume}), header, one byte echoed and close.
+     *
+     * @return the rate, and the share of tunnels whose handshake resumed (0 to 1)
+     */
+    private double[] rate(InetSocketAddress server, InetSocketAddress echo, boolean raw, int seconds, boolean resume)
             throws IOException {
         List<String> cmd = new ArrayList<>(List.of(tunnelPeer.toString(), "rate", "-server", text(server), "-to",
                 text(echo), "-seconds", String.valueOf(seconds), "-workers", "4"));
@@ -402,12 +428,18 @@ public final class UserPathBench {
         if (raw) {
             cmd.add("-raw");
         }
+        if (resume) {
+            cmd.add("-resume");
+        }
         try (BenchProcess p = start("go-rate", cmd)) {
-            Matcher m = p.awaitLine(Pattern.compile("tunnels (\\d+) seconds (\\S+) failed (\\d+)"), seconds + 60);
+            Matcher m = p.awaitLine(Pattern.compile("tunnels (\\d+) seconds (\\S+) failed (\\d+) resumed (\\d+)"),
+                    seconds + 60);
             if (Long.parseLong(m.group(3)) > 0) {
                 System.out.println("  " + m.group(3) + " tunnels failed against " + text(server));
             }
-            return Long.parseLong(m.group(1)) / Double.parseDouble(m.group(2));
+            long tunnels = Long.parseLong(m.group(1));
+            return new double[] {tunnels / Double.parseDouble(m.group(2)),
+                tunnels == 0 ? 0 : Long.parseLong(m.group(4)) / (double) tunnels};
         }
     }
 

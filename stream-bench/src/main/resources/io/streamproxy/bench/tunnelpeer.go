@@ -59,7 +59,7 @@ func tlsConfig(ca, cert, key string, server bool) *tls.Config {
 	} else {
 		c.RootCAs = pool
 		c.ServerName = "godoxy.agent"
-		c.ClientSessionCache = nil // a full handshake per tunnel, as GoDoxy's client
+		c.ClientSessionCache = nil // a full handshake per tunnel, as GoDoxy's client (rate -resume sets one)
 	}
 	return c
 }
@@ -170,6 +170,7 @@ func main() {
 	count := fs.Int("count", 1000, "idle tunnels")
 	raw := fs.Bool("raw", false, "send no header")
 	plain := fs.Bool("plain", false, "no TLS (a plain TCP forwarder in front)")
+	resume := fs.Bool("resume", false, "rate: clients keep their sessions and resume them (TLS 1.3 tickets)")
 	fs.Parse(os.Args[2:])
 	var h []byte
 	if !*raw && *to != "" {
@@ -186,8 +187,11 @@ func main() {
 	case "rate":
 		if !*plain {
 			config = tlsConfig(*ca, *cert, *key, false)
+			if *resume {
+				config.ClientSessionCache = tls.NewLRUClientSessionCache(16)
+			}
 		}
-		var ok, failed int64
+		var ok, failed, resumed int64
 		end := time.Now().Add(time.Duration(*seconds * float64(time.Second)))
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -201,13 +205,16 @@ func main() {
 						atomic.AddInt64(&failed, 1)
 						continue
 					}
+					if t, isTLS := c.(*tls.Conn); isTLS && t.ConnectionState().DidResume {
+						atomic.AddInt64(&resumed, 1)
+					}
 					c.Close()
 					atomic.AddInt64(&ok, 1)
 				}
 			}()
 		}
 		wg.Wait()
-		fmt.Printf("tunnels %d seconds %.3f failed %d\n", ok, time.Since(start).Seconds(), failed)
+		fmt.Printf("tunnels %d seconds %.3f failed %d resumed %d\n", ok, time.Since(start).Seconds(), failed, resumed)
 	case "idle":
 		if !*plain {
 			config = tlsConfig(*ca, *cert, *key, false)
