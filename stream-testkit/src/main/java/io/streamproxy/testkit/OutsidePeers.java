@@ -155,7 +155,7 @@ public final class OutsidePeers {
             String destHost, int destPort, byte[] payload, String tlsVersion, java.time.Instant resumeAt,
             Duration timeout) {
         Path python = require("python3");
-        extractScript("stream_client.py"); // stream_resume.py imports its header builder
+        extractScript("stream_client.py"); // stream_resume.py imports its header and context builders
         Path script = extractScript("stream_resume.py");
         String at = resumeAt == null ? "0" : String.format(java.util.Locale.ROOT, "%.3f",
                 resumeAt.toEpochMilli() / 1000.0);

@@ -19,9 +19,19 @@ def header(host: str, port: str, flags: int = 0) -> bytes:
     return body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
 
 
-def main() -> int:
-    server_ip, server_port, ca, cert, key, dest_host, dest_port, version = sys.argv[1:9]
-    payload = sys.stdin.buffer.read()
+def read_upto(s, n):
+    """Reads until N bytes came or the stream ended; returns what came."""
+    got = bytearray()
+    while len(got) < n:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    return bytes(got)
+
+
+def client_context(ca, cert, key, version):
+    """A client context trusting CA, presenting CERT and KEY, offering the stream ALPN id on TLS VERSION only."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(ca)
     ctx.load_cert_chain(cert, key)
@@ -31,17 +41,19 @@ def main() -> int:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     else:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+def main() -> int:
+    server_ip, server_port, ca, cert, key, dest_host, dest_port, version = sys.argv[1:9]
+    payload = sys.stdin.buffer.read()
+    ctx = client_context(ca, cert, key, version)
     with socket.create_connection((server_ip, int(server_port)), timeout=20) as raw:
         with ctx.wrap_socket(raw, server_hostname="godoxy.agent") as s:
             sys.stderr.write("version=%s alpn=%s\n" % (s.version(), s.selected_alpn_protocol()))
             s.sendall(header(dest_host, dest_port) + payload)
-            got = bytearray()
-            while len(got) < len(payload):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
-            sys.stdout.buffer.write(bytes(got))
+            got = read_upto(s, len(payload))
+            sys.stdout.buffer.write(got)
             sys.stdout.buffer.flush()
     return 0 if len(got) == len(payload) else 3
 

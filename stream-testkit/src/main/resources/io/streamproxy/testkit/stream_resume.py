@@ -12,36 +12,23 @@ import ssl
 import sys
 import time
 
-from stream_client import header
+from stream_client import client_context, header, read_upto
 
 
 def tunnel(ctx, n, server, dest, payload, session):
     with socket.create_connection(server, timeout=20) as raw:
         with ctx.wrap_socket(raw, server_hostname="godoxy.agent", session=session) as s:
             s.sendall(header(dest[0], dest[1]) + payload)
-            got = bytearray()
-            while len(got) < len(payload):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
+            got = read_upto(s, len(payload))
             sys.stderr.write("tunnel=%d version=%s reused=%s echoed=%d\n"
                              % (n, s.version(), s.session_reused, len(got)))
-            return bytes(got), s.session
+            return got, s.session
 
 
 def main() -> int:
     server_ip, server_port, ca, cert, key, dest_host, dest_port, version, resume_at = sys.argv[1:10]
     payload = sys.stdin.buffer.read()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(ca)
-    ctx.load_cert_chain(cert, key)
-    ctx.set_alpn_protocols(["godoxy-agent-stream/1"])
-    if version == "1.2":
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    else:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx = client_context(ca, cert, key, version)
     server = (server_ip, int(server_port))
     dest = (dest_host, dest_port)
     first, session = tunnel(ctx, 1, server, dest, payload, None)
