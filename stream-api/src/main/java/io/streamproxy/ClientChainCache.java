@@ -19,7 +19,7 @@ final class ClientChainCache extends X509ExtendedTrustManager {
     static final int MAX_CHAINS = 1024;
 
     private final X509ExtendedTrustManager jdk;
-    private final ConcurrentHashMap<EncodedChain, Validity> accepted = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<EncodedChain, ChainValidity> accepted = new ConcurrentHashMap<>();
 
     ClientChainCache(X509ExtendedTrustManager jdk) {
         this.jdk = jdk;
@@ -85,12 +85,11 @@ final class ClientChainCache extends X509ExtendedTrustManager {
         if (key == null) {
             return false;
         }
-        Validity v = accepted.get(key);
+        ChainValidity v = accepted.get(key);
         if (v == null) {
             return false;
         }
-        long now = System.currentTimeMillis();
-        if (now < v.notBefore || now > v.notAfter) {
+        if (!v.validAt(System.currentTimeMillis())) {
             accepted.remove(key);
             return false; // the JDK's own check says what is wrong with the dates
         }
@@ -101,29 +100,9 @@ final class ClientChainCache extends X509ExtendedTrustManager {
         if (key == null) {
             return;
         }
-        long notBefore = Long.MIN_VALUE;
-        long notAfter = Long.MAX_VALUE;
-        for (X509Certificate c : chain) {
-            notBefore = Math.max(notBefore, c.getNotBefore().getTime());
-            notAfter = Math.min(notAfter, c.getNotAfter().getTime());
-        }
         if (accepted.size() >= MAX_CHAINS) {
             accepted.clear(); // a bound, not an LRU: a server meets far fewer distinct client chains than this
         }
-        accepted.put(key, new Validity(notBefore, notAfter));
-    }
-
-    /**
-     * When every certificate of a remembered chain is valid, kept beside it so that a remembered chain is not parsed
-     * again (Netty hands the chain over as certificates that parse themselves on first use).
-     */
-    private static final class Validity {
-        final long notBefore;
-        final long notAfter;
-
-        Validity(long notBefore, long notAfter) {
-            this.notBefore = notBefore;
-            this.notAfter = notAfter;
-        }
+        accepted.put(key, ChainValidity.of(chain));
     }
 }

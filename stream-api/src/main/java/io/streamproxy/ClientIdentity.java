@@ -112,6 +112,18 @@ public record ClientIdentity(String subject, String commonName, List<String> dns
     }
 
     /**
+     * Why a peer chain is not within its validity dates now, or null when it is (or it has no X.509 certificate). For
+     * transports: no engine checks the chain of a resumed TLS or DTLS session again. A chain met before is judged by
+     * the dates remembered for its exact encoding (bounded), so it is not parsed again.
+     *
+     * @param peerChain the peer's chain, leaf first; may be null or empty
+     * @return a sentence naming the certificate and its dates, or null
+     */
+    public static String outsideDates(Certificate[] peerChain) {
+        return ChainValidity.outsideDates(peerChain, System.currentTimeMillis());
+    }
+
+    /**
      * Identities already read, by their certificate's exact encoding: a server meeting one client certificate again
      * and again (a GoDoxy server, a full handshake per connection) does not parse its names each time. Bounded.
      */

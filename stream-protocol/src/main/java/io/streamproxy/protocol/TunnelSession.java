@@ -12,12 +12,8 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.security.cert.Certificate;
-import java.security.cert.CertificateExpiredException;
-import java.security.cert.CertificateNotYetValidException;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -223,31 +219,10 @@ public final class TunnelSession {
         }
     }
 
-    /**
-     * Why a client chain is not valid at this moment, or null if it is (or there is none to judge).
-     *
-     * @param peerChain the chain, leaf first, or null
-     * @param resumed   whether the session was resumed, for the sentence
-     * @return a sentence naming the certificate and its dates, or null
-     */
+    /** Why a client chain is not valid at this moment, or null (see {@link ClientIdentity#outsideDates}). */
     static String outdated(Certificate[] peerChain, boolean resumed) {
-        if (peerChain == null) {
-            return null;
-        }
-        Date at = new Date();
-        for (Certificate c : peerChain) {
-            if (c instanceof X509Certificate) {
-                X509Certificate x = (X509Certificate) c;
-                try {
-                    x.checkValidity(at);
-                } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-                    return "client certificate " + x.getSubjectX500Principal().getName() + " is valid from "
-                            + x.getNotBefore().toInstant() + " to " + x.getNotAfter().toInstant()
-                            + ", not now" + (resumed ? " (a resumed session outlived it)" : "");
-                }
-            }
-        }
-        return null;
+        String why = ClientIdentity.outsideDates(peerChain);
+        return why == null || !resumed ? why : why + " (a resumed session outlived it)";
     }
 
     private Step handshakeDone(String alpn, String identity, ClientIdentity who, boolean resumed, long now) {
