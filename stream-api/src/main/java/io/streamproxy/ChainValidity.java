@@ -2,16 +2,14 @@ package io.streamproxy;
 
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * When every certificate of a chain is valid: the latest notBefore and the earliest notAfter, kept so that a chain
  * met again is not parsed again (Netty hands a chain over as certificates that parse themselves on first use).
  */
 final class ChainValidity {
-    private static final int MAX_CHAINS = 1024;
-    /** Chains whose dates were read, by their exact encoding. Bounded. */
-    private static final ConcurrentHashMap<EncodedChain, ChainValidity> SEEN = new ConcurrentHashMap<>();
+    /** Chains whose dates were read. */
+    private static final ChainMemo<ChainValidity> SEEN = new ChainMemo<>("dates");
 
     final long notBefore;
     final long notAfter;
@@ -51,17 +49,7 @@ final class ChainValidity {
             }
             x509[i] = (X509Certificate) chain[i];
         }
-        EncodedChain key = EncodedChain.of(chain, "dates");
-        ChainValidity v = key == null ? null : SEEN.get(key);
-        if (v == null) {
-            v = of(x509);
-            if (key != null) {
-                if (SEEN.size() >= MAX_CHAINS) {
-                    SEEN.clear(); // a bound, not an LRU: a server meets far fewer distinct client chains than this
-                }
-                SEEN.put(key, v);
-            }
-        }
+        ChainValidity v = SEEN.get(chain, c -> of(x509));
         if (v.validAt(epochMillis)) {
             return null;
         }

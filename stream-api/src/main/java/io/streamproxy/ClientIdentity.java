@@ -97,18 +97,7 @@ public record ClientIdentity(String subject, String commonName, List<String> dns
         if (peerChain == null || peerChain.length == 0 || !(peerChain[0] instanceof X509Certificate)) {
             return null;
         }
-        EncodedChain key = EncodedChain.of(new Certificate[] {peerChain[0]}, "identity");
-        ClientIdentity known = key == null ? null : SEEN.get(key);
-        if (known == null) {
-            known = of((X509Certificate) peerChain[0]);
-            if (key != null) {
-                if (SEEN.size() >= SEEN_MAX) {
-                    SEEN.clear(); // a bound: a server meets far fewer distinct client certificates than this
-                }
-                SEEN.put(key, known);
-            }
-        }
-        return known;
+        return SEEN.get(new Certificate[] {peerChain[0]}, leaf -> of((X509Certificate) leaf[0]));
     }
 
     /**
@@ -125,9 +114,7 @@ public record ClientIdentity(String subject, String commonName, List<String> dns
 
     /**
      * Identities already read, by their certificate's exact encoding: a server meeting one client certificate again
-     * and again (a GoDoxy server, a full handshake per connection) does not parse its names each time. Bounded.
+     * and again (a GoDoxy server, a full handshake per connection) does not parse its names each time.
      */
-    private static final java.util.concurrent.ConcurrentHashMap<EncodedChain, ClientIdentity> SEEN =
-            new java.util.concurrent.ConcurrentHashMap<>();
-    private static final int SEEN_MAX = 1024;
+    private static final ChainMemo<ClientIdentity> SEEN = new ChainMemo<>("identity");
 }
