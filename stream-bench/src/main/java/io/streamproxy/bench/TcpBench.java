@@ -226,13 +226,25 @@ public final class TcpBench {
 
     /** 1 KiB request-reply round trips on one connection; returns p50 and p99 in nanoseconds. */
     static long[] latency(Path path, InetSocketAddress echo, int samples) throws IOException {
+        return latency(path, echo, samples, 0);
+    }
+
+    /**
+     * 1 KiB round trips on one connection: p50 and p99 of {@code samples}, after 2,000 round trips and at least
+     * {@code warmupNanos} of them on the same connection (a JVM on the path compiles its relay loop meanwhile).
+     */
+    static long[] latency(Path path, InetSocketAddress echo, int samples, long warmupNanos) throws IOException {
         byte[] request = new byte[1024];
         byte[] reply = new byte[1024];
         long[] t = new long[samples];
         try (Conn c = path.open(echo)) {
             OutputStream out = c.out();
             InputStream in = c.in();
+            long warmEnd = System.nanoTime() + warmupNanos;
             for (int i = -2000; i < samples; i++) {
+                if (i == -1 && System.nanoTime() < warmEnd) {
+                    i = -2; // not warm yet: one more round trip that is not recorded
+                }
                 long start = System.nanoTime();
                 out.write(request);
                 out.flush();

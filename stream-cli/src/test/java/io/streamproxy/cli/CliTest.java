@@ -63,6 +63,18 @@ class CliTest {
     }
 
     @Test
+    void processDefaults_turnNettysLeakDetectorOff_unlessTheOperatorSetIt() {
+        java.util.Properties unset = new java.util.Properties();
+        Main.processDefaults(unset);
+        assertThat(unset.getProperty("io.netty.leakDetection.level")).isEqualTo("disabled");
+
+        java.util.Properties operator = new java.util.Properties();
+        operator.setProperty("io.netty.leakDetection.level", "paranoid");
+        Main.processDefaults(operator);
+        assertThat(operator.getProperty("io.netty.leakDetection.level")).isEqualTo("paranoid");
+    }
+
+    @Test
     void certs_writesSixFiles_keysOwnerOnly_andRefusesToOverwrite(@TempDir Path dir) throws Exception {
         Run r = run("certs", "--out", dir.toString(), "--san", "agent.internal", "--san", "10.1.2.3");
         assertThat(r.code).as(r.err.toString()).isZero();
