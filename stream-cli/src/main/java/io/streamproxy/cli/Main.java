@@ -45,8 +45,8 @@ public final class Main implements Runnable {
      * leak detector is off unless {@code -Dio.netty.leakDetection.level} says otherwise (STREAM_PROXY_JAVA_OPTS):
      * it records two stack traces for one pooled buffer in 128, which on a relay costs about 2 % of the CPU and puts
      * tens of microseconds on some round trips (measured: the forward-and-server round trip's p99 fell from 1.2-1.6x
-     * socat's to about 1.0x with it off). The test suites run the transports in their own JVM with Netty's default
-     * (sampled detection); an operator hunting a leak sets the level back.
+     * socat's to about 1.0x with it off). Leaks are caught by the tests instead: the Netty transport's run with every
+     * buffer tracked and fail on a report; an operator hunting a leak sets the level back.
      */
     static void processDefaults(java.util.Properties properties) {
         if (properties.getProperty(LEAK_DETECTION) == null) {
