@@ -44,7 +44,7 @@ public final class Main implements Runnable {
      * Settings for the process that runs the command, applied before any Netty class is loaded. Netty's sampled
      * leak detector is off unless {@code -Dio.netty.leakDetection.level} says otherwise (STREAM_PROXY_JAVA_OPTS):
      * it records two stack traces for one pooled buffer in 128, which on a relay costs about 2 % of the CPU and puts
-     * tens of microseconds on some round trips (measured: the forward-and-server round trip's p99 fell from 1.2-1.6x
+     * tens of microseconds on some round trips (measured: the forward-and-server round trip's p99 fell from 1.2-1.7x
      * socat's to about 1.0x with it off). Leaks are caught by the tests instead: the Netty transport's run with every
      * buffer tracked and fail on a report; an operator hunting a leak sets the level back.
      */
