@@ -241,28 +241,31 @@ public final class TcpBench {
             OutputStream out = c.out();
             InputStream in = c.in();
             long warmEnd = System.nanoTime() + warmupNanos;
-            for (int i = -2000; i < samples; i++) {
-                if (i == -1 && System.nanoTime() < warmEnd) {
-                    i = -2; // not warm yet: one more round trip that is not recorded
-                }
+            for (int i = 0; i < 2000 || System.nanoTime() < warmEnd; i++) {
+                roundTrip(out, in, request, reply);
+            }
+            for (int i = 0; i < samples; i++) {
                 long start = System.nanoTime();
-                out.write(request);
-                out.flush();
-                int got = 0;
-                while (got < reply.length) {
-                    int n = in.read(reply, got, reply.length - got);
-                    if (n < 0) {
-                        throw new IOException("echo closed");
-                    }
-                    got += n;
-                }
-                if (i >= 0) {
-                    t[i] = System.nanoTime() - start;
-                }
+                roundTrip(out, in, request, reply);
+                t[i] = System.nanoTime() - start;
             }
         }
         Arrays.sort(t);
         return new long[] {t[samples / 2], t[(int) (samples * 0.99)]};
+    }
+
+    private static void roundTrip(OutputStream out, InputStream in, byte[] request, byte[] reply)
+            throws IOException {
+        out.write(request);
+        out.flush();
+        int got = 0;
+        while (got < reply.length) {
+            int n = in.read(reply, got, reply.length - got);
+            if (n < 0) {
+                throw new IOException("echo closed");
+            }
+            got += n;
+        }
     }
 
     private static double tunnelsPerSecond(Path path, InetSocketAddress echo, int seconds) throws IOException {

@@ -1,6 +1,7 @@
 package io.streamproxy.cli;
 
 import java.io.PrintWriter;
+import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,7 +49,7 @@ public final class Main implements Runnable {
      * socat's to about 1.0x with it off). Leaks are caught by the tests instead: the Netty transport's run with every
      * buffer tracked and fail on a report; an operator hunting a leak sets the level back.
      */
-    static void processDefaults(java.util.Properties properties) {
+    static void processDefaults(Properties properties) {
         if (properties.getProperty(LEAK_DETECTION) == null) {
             properties.setProperty(LEAK_DETECTION, "disabled");
         }
