@@ -38,9 +38,17 @@ public final class TcpDestination implements Closeable {
     private volatile int markerPort = -1;
 
     private TcpDestination(InetAddress bind, boolean echo) {
+        this(bind, echo, 0);
+    }
+
+    private TcpDestination(InetAddress bind, boolean echo, int receiveBuffer) {
         this.echo = echo;
         try {
-            this.listener = new ServerSocket(0, 200, bind);
+            this.listener = new ServerSocket();
+            if (receiveBuffer > 0) {
+                listener.setReceiveBufferSize(receiveBuffer); // before bind: accepted sockets start with it
+            }
+            listener.bind(new InetSocketAddress(bind, 0), 200);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -73,6 +81,17 @@ public final class TcpDestination implements Closeable {
      */
     public static TcpDestination scripted() {
         return new TcpDestination(InetAddress.getLoopbackAddress(), false);
+    }
+
+    /**
+     * Starts a scripted destination whose sockets have a small receive buffer from the start, so that what is sent
+     * to it waits in the sender (a slow reader).
+     *
+     * @param receiveBuffer the receive buffer of each accepted socket, bytes
+     * @return the destination
+     */
+    public static TcpDestination scripted(int receiveBuffer) {
+        return new TcpDestination(InetAddress.getLoopbackAddress(), false, receiveBuffer);
     }
 
     /** @return the bound address */

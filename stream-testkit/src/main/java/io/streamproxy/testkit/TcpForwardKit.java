@@ -124,6 +124,46 @@ public abstract class TcpForwardKit extends TcpKitBase {
         }
     }
 
+    /**
+     * After the local client's FIN, a reply larger than every buffer on the way reaches it whole, then end of stream:
+     * the client's small receive buffer makes the forward wait to write to it again and again after its input ended
+     * (Netty 4.2's epoll transport then failed that wait, shut the output and ended the reply early with a clean
+     * FIN).
+     */
+    @Test
+    public void halfClose_fromTheLocalClient_thenALongReply_reachesItWhole() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "this configuration closes both directions when it receives close_notify");
+        TcpDestination dest = closeLater(TcpDestination.scripted());
+        PortForward f = forward(client(startServer()), dest);
+        byte[] reply = new byte[16 << 20];
+        new Random(11).nextBytes(reply);
+        ExecutorService writer = Executors.newSingleThreadExecutor();
+        try (Socket local = new Socket()) {
+            local.setReceiveBufferSize(4096);
+            local.connect(f.address(), (int) WAIT.toMillis());
+            local.setSoTimeout((int) WAIT.toMillis());
+            local.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
+            local.shutdownOutput();
+            try (Socket d = dest.takeConnection(WAIT)) {
+                d.setSoTimeout((int) WAIT.toMillis());
+                assertThat(new String(d.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .as("what the destination read before end of stream").isEqualTo("request");
+                Future<?> sent = writer.submit(() -> {
+                    d.getOutputStream().write(reply);
+                    d.shutdownOutput();
+                    return null;
+                });
+                byte[] got = local.getInputStream().readAllBytes();
+                sent.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                assertThat(got.length).as("bytes of the reply before end of stream").isEqualTo(reply.length);
+                assertThat(crc(got)).as("CRC32 of the reply").isEqualTo(crc(reply));
+            }
+        } finally {
+            writer.shutdownNow();
+        }
+    }
+
     /** The destination's FIN reaches the local client, which keeps sending afterwards. */
     @Test
     public void halfClose_fromTheDestination_reachesTheLocalClient_whileItKeepsSending() throws Exception {

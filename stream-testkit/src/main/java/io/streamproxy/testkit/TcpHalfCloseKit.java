@@ -90,6 +90,51 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
         events.awaitClosed(WAIT);
     }
 
+    /**
+     * After the destination's FIN, an upload larger than every buffer on the way reaches it whole: the destination's
+     * small receive buffer makes the server wait to write to it again and again after that socket's input ended
+     * (Netty 4.2's epoll transport then failed that wait, shut the output and ended the upload early with a clean
+     * FIN).
+     */
+    @Test
+    public void halfClose_fromDestination_thenALongUpload_reachesItWhole() throws Exception {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "this configuration closes both directions when it receives close_notify");
+        TcpDestination dest = closeLater(TcpDestination.scripted(4096));
+        StreamServer server = startServer();
+        byte[] upload = new byte[16 << 20];
+        new java.util.Random(13).nextBytes(upload);
+        java.util.concurrent.ExecutorService writer = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (TcpTunnel t = open(client(server), dest.host(), dest.port())) {
+            t.output().write('x');
+            t.output().flush();
+            try (Socket d = dest.takeConnection(WAIT)) {
+                d.setSoTimeout((int) WAIT.toMillis());
+                assertThat(d.getInputStream().read()).isEqualTo('x');
+                d.shutdownOutput();
+                assertThat(t.input().read()).as("the destination's end reached the client").isEqualTo(-1);
+                java.util.concurrent.Future<?> sent = writer.submit(() -> {
+                    t.output().write(upload);
+                    t.output().flush();
+                    t.shutdownOutput();
+                    return null;
+                });
+                java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream(upload.length);
+                byte[] small = new byte[512]; // small reads: the server's socket buffer to it fills up
+                for (int n; (n = d.getInputStream().read(small)) >= 0; ) {
+                    got.write(small, 0, n);
+                }
+                sent.get(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                assertThat(got.size()).as("bytes of the upload before end of stream").isEqualTo(upload.length);
+                assertThat(java.util.Arrays.equals(got.toByteArray(), upload)).as("the upload arrived unchanged")
+                        .isTrue();
+            }
+        } finally {
+            writer.shutdownNow();
+        }
+        events.awaitClosed(WAIT);
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
     public void halfClose_worksBothWays_onEachTlsVersion(String version) throws Exception {

@@ -13,7 +13,6 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
@@ -102,7 +101,7 @@ final class NettyRuntime {
     }
 
     EventLoopGroup newGroup(String name, int count) {
-        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        IoHandlerFactory factory = epoll ? EpollKeptRegistrations.newFactory() : NioIoHandler.newFactory();
         return new MultiThreadIoEventLoopGroup(count, new NamedThreads(name), factory);
     }
 

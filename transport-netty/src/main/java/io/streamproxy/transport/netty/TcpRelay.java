@@ -96,8 +96,8 @@ final class TcpRelay {
     }
 
     /**
-     * Reads from a channel again, unless its input already ended: epoll has then dropped the socket from its set,
-     * and changing what it waits for fails (epoll_ctl ENOENT) and closes the channel, cutting the other direction.
+     * Reads from a channel again, unless its input already ended (there is nothing more to read, and asking epoll to
+     * wait for input on a socket whose input is shut down would wake the loop for nothing).
      */
     private static void resumeReading(Channel c) {
         if (!c.isActive() || c instanceof DuplexChannel && ((DuplexChannel) c).isInputShutdown()) {
