@@ -59,9 +59,13 @@ public final class TcpBench {
         OutputStream out() throws IOException;
     }
 
+    /** How long a read on a benchmark's own socket may wait: a path that stops relaying fails the run, not hangs it. */
+    static final int READ_TIMEOUT_MILLIS = 60_000;
+
     static Conn socket(InetSocketAddress to) throws IOException {
         Socket s = new Socket();
         s.setTcpNoDelay(true);
+        s.setSoTimeout(READ_TIMEOUT_MILLIS);
         s.connect(to, 10_000);
         return new Conn() {
             @Override
