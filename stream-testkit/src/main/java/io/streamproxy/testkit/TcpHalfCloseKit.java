@@ -6,11 +6,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.streamproxy.StreamServer;
 import io.streamproxy.TcpTunnel;
+import io.streamproxy.protocol.StreamProtocol;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLSocket;
-import java.io.InputStream;
-import io.streamproxy.protocol.StreamProtocol;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -103,8 +110,8 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
         TcpDestination dest = closeLater(TcpDestination.scripted(4096));
         StreamServer server = startServer();
         byte[] upload = new byte[16 << 20];
-        new java.util.Random(13).nextBytes(upload);
-        java.util.concurrent.ExecutorService writer = java.util.concurrent.Executors.newSingleThreadExecutor();
+        new Random(13).nextBytes(upload);
+        ExecutorService writer = Executors.newSingleThreadExecutor();
         try (TcpTunnel t = open(client(server), dest.host(), dest.port())) {
             t.output().write('x');
             t.output().flush();
@@ -113,20 +120,20 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
                 assertThat(d.getInputStream().read()).isEqualTo('x');
                 d.shutdownOutput();
                 assertThat(t.input().read()).as("the destination's end reached the client").isEqualTo(-1);
-                java.util.concurrent.Future<?> sent = writer.submit(() -> {
+                Future<?> sent = writer.submit(() -> {
                     t.output().write(upload);
                     t.output().flush();
                     t.shutdownOutput();
                     return null;
                 });
-                java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream(upload.length);
+                ByteArrayOutputStream got = new ByteArrayOutputStream(upload.length);
                 byte[] small = new byte[512]; // small reads: the server's socket buffer to it fills up
                 for (int n; (n = d.getInputStream().read(small)) >= 0; ) {
                     got.write(small, 0, n);
                 }
-                sent.get(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                sent.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
                 assertThat(got.size()).as("bytes of the upload before end of stream").isEqualTo(upload.length);
-                assertThat(java.util.Arrays.equals(got.toByteArray(), upload)).as("the upload arrived unchanged")
+                assertThat(Arrays.equals(got.toByteArray(), upload)).as("the upload arrived unchanged")
                         .isTrue();
             }
         } finally {
@@ -224,7 +231,7 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
         TcpDestination scripted = closeLater(TcpDestination.scripted());
         StreamServer server = startServer();
         byte[] data = new byte[512 << 10];
-        new java.util.Random(5).nextBytes(data);
+        new Random(5).nextBytes(data);
         try (SSLSocket c = RawTlsClient.connectWithReceiveBuffer(server.tcpAddress(), pki.clientCredentials(),
                 new String[] {StreamProtocol.ALPN}, WAIT, 4096)) {
             c.getOutputStream().write(WireHeaders.valid(scripted.host(), Integer.toString(scripted.port()), 0));
@@ -236,10 +243,10 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
             d.getOutputStream().write(data);
             d.close(); // the answer is complete: both directions have ended
             java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
-            assertThat(never.await(4, java.util.concurrent.TimeUnit.SECONDS)).isFalse(); // the client reads nothing
+            assertThat(never.await(4, TimeUnit.SECONDS)).isFalse(); // the client reads nothing
             byte[] got = c.getInputStream().readAllBytes();
             assertThat(got.length).as("bytes received").isEqualTo(data.length);
-            assertThat(java.util.Arrays.equals(got, data)).isTrue();
+            assertThat(Arrays.equals(got, data)).isTrue();
         }
     }
 }
