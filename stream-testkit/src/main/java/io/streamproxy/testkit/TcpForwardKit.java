@@ -2,7 +2,6 @@ package io.streamproxy.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.streamproxy.Destination;
 import io.streamproxy.PortForward;
@@ -42,7 +41,15 @@ public abstract class TcpForwardKit extends TcpKitBase {
     }
 
     private static Socket connect(PortForward f) throws IOException {
+        return connect(f, 0);
+    }
+
+    /** A local connection to the forward, with the given receive buffer (bytes, 0 for the system's) from the start. */
+    private static Socket connect(PortForward f, int receiveBuffer) throws IOException {
         Socket s = new Socket();
+        if (receiveBuffer > 0) {
+            s.setReceiveBufferSize(receiveBuffer);
+        }
         s.connect(f.address(), (int) WAIT.toMillis());
         s.setSoTimeout((int) WAIT.toMillis());
         return s;
@@ -105,8 +112,7 @@ public abstract class TcpForwardKit extends TcpKitBase {
     /** The local client's FIN reaches the destination, whose reply after it still reaches the client. */
     @Test
     public void halfClose_fromTheLocalClient_reachesTheDestination_whileTheReplyFlowsBack() throws Exception {
-        assumeTrue(sendsAfterPeerCloseNotify(),
-                "this configuration closes both directions when it receives close_notify");
+        assumeHalfClose();
         TcpDestination dest = closeLater(TcpDestination.scripted());
         PortForward f = forward(client(startServer()), dest);
         try (Socket local = connect(f)) {
@@ -132,17 +138,13 @@ public abstract class TcpForwardKit extends TcpKitBase {
      */
     @Test
     public void halfClose_fromTheLocalClient_thenALongReply_reachesItWhole() throws Exception {
-        assumeTrue(sendsAfterPeerCloseNotify(),
-                "this configuration closes both directions when it receives close_notify");
+        assumeHalfClose();
         TcpDestination dest = closeLater(TcpDestination.scripted());
         PortForward f = forward(client(startServer()), dest);
         byte[] reply = new byte[16 << 20];
         new Random(11).nextBytes(reply);
         ExecutorService writer = Executors.newSingleThreadExecutor();
-        try (Socket local = new Socket()) {
-            local.setReceiveBufferSize(4096);
-            local.connect(f.address(), (int) WAIT.toMillis());
-            local.setSoTimeout((int) WAIT.toMillis());
+        try (Socket local = connect(f, 4096)) {
             local.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
             local.shutdownOutput();
             try (Socket d = dest.takeConnection(WAIT)) {
@@ -167,8 +169,7 @@ public abstract class TcpForwardKit extends TcpKitBase {
     /** The destination's FIN reaches the local client, which keeps sending afterwards. */
     @Test
     public void halfClose_fromTheDestination_reachesTheLocalClient_whileItKeepsSending() throws Exception {
-        assumeTrue(sendsAfterPeerCloseNotify(),
-                "this configuration closes both directions when it receives close_notify");
+        assumeHalfClose();
         TcpDestination dest = closeLater(TcpDestination.scripted());
         PortForward f = forward(client(startServer()), dest);
         try (Socket local = connect(f)) {

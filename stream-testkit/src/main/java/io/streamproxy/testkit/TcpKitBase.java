@@ -1,5 +1,7 @@
 package io.streamproxy.testkit;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import io.streamproxy.StreamClient;
 import io.streamproxy.StreamServer;
 import io.streamproxy.StreamServerOptions;
@@ -62,12 +64,18 @@ public abstract class TcpKitBase extends ConformanceKitBase {
      * Tells whether a side that received close_notify can keep sending (the half-close a client starts and the
      * destination answers). True by default; Netty's OpenSSL engine closes both directions on close_notify, so the
      * cases that end an upload with a half-close while data still flows back are skipped with that reason.
-     * Consulted by {@link TcpRelayKit} and {@link TcpHalfCloseKit}.
+     * Consulted by {@link TcpRelayKit}, {@link TcpHalfCloseKit} and {@link TcpForwardKit}.
      *
      * @return true by default
      */
     protected boolean sendsAfterPeerCloseNotify() {
         return true;
+    }
+
+    /** Skips the case where {@link #sendsAfterPeerCloseNotify()} says this configuration has no half-close. */
+    final void assumeHalfClose() {
+        assumeTrue(sendsAfterPeerCloseNotify(),
+                "this configuration closes both directions when it receives close_notify");
     }
 
     @BeforeEach
