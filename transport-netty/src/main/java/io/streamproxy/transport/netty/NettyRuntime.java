@@ -24,6 +24,7 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import io.streamproxy.internal.NamedThreads;
 import java.util.Locale;
 import java.util.Map;
@@ -102,7 +103,9 @@ final class NettyRuntime {
 
     EventLoopGroup newGroup(String name, int count) {
         IoHandlerFactory factory = epoll ? EpollKeptRegistrations.newFactory() : NioIoHandler.newFactory();
-        return new MultiThreadIoEventLoopGroup(count, new NamedThreads(name), factory);
+        // Netty's own thread class: on any other thread its recyclers allocate anew on every write and its buffer
+        // allocator shares its pools between threads
+        return new MultiThreadIoEventLoopGroup(count, new NamedThreads(name, FastThreadLocalThread::new), factory);
     }
 
     Class<? extends ServerChannel> serverChannel() {
