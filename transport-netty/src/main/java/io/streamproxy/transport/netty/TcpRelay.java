@@ -2,7 +2,6 @@ package io.streamproxy.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -110,13 +109,13 @@ final class TcpRelay {
     /** Bytes the client sent before the relay was in place (with the header, or while dialling). */
     void fromClient(ByteBuf b) {
         bytesToDestination += b.readableBytes();
-        destination.write(b).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        destination.write(b, destination.voidPromise());
     }
 
     /** Bytes the destination side sent before the relay was in place. */
     void fromDestination(ByteBuf b) {
         bytesFromDestination += b.readableBytes();
-        client.write(b).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        client.write(b, client.voidPromise());
     }
 
     /** The client ended its input before the relay was in place. */
@@ -239,7 +238,8 @@ final class TcpRelay {
             } else {
                 bytesFromDestination += b.readableBytes();
             }
-            peer().write(b).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+            Channel peer = peer();
+            peer.write(b, peer.voidPromise()); // a failed write fires exceptionCaught there, and nothing is allocated
         }
 
         @Override
