@@ -109,6 +109,20 @@ public abstract class TcpForwardKit extends TcpKitBase {
         return c.getValue();
     }
 
+    /**
+     * The local client sends "request" and its FIN; returns the destination's connection once it read exactly that
+     * and then end of stream.
+     */
+    private static Socket requestThenFin(Socket local, TcpDestination dest) throws Exception {
+        local.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
+        local.shutdownOutput();
+        Socket d = dest.takeConnection(WAIT);
+        d.setSoTimeout((int) WAIT.toMillis());
+        assertThat(new String(d.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                .as("what the destination read before end of stream").isEqualTo("request");
+        return d;
+    }
+
     /** The local client's FIN reaches the destination, whose reply after it still reaches the client. */
     @Test
     public void halfClose_fromTheLocalClient_reachesTheDestination_whileTheReplyFlowsBack() throws Exception {
@@ -116,12 +130,7 @@ public abstract class TcpForwardKit extends TcpKitBase {
         TcpDestination dest = closeLater(TcpDestination.scripted());
         PortForward f = forward(client(startServer()), dest);
         try (Socket local = connect(f)) {
-            local.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
-            local.shutdownOutput();
-            try (Socket d = dest.takeConnection(WAIT)) {
-                d.setSoTimeout((int) WAIT.toMillis());
-                assertThat(new String(d.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
-                        .as("what the destination read before end of stream").isEqualTo("request");
+            try (Socket d = requestThenFin(local, dest)) {
                 d.getOutputStream().write("reply after your EOF".getBytes(StandardCharsets.US_ASCII));
                 d.shutdownOutput();
                 assertThat(new String(local.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
@@ -145,12 +154,7 @@ public abstract class TcpForwardKit extends TcpKitBase {
         new Random(11).nextBytes(reply);
         ExecutorService writer = Executors.newSingleThreadExecutor();
         try (Socket local = connect(f, 4096)) {
-            local.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
-            local.shutdownOutput();
-            try (Socket d = dest.takeConnection(WAIT)) {
-                d.setSoTimeout((int) WAIT.toMillis());
-                assertThat(new String(d.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
-                        .as("what the destination read before end of stream").isEqualTo("request");
+            try (Socket d = requestThenFin(local, dest)) {
                 Future<?> sent = writer.submit(() -> {
                     d.getOutputStream().write(reply);
                     d.shutdownOutput();

@@ -71,17 +71,26 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
         events.awaitClosed(WAIT);
     }
 
+    /**
+     * The client sends one byte through the tunnel; returns the destination's connection once that byte arrived (the
+     * destination's socket reads with the kit's timeout).
+     */
+    private static Socket firstByteThrough(TcpTunnel t, TcpDestination dest) throws Exception {
+        t.output().write('x');
+        t.output().flush();
+        Socket d = dest.takeConnection(WAIT);
+        d.setSoTimeout((int) WAIT.toMillis());
+        assertThat(d.getInputStream().read()).as("the client's first byte at the destination").isEqualTo('x');
+        return d;
+    }
+
     @Test
     public void halfClose_fromDestination_reachesClient_whileClientKeepsSending() throws Exception {
         assumeHalfClose();
         TcpDestination dest = closeLater(TcpDestination.scripted());
         StreamServer server = startServer();
         try (TcpTunnel t = open(client(server), dest.host(), dest.port())) {
-            t.output().write('x');
-            t.output().flush();
-            try (Socket d = dest.takeConnection(WAIT)) {
-                d.setSoTimeout((int) WAIT.toMillis());
-                assertThat(d.getInputStream().read()).isEqualTo('x');
+            try (Socket d = firstByteThrough(t, dest)) {
                 d.getOutputStream().write("banner".getBytes(StandardCharsets.US_ASCII));
                 d.shutdownOutput();
                 assertThat(new String(t.input().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("banner");
@@ -110,11 +119,7 @@ public abstract class TcpHalfCloseKit extends TcpKitBase {
         new Random(13).nextBytes(upload);
         ExecutorService writer = Executors.newSingleThreadExecutor();
         try (TcpTunnel t = open(client(server), dest.host(), dest.port())) {
-            t.output().write('x');
-            t.output().flush();
-            try (Socket d = dest.takeConnection(WAIT)) {
-                d.setSoTimeout((int) WAIT.toMillis());
-                assertThat(d.getInputStream().read()).isEqualTo('x');
+            try (Socket d = firstByteThrough(t, dest)) {
                 d.shutdownOutput();
                 assertThat(t.input().read()).as("the destination's end reached the client").isEqualTo(-1);
                 Future<?> sent = writer.submit(() -> {
