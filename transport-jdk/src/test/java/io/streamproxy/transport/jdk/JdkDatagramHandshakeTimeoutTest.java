@@ -21,12 +21,13 @@ class JdkDatagramHandshakeTimeoutTest {
              StreamClient client = StreamClient.create(StreamClientOptions.builder(
                      (InetSocketAddress) silent.getLocalSocketAddress(), TestPki.shared().clientCredentials())
                      .transport("jdk").handshakeTimeout(Duration.ofMillis(1500)).build())) {
-            // the first retransmission is due after 1 s: one wait timed out before the deadline, then the deadline
+            // the first retransmission is due after 1 s, so at least one wait timed out before the deadline (a wait
+            // can end a millisecond early and be waited again, so the count is not exact)
             assertThatThrownBy(() -> client.openUdp("127.0.0.1", 9))
                     .isInstanceOf(SocketTimeoutException.class)
                     .hasMessageContaining("took longer than PT1.5S")
                     .hasMessageContaining("0 datagrams from the server")
-                    .hasMessageMatching("(?s).*\\b[12] waits timed out, engine NEED_UNWRAP.*");
+                    .hasMessageMatching("(?s).*\\b[1-9][0-9]* waits timed out, engine NEED_UNWRAP.*");
         }
     }
 }
