@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Relaying over UDP: datagrams echo with their boundaries, ten thousand of random sizes keep boundaries and content,
  * sizes up to 16384 bytes pass both ways as one record each, oversize datagrams are dropped (from the destination) or
- * refused (by the client), and fifty concurrent sessions never see each other's datagrams.
+ * refused (by the client), fifty concurrent sessions never see each other's datagrams, and a handshake, full or
+ * resumed, survives the loss of the datagram that starts the server's final flight.
  */
 public abstract class UdpRelayKit extends UdpKitBase {
     @Test
@@ -215,6 +216,30 @@ public abstract class UdpRelayKit extends UdpKitBase {
             for (int i = 2; i < 6; i++) {
                 c.send(new byte[] {(byte) i});
                 assertThat(c.receive(WAIT)).as("echo %d after the duplicate hello", i).containsExactly(i);
+            }
+        }
+        assertThat(events.refusedCount()).isZero();
+    }
+
+    /**
+     * The datagram that starts a DTLS server's final flight (its NewSessionTicket, or its ChangeCipherSpec from a
+     * server that sends no ticket) is lost, in a full handshake and then in a resumed one: the client's timer resends
+     * its flight, the server resends its own, and each tunnel opens and relays. (The JDK's client engine read the
+     * Finished that followed a lost ticket and failed the handshake; the driver now holds it back.)
+     */
+    @Test
+    public void lostStartOfTheServersFinalFlight_isResent_inAFullAndAResumedHandshake() throws Exception {
+        StreamServer server = startServer(b -> b.headerTimeout(WAIT));
+        try (DatagramLossRelay relay = new DatagramLossRelay(server.udpAddress())) {
+            StreamClient client = closeLater(newClient(clientOptions(relay.address(), pki.clientCredentials())
+                    .handshakeTimeout(WAIT).build()));
+            for (int i = 1; i <= 2; i++) {
+                relay.loseNextFromServer(DatagramLossRelay::carriesTicketOrChangeCipherSpec);
+                try (DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
+                    t.send(ByteBuffer.wrap(new byte[] {(byte) i}));
+                    assertThat(receive(t)).as("tunnel %d", i).containsExactly(i);
+                }
+                assertThat(relay.lost()).as("datagrams lost by tunnel %d", i).isEqualTo(i);
             }
         }
         assertThat(events.refusedCount()).isZero();

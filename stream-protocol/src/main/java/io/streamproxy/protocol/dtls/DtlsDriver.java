@@ -21,7 +21,9 @@ import javax.net.ssl.SSLParameters;
  * session accepts and sends records up to the 16 KiB plaintext limit (one datagram, one record); several records in
  * one datagram (peers that pack a flight) are all processed; lost flights are resent with back-off from 1 s;
  * {@code NEED_UNWRAP_AGAIN}, and {@code NEED_WRAP} after the handshake (a peer repeating its last flight), are
- * answered; a fatal error is followed by one more wrap so that the alert reaches the peer.
+ * answered; a client holds back the server's ChangeCipherSpec and Finished until the NewSessionTicket the server
+ * promised has arrived ({@link SessionTicketWait}); a fatal error is followed by one more wrap so that the alert
+ * reaches the peer.
  */
 public final class DtlsDriver {
     /** The largest application datagram a record carries. */
@@ -64,6 +66,7 @@ public final class DtlsDriver {
     private volatile boolean closed;
     private long timerDeadline = Long.MAX_VALUE;
     private long retransmitInterval = FIRST_RETRANSMIT_NANOS;
+    private SessionTicketWait ticketWait;
 
     /**
      * Wraps an engine already set to client or server mode and DTLS 1.2, and sizes its handshake flights for a path
@@ -87,6 +90,7 @@ public final class DtlsDriver {
         p = engine.getSSLParameters();
         p.setMaximumPacketSize(0);
         engine.setSSLParameters(p);
+        this.ticketWait = engine.getUseClientMode() ? new SessionTicketWait() : null;
     }
 
     /** @return the engine */
@@ -156,6 +160,13 @@ public final class DtlsDriver {
             in = scratch.in;
             in.clear();
             in.put(datagram).flip();
+        }
+        int end = in.limit();
+        if (ticketWait != null && ticketWait.screen(in)) {
+            // what follows a lost NewSessionTicket waits for the server to resend its flight
+            step(in, scratch, now);
+            in.limit(end).position(end);
+            return;
         }
         step(in, scratch, now);
     }
@@ -427,6 +438,7 @@ public final class DtlsDriver {
             return;
         }
         handshakeDone = true;
+        ticketWait = null;
         timerDeadline = Long.MAX_VALUE;
         // one datagram, one record: lift the outgoing size from the MTU back to the engine's default
         SSLParameters p = engine.getSSLParameters();

@@ -22,6 +22,8 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The DTLS engine driver without sockets: a client and a server driver wired through in-memory queues and a fake
@@ -32,6 +34,7 @@ class DtlsDriverTest {
     private static final long SECOND = 1_000_000_000L;
     private static SSLContext serverContext;
     private static SSLContext clientContext;
+    private static TlsCredentials clientCredentials;
 
     private final DtlsScratch scratch = new DtlsScratch();
     private long now = 5000 * SECOND;
@@ -77,8 +80,9 @@ class DtlsDriverTest {
         Issued clientLeaf = CertificateGenerator.leaf(ca, "CN=client", from, to, Usage.CLIENT, List.of());
         serverContext = TlsCredentials.of(List.of(ca.certificate()), List.of(serverLeaf.certificate()),
                 serverLeaf.key()).newSslContext("DTLSv1.2");
-        clientContext = TlsCredentials.of(List.of(ca.certificate()), List.of(clientLeaf.certificate()),
-                clientLeaf.key()).newSslContext("DTLSv1.2");
+        clientCredentials = TlsCredentials.of(List.of(ca.certificate()), List.of(clientLeaf.certificate()),
+                clientLeaf.key());
+        clientContext = clientCredentials.newSslContext("DTLSv1.2");
     }
 
     private void newPair(int mtu) {
@@ -201,6 +205,113 @@ class DtlsDriverTest {
         pump();
         assertThat(client.isHandshakeDone()).isTrue();
         assertThat(server.isHandshakeDone()).isTrue();
+    }
+
+    /**
+     * Any one datagram of a handshake, full or resumed, may be lost either way: the handshake still completes on the
+     * retransmission timers, within two of them, and a first datagram then gets through each way. The clock is
+     * virtual: when nothing is in flight it jumps to the earlier of the two timers. Each case starts with a client
+     * context of its own, so that only the resumed cases resume. With a 512-byte MTU the server's NewSessionTicket
+     * comes in fragments, and losing any one of them must hold back its Finished as losing all of it does.
+     */
+    @ParameterizedTest(name = "{0} handshake, MTU {2}, a datagram from the {1} lost")
+    @CsvSource({"full, client, 1200", "full, server, 1200", "resumed, client, 1200", "resumed, server, 1200",
+            "full, server, 512", "resumed, server, 512"})
+    void anyOneLostHandshakeDatagram_isRecoveredByRetransmission(String kind, String side, int mtu) throws Exception {
+        boolean fromClient = side.equals("client");
+        int datagrams = lossyHandshake(kind, mtu, -1, fromClient);
+        assertThat(datagrams).as("handshake datagrams from the %s", side).isGreaterThan(fromClient ? 1 : 0);
+        for (int lost = 0; lost < datagrams; lost++) {
+            long start = now;
+            lossyHandshake(kind, mtu, lost, fromClient);
+            assertThat(now - start).as("datagram %d lost: recovered within two retransmissions", lost)
+                    .isLessThanOrEqualTo(3 * SECOND);
+        }
+    }
+
+    /**
+     * Runs one handshake, losing the handshake datagram {@code lost} (counted from 0, -1 for none) that one side
+     * sends, then one datagram each way.
+     *
+     * @return how many handshake datagrams that side sent
+     */
+    private int lossyHandshake(String kind, int mtu, int lost, boolean fromClient) throws Exception {
+        SSLContext context = clientCredentials.newSslContext("DTLSv1.2"); // no session to resume
+        if (kind.equals("resumed")) {
+            lossyPair(context, mtu);
+            client.begin(scratch, now);
+            pump();
+            assertThat(client.isHandshakeDone()).as("the handshake to resume").isTrue();
+        }
+        lossyPair(context, mtu);
+        client.begin(scratch, now);
+        int sent = 0;
+        boolean sentUp = false;
+        boolean sentDown = false;
+        for (int rounds = 0; rounds < 200 && !(clientEnd.records.size() == 1 && serverEnd.records.size() == 1);
+             rounds++) {
+            boolean moved = false;
+            for (boolean up : new boolean[] {true, false}) {
+                Deque<byte[]> outbox = up ? clientEnd.outbox : serverEnd.outbox;
+                DtlsDriver to = up ? server : client;
+                byte[] d;
+                while ((d = outbox.poll()) != null) {
+                    moved = true;
+                    if (up == fromClient && d[0] != 23 && sent++ == lost) {
+                        continue; // lost on the way
+                    }
+                    try {
+                        to.receive(ByteBuffer.wrap(d), scratch, now);
+                    } catch (SSLException e) {
+                        throw new AssertionError("datagram " + lost + " lost: the " + (up ? "server" : "client")
+                                + " failed the handshake on " + describe(d), e);
+                    }
+                }
+            }
+            if (!sentUp && client.isHandshakeDone()) {
+                sentUp = true;
+                client.send(ByteBuffer.wrap(new byte[] {1}), scratch);
+            } else if (!sentDown && serverEnd.records.size() == 1) {
+                sentDown = true;
+                server.send(ByteBuffer.wrap(new byte[] {2}), scratch);
+            } else if (!moved) {
+                long next = Math.min(client.timerDeadline(), server.timerDeadline());
+                assertThat(next).as("datagram %d lost: a timer runs while the handshake waits (client done %s, "
+                        + "server done %s)", lost, client.isHandshakeDone(), server.isHandshakeDone())
+                        .isNotEqualTo(Long.MAX_VALUE);
+                now = Math.max(now, next);
+                client.onTimer(scratch, now);
+                server.onTimer(scratch, now);
+            }
+        }
+        assertThat(serverEnd.records).as("datagram %d lost: the client's first datagram", lost).hasSize(1);
+        assertThat(clientEnd.records).as("datagram %d lost: the server's first datagram", lost).hasSize(1);
+        return sent;
+    }
+
+    /** Record type, epoch, handshake type and fragment of each record of a datagram, for failure messages. */
+    private static String describe(byte[] d) {
+        StringBuilder b = new StringBuilder();
+        for (int p = 0; p + 13 <= d.length; p += 13 + ((d[p + 11] & 0xff) << 8 | (d[p + 12] & 0xff))) {
+            int epoch = (d[p + 3] & 0xff) << 8 | (d[p + 4] & 0xff);
+            b.append("[type ").append(d[p]).append(" epoch ").append(epoch);
+            if (d[p] == 22 && epoch == 0 && p + 25 <= d.length) {
+                b.append(" handshake ").append(d[p + 13]).append(" seq ")
+                        .append((d[p + 17] & 0xff) << 8 | (d[p + 18] & 0xff)).append(" offset ")
+                        .append((d[p + 19] & 0xff) << 16 | (d[p + 20] & 0xff) << 8 | (d[p + 21] & 0xff));
+            }
+            b.append(']');
+        }
+        return b.toString();
+    }
+
+    private void lossyPair(SSLContext context, int mtu) {
+        clientEnd.outbox.clear();
+        clientEnd.records.clear();
+        serverEnd.outbox.clear();
+        serverEnd.records.clear();
+        client = new DtlsDriver(DtlsEngines.client(context, "godoxy.agent", 8890), mtu, clientEnd);
+        server = new DtlsDriver(DtlsEngines.server(serverContext), mtu, serverEnd);
     }
 
     @Test

@@ -1,0 +1,152 @@
+package io.streamproxy.testkit;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
+
+/**
+ * A UDP relay on loopback (port 0) between clients and a server that can lose chosen datagrams from the server. Each
+ * client address gets a socket of its own towards the server, so that the server sees one address per client, as
+ * without the relay. One thread reads from the clients and one per client from the server; {@link #close()} ends
+ * them all.
+ */
+final class DatagramLossRelay implements Closeable {
+    private final InetSocketAddress server;
+    private final DatagramChannel front;
+    private final Map<SocketAddress, DatagramChannel> backs = new ConcurrentHashMap<>();
+    private final AtomicReference<Predicate<ByteBuffer>> loseNext = new AtomicReference<>();
+    private final AtomicInteger lost = new AtomicInteger();
+    private volatile boolean closed;
+
+    DatagramLossRelay(InetSocketAddress server) {
+        this.server = server;
+        try {
+            front = DatagramChannel.open();
+            front.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        start("testkit-loss-relay-clients", this::fromClients);
+    }
+
+    /** @return the address clients send to */
+    InetSocketAddress address() {
+        try {
+            return (InetSocketAddress) front.getLocalAddress();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Loses the next datagram from the server that {@code which} matches, once.
+     *
+     * @param which tells the datagram (position to limit, not to be moved)
+     */
+    void loseNextFromServer(Predicate<ByteBuffer> which) {
+        loseNext.set(which);
+    }
+
+    /** @return how many datagrams were lost */
+    int lost() {
+        return lost.get();
+    }
+
+    /**
+     * Tells a datagram that carries a NewSessionTicket or a ChangeCipherSpec record (in the clear, epoch 0): the
+     * start of a DTLS 1.2 server's final flight.
+     *
+     * @param datagram the datagram
+     * @return true if it does
+     */
+    static boolean carriesTicketOrChangeCipherSpec(ByteBuffer datagram) {
+        for (int at = datagram.position(); at + 13 <= datagram.limit();
+             at += 13 + (datagram.getShort(at + 11) & 0xffff)) {
+            int type = datagram.get(at);
+            boolean clear = datagram.getShort(at + 3) == 0;
+            if (clear && (type == 20 || type == 22 && at + 14 <= datagram.limit() && datagram.get(at + 13) == 4)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void fromClients() {
+        ByteBuffer buf = ByteBuffer.allocate(65536);
+        while (!closed) {
+            try {
+                buf.clear();
+                SocketAddress client = front.receive(buf);
+                buf.flip();
+                backFor(client).write(buf);
+            } catch (IOException e) {
+                if (closed) {
+                    return;
+                }
+                // a send failed (the server's port unreachable, say): like a lost datagram
+            }
+        }
+    }
+
+    private DatagramChannel backFor(SocketAddress client) throws IOException {
+        DatagramChannel back = backs.get(client);
+        if (back == null) {
+            back = DatagramChannel.open();
+            back.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            back.connect(server);
+            backs.put(client, back);
+            DatagramChannel from = back;
+            start("testkit-loss-relay-server", () -> fromServer(from, client));
+            if (closed) {
+                back.close();
+            }
+        }
+        return back;
+    }
+
+    private void fromServer(DatagramChannel back, SocketAddress client) {
+        ByteBuffer buf = ByteBuffer.allocate(65536);
+        while (!closed) {
+            try {
+                buf.clear();
+                back.receive(buf);
+                buf.flip();
+                Predicate<ByteBuffer> which = loseNext.get();
+                if (which != null && which.test(buf) && loseNext.compareAndSet(which, null)) {
+                    lost.incrementAndGet();
+                    continue;
+                }
+                front.send(buf, client);
+            } catch (IOException e) {
+                if (closed || !back.isOpen()) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private static void start(String name, Runnable loop) {
+        Thread t = new Thread(loop, name);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    @Override
+    public void close() throws IOException {
+        closed = true;
+        front.close();
+        for (DatagramChannel back : backs.values()) {
+            back.close();
+        }
+    }
+}
