@@ -11,7 +11,6 @@ import java.nio.channels.DatagramChannel;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 
 /**
@@ -24,7 +23,8 @@ final class DatagramLossRelay implements Closeable {
     private final InetSocketAddress server;
     private final DatagramChannel front;
     private final Map<SocketAddress, DatagramChannel> backs = new ConcurrentHashMap<>();
-    private final AtomicReference<Predicate<ByteBuffer>> loseNext = new AtomicReference<>();
+    private volatile Predicate<ByteBuffer> losing;
+    private volatile boolean lostSinceArmed;
     private final AtomicInteger lost = new AtomicInteger();
     private volatile boolean closed;
 
@@ -49,12 +49,15 @@ final class DatagramLossRelay implements Closeable {
     }
 
     /**
-     * Loses the next datagram from the server that {@code which} matches, once.
+     * Loses every datagram from the server that {@code which} matches, until a client sends again after the first
+     * loss (its retransmission): a flight is lost, with any copy of it the server sends at once, and what the server
+     * sends in answer to the client's retransmission passes.
      *
      * @param which tells the datagram (position to limit, not to be moved)
      */
-    void loseNextFromServer(Predicate<ByteBuffer> which) {
-        loseNext.set(which);
+    void loseFromServerUntilTheClientRepeats(Predicate<ByteBuffer> which) {
+        lostSinceArmed = false;
+        losing = which;
     }
 
     /** @return how many datagrams were lost */
@@ -63,18 +66,18 @@ final class DatagramLossRelay implements Closeable {
     }
 
     /**
-     * Tells a datagram that carries a NewSessionTicket or a ChangeCipherSpec record (in the clear, epoch 0): the
-     * start of a DTLS 1.2 server's final flight.
+     * Tells a datagram that carries a record of a DTLS 1.2 server's final flight: a NewSessionTicket, a
+     * ChangeCipherSpec, or a handshake record of a later epoch (the Finished).
      *
      * @param datagram the datagram
      * @return true if it does
      */
-    static boolean carriesTicketOrChangeCipherSpec(ByteBuffer datagram) {
+    static boolean carriesFinalFlight(ByteBuffer datagram) {
         for (int at = datagram.position(); at + 13 <= datagram.limit();
              at += 13 + (datagram.getShort(at + 11) & 0xffff)) {
             int type = datagram.get(at);
             boolean clear = datagram.getShort(at + 3) == 0;
-            if (clear && (type == 20 || type == 22 && at + 14 <= datagram.limit() && datagram.get(at + 13) == 4)) {
+            if (type == 20 || type == 22 && (!clear || at + 14 <= datagram.limit() && datagram.get(at + 13) == 4)) {
                 return true;
             }
         }
@@ -88,6 +91,9 @@ final class DatagramLossRelay implements Closeable {
                 buf.clear();
                 SocketAddress client = front.receive(buf);
                 buf.flip();
+                if (losing != null && lostSinceArmed) {
+                    losing = null; // the client repeats its flight: the server's answer passes
+                }
                 backFor(client).write(buf);
             } catch (IOException e) {
                 if (closed) {
@@ -121,8 +127,9 @@ final class DatagramLossRelay implements Closeable {
                 buf.clear();
                 back.receive(buf);
                 buf.flip();
-                Predicate<ByteBuffer> which = loseNext.get();
-                if (which != null && which.test(buf) && loseNext.compareAndSet(which, null)) {
+                Predicate<ByteBuffer> which = losing;
+                if (which != null && which.test(buf)) {
+                    lostSinceArmed = true;
                     lost.incrementAndGet();
                     continue;
                 }

@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Relaying over UDP: datagrams echo with their boundaries, ten thousand of random sizes keep boundaries and content,
  * sizes up to 16384 bytes pass both ways as one record each, oversize datagrams are dropped (from the destination) or
  * refused (by the client), fifty concurrent sessions never see each other's datagrams, and a handshake, full or
- * resumed, survives the loss of the datagram that starts the server's final flight.
+ * resumed, survives the loss of the server's final flight.
  */
 public abstract class UdpRelayKit extends UdpKitBase {
     @Test
@@ -137,7 +137,13 @@ public abstract class UdpRelayKit extends UdpKitBase {
             });
         }
         for (Future<Boolean> f : pool.invokeAll(jobs, 60, TimeUnit.SECONDS)) {
-            assertThat(f.get()).isTrue();
+            try {
+                assertThat(f.get()).isTrue();
+            } catch (java.util.concurrent.ExecutionException e) {
+                // what the server saw too, so that a handshake that stalled can be placed
+                throw new AssertionError("a session failed; the server refused " + events.refusals()
+                        + " and dropped unauthenticated " + events.unauthenticatedDrops(), e.getCause());
+            }
         }
         assertThat(echo.sourceCount()).isEqualTo(50);
     }
@@ -222,24 +228,27 @@ public abstract class UdpRelayKit extends UdpKitBase {
     }
 
     /**
-     * The datagram that starts a DTLS server's final flight (its NewSessionTicket, or its ChangeCipherSpec from a
-     * server that sends no ticket) is lost, in a full handshake and then in a resumed one: the client's timer resends
-     * its flight, the server resends its own, and each tunnel opens and relays. (The JDK's client engine read the
-     * Finished that followed a lost ticket and failed the handshake; the driver now holds it back.)
+     * The server's final flight (its NewSessionTicket, ChangeCipherSpec and Finished, and any copy of them it sends at
+     * once) is lost until the client repeats its own flight, in a full handshake and then in a resumed one: the
+     * server answers the repeat with its flight, and each tunnel opens and relays. (The JDK's client engine read a
+     * Finished that followed a lost ticket and failed the handshake, and its server engine, once done, never sent its
+     * last flight again.)
      */
     @Test
-    public void lostStartOfTheServersFinalFlight_isResent_inAFullAndAResumedHandshake() throws Exception {
+    public void lostFinalFlightOfTheServer_isResent_inAFullAndAResumedHandshake() throws Exception {
         StreamServer server = startServer(b -> b.headerTimeout(WAIT));
         try (DatagramLossRelay relay = new DatagramLossRelay(server.udpAddress())) {
             StreamClient client = closeLater(newClient(clientOptions(relay.address(), pki.clientCredentials())
                     .handshakeTimeout(WAIT).build()));
+            int lostBefore = 0;
             for (int i = 1; i <= 2; i++) {
-                relay.loseNextFromServer(DatagramLossRelay::carriesTicketOrChangeCipherSpec);
+                relay.loseFromServerUntilTheClientRepeats(DatagramLossRelay::carriesFinalFlight);
                 try (DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
                     t.send(ByteBuffer.wrap(new byte[] {(byte) i}));
                     assertThat(receive(t)).as("tunnel %d", i).containsExactly(i);
                 }
-                assertThat(relay.lost()).as("datagrams lost by tunnel %d", i).isEqualTo(i);
+                assertThat(relay.lost()).as("datagrams lost by tunnel %d", i).isGreaterThan(lostBefore);
+                lostBefore = relay.lost();
             }
         }
         assertThat(events.refusedCount()).isZero();

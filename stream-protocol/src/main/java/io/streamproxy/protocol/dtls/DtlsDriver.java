@@ -2,6 +2,8 @@ package io.streamproxy.protocol.dtls;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
@@ -21,9 +23,10 @@ import javax.net.ssl.SSLParameters;
  * session accepts and sends records up to the 16 KiB plaintext limit (one datagram, one record); several records in
  * one datagram (peers that pack a flight) are all processed; lost flights are resent with back-off from 1 s;
  * {@code NEED_UNWRAP_AGAIN}, and {@code NEED_WRAP} after the handshake (a peer repeating its last flight), are
- * answered; a client holds back the server's ChangeCipherSpec and Finished until the NewSessionTicket the server
- * promised has arrived ({@link SessionTicketWait}); a fatal error is followed by one more wrap so that the alert
- * reaches the peer.
+ * answered; what the peer sends during the handshake reaches the engine whole and in order
+ * ({@link HandshakeReassembly}), and its application records (the peer finished first) once the handshake is done;
+ * the side that sent the last flight sends it again when the peer repeats its own ({@link FinalFlight}); a fatal
+ * error is followed by one more wrap so that the alert reaches the peer.
  */
 public final class DtlsDriver {
     /** The largest application datagram a record carries. */
@@ -32,6 +35,8 @@ public final class DtlsDriver {
     private static final long FIRST_RETRANSMIT_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long MAX_RETRANSMIT_NANOS = TimeUnit.SECONDS.toNanos(8);
     private static final int MAX_STEPS = 64;
+    /** The most application data held while the handshake finishes: a header and a datagram or two. */
+    private static final int MAX_HELD_APPLICATION_BYTES = 2 * (MAX_DATAGRAM + 256);
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0).asReadOnlyBuffer();
 
     /** Where the driver's results go. Called on the caller's thread, inside driver calls. */
@@ -66,7 +71,15 @@ public final class DtlsDriver {
     private volatile boolean closed;
     private long timerDeadline = Long.MAX_VALUE;
     private long retransmitInterval = FIRST_RETRANSMIT_NANOS;
-    private SessionTicketWait ticketWait;
+    private FinalFlight finalFlight = new FinalFlight();
+    private HandshakeReassembly reassembly;
+    private List<byte[]> heldApplication;
+    private int heldApplicationBytes;
+    private int handshakeDatagrams;
+    private int retransmissions;
+    private long handshakeStart;
+    private long firstFromPeer;
+    private long lastFromPeer;
 
     /**
      * Wraps an engine already set to client or server mode and DTLS 1.2, and sizes its handshake flights for a path
@@ -90,12 +103,27 @@ public final class DtlsDriver {
         p = engine.getSSLParameters();
         p.setMaximumPacketSize(0);
         engine.setSSLParameters(p);
-        this.ticketWait = engine.getUseClientMode() ? new SessionTicketWait() : null;
+        this.reassembly = new HandshakeReassembly(engine.getUseClientMode());
     }
 
     /** @return the engine */
     public SSLEngine engine() {
         return engine;
+    }
+
+    /**
+     * Says where the handshake stands, for the message of a handshake that timed out: datagrams from the peer,
+     * retransmissions of ours, the engine's status, and what of the peer's flight has come.
+     *
+     * @return a description
+     */
+    public String handshakeState() {
+        HandshakeReassembly r = reassembly;
+        return handshakeDatagrams + " datagrams from the peer" + (handshakeDatagrams == 0 ? ""
+                : " (the first after " + TimeUnit.NANOSECONDS.toMillis(firstFromPeer - handshakeStart)
+                + " ms, the last after " + TimeUnit.NANOSECONDS.toMillis(lastFromPeer - handshakeStart) + " ms)")
+                + ", " + retransmissions + " retransmissions of ours, engine " + engine.getHandshakeStatus()
+                + (r != null ? ", " + r.state() : "");
     }
 
     /** @return true once the handshake has completed */
@@ -133,6 +161,7 @@ public final class DtlsDriver {
      */
     public void begin(DtlsScratch scratch, long now) throws IOException {
         begun = true;
+        handshakeStart = now;
         engine.beginHandshake();
         step(null, scratch, now);
     }
@@ -151,6 +180,7 @@ public final class DtlsDriver {
             return;
         }
         if (!begun) {
+            handshakeStart = now;
             begun = true; // a server starts with the client's first datagram
             engine.beginHandshake();
         }
@@ -161,14 +191,74 @@ public final class DtlsDriver {
             in.clear();
             in.put(datagram).flip();
         }
-        int end = in.limit();
-        if (ticketWait != null && ticketWait.screen(in)) {
-            // what follows a lost NewSessionTicket waits for the server to resend its flight
+        if (!handshakeDone) {
+            receiveInHandshake(in, scratch, now);
+        } else if (finalFlight != null && FinalFlight.isRetransmittedFlight(in)) {
+            finalFlight.resend(output, now); // the peer lost our last flight; the engine would not answer
+            in.position(in.limit());
+        } else {
             step(in, scratch, now);
-            in.limit(end).position(end);
+        }
+    }
+
+    /**
+     * A datagram while the handshake runs: its handshake records go through {@link HandshakeReassembly}; its
+     * application records (the peer finished first and sent its header, which the engine would drop) are held until
+     * the handshake is done.
+     */
+    private void receiveInHandshake(ByteBuffer datagram, DtlsScratch scratch, long now) throws IOException {
+        if (handshakeDatagrams++ == 0) {
+            firstFromPeer = now;
+        }
+        lastFromPeer = now;
+        if (finalFlight != null) {
+            finalFlight.received();
+        }
+        ByteBuffer in = reassembly.take(datagram);
+        int end = in.limit();
+        int application = DtlsRecords.firstApplicationRecord(in);
+        if (application >= 0) {
+            in.limit(application);
+        }
+        if (in.hasRemaining()) {
+            step(in, scratch, now);
+        }
+        if (application >= 0 && !closed) {
+            in.limit(end).position(application);
+            if (handshakeDone) {
+                step(in, scratch, now);
+            } else {
+                holdApplication(in);
+            }
+        }
+        in.limit(end).position(end);
+        if (handshakeDone && heldApplication != null) {
+            List<byte[]> held = heldApplication;
+            heldApplication = null;
+            for (byte[] records : held) {
+                if (!closed) {
+                    step(ByteBuffer.wrap(records), scratch, now);
+                }
+            }
+        }
+    }
+
+    /**
+     * Keeps application records that came before the handshake finished, within
+     * {@value #MAX_HELD_APPLICATION_BYTES} bytes.
+     */
+    private void holdApplication(ByteBuffer records) {
+        if (heldApplication == null) {
+            heldApplication = new ArrayList<>(2);
+        }
+        if (heldApplicationBytes + records.remaining() > MAX_HELD_APPLICATION_BYTES) {
+            droppedRecords++;
             return;
         }
-        step(in, scratch, now);
+        byte[] copy = new byte[records.remaining()];
+        records.get(copy);
+        heldApplicationBytes += copy.length;
+        heldApplication.add(copy);
     }
 
     /**
@@ -229,6 +319,7 @@ public final class DtlsDriver {
         }
         retransmitInterval = Math.min(retransmitInterval * 2, MAX_RETRANSMIT_NANOS);
         timerDeadline = now + retransmitInterval;
+        retransmissions++;
         ByteBuffer net = scratch.net;
         for (int i = 0; i < MAX_STEPS; i++) {
             net.clear();
@@ -262,6 +353,8 @@ public final class DtlsDriver {
         }
         closed = true;
         timerDeadline = Long.MAX_VALUE;
+        finalFlight = null;
+        heldApplication = null;
         engine.closeOutbound();
         flushOutbound(scratch);
     }
@@ -331,6 +424,9 @@ public final class DtlsDriver {
                     SSLEngineResult r = wrap(EMPTY, net);
                     net.flip();
                     if (net.hasRemaining()) {
+                        if (finalFlight != null && !handshakeDone) {
+                            finalFlight.sent(net);
+                        }
                         output.transmit(net);
                         sentFlight = true;
                     }
@@ -423,6 +519,9 @@ public final class DtlsDriver {
             if (!handshakeDone && engine.getHandshakeStatus() == HandshakeStatus.NOT_HANDSHAKING) {
                 finishHandshake();
             }
+            if (handshakeDone) {
+                finalFlight = null; // the peer's handshake is done too
+            }
             output.record(app);
         }
     }
@@ -438,7 +537,10 @@ public final class DtlsDriver {
             return;
         }
         handshakeDone = true;
-        ticketWait = null;
+        reassembly = null;
+        if (finalFlight != null && !finalFlight.isOurs()) {
+            finalFlight = null;
+        }
         timerDeadline = Long.MAX_VALUE;
         // one datagram, one record: lift the outgoing size from the MTU back to the engine's default
         SSLParameters p = engine.getSSLParameters();

@@ -57,4 +57,25 @@ public final class DtlsRecords {
         }
         return records > 0;
     }
+
+    /**
+     * Finds the first application data record (type 23) of a datagram, for holding back what comes before its
+     * handshake is done.
+     *
+     * @param datagram the datagram, position to limit (not moved)
+     * @return the index of that record's first byte, or -1 if there is none (or the framing breaks before one)
+     */
+    static int firstApplicationRecord(ByteBuffer datagram) {
+        for (int at = datagram.position(); at < datagram.limit(); ) {
+            int size = recordSize(datagram, at, 0);
+            if (size < 0) {
+                return -1;
+            }
+            if (datagram.get(at) == 23) {
+                return at;
+            }
+            at += size;
+        }
+        return -1;
+    }
 }

@@ -32,6 +32,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class DtlsDriverTest {
     private static final long SECOND = 1_000_000_000L;
+    private static final long MILLISECOND = 1_000_000L;
     private static SSLContext serverContext;
     private static SSLContext clientContext;
     private static TlsCredentials clientCredentials;
@@ -287,6 +288,118 @@ class DtlsDriverTest {
         assertThat(serverEnd.records).as("datagram %d lost: the client's first datagram", lost).hasSize(1);
         assertThat(clientEnd.records).as("datagram %d lost: the server's first datagram", lost).hasSize(1);
         return sent;
+    }
+
+    /**
+     * A network that loses, repeats and reorders: each handshake datagram either way is lost with probability 0.15,
+     * sent twice with 0.1, and delayed by up to 300 ms (so datagrams overtake each other, within a flight and across
+     * flights). In a hundred seeded runs each, full and resumed, every handshake completes within a minute and a first
+     * datagram then gets through each way; none fails. (Before the driver shaped what the JDK's engine reads, two
+     * runs in three failed here, and 2 % loss alone failed one in fifty.)
+     */
+    @ParameterizedTest(name = "{0} handshakes")
+    @CsvSource({"full", "resumed"})
+    void handshakes_overALossyRepeatingReorderingNetwork_allComplete(String kind) throws Exception {
+        List<String> failed = new ArrayList<>();
+        for (int seed = 0; seed < 100; seed++) {
+            String failure = networkHandshake(kind, new Random(seed), 0.15, 0.1, 300 * MILLISECOND);
+            if (failure != null) {
+                failed.add("seed " + seed + ": " + failure);
+            }
+        }
+        assertThat(failed).isEmpty();
+    }
+
+    /**
+     * Reordering alone costs no retransmission: with every handshake datagram delayed by up to 20 ms, and none lost,
+     * each handshake completes before the first retransmission timer (1 s) could fire. (Before, a Finished that
+     * overtook what it follows, or a client's header that overtook its Finished, cost a retransmission or the
+     * session.)
+     */
+    @ParameterizedTest(name = "{0} handshakes")
+    @CsvSource({"full", "resumed"})
+    void handshakes_overAReorderingNetwork_needNoRetransmission(String kind) throws Exception {
+        for (int seed = 0; seed < 50; seed++) {
+            long start = now;
+            assertThat(networkHandshake(kind, new Random(seed), 0, 0, 20 * MILLISECOND)).as("seed %d", seed).isNull();
+            assertThat(now - start).as("seed %d", seed).isLessThan(SECOND);
+        }
+    }
+
+    /**
+     * One handshake and a datagram each way over a network that loses, duplicates and delays handshake datagrams.
+     *
+     * @return null if it worked, else what went wrong
+     */
+    private String networkHandshake(String kind, Random random, double loss, double duplicate, long jitter)
+            throws Exception {
+        SSLContext context = clientCredentials.newSslContext("DTLSv1.2");
+        if (kind.equals("resumed")) {
+            lossyPair(context, 1200);
+            client.begin(scratch, now);
+            pump();
+            assertThat(client.isHandshakeDone()).as("the handshake to resume").isTrue();
+        }
+        lossyPair(context, 1200);
+        long start = now;
+        // {when, 1 to the server or 0 to the client, index in wire}: in time order, and as sent at the same time
+        java.util.PriorityQueue<long[]> due = new java.util.PriorityQueue<>(
+                (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[2], b[2]));
+        List<byte[]> wire = new ArrayList<>();
+        client.begin(scratch, now);
+        boolean sentUp = false;
+        boolean sentDown = false;
+        while (!(clientEnd.records.size() == 1 && serverEnd.records.size() == 1)) {
+            if (now - start > 60 * SECOND) {
+                return "not done after 60 s (client done " + client.isHandshakeDone() + ", server done "
+                        + server.isHandshakeDone() + ")";
+            }
+            for (boolean up : new boolean[] {true, false}) {
+                Deque<byte[]> outbox = up ? clientEnd.outbox : serverEnd.outbox;
+                byte[] d;
+                while ((d = outbox.poll()) != null) {
+                    boolean handshake = d[0] != 23;
+                    int copies = !handshake ? 1
+                            : random.nextDouble() < loss ? 0 : random.nextDouble() < duplicate ? 2 : 1;
+                    for (int c = 0; c < copies; c++) {
+                        wire.add(d);
+                        long delay = handshake ? (long) (random.nextDouble() * jitter) : 0;
+                        due.add(new long[] {now + delay, up ? 1 : 0, wire.size() - 1});
+                    }
+                }
+            }
+            if (!sentUp && client.isHandshakeDone()) {
+                sentUp = true;
+                client.send(ByteBuffer.wrap(new byte[] {1}), scratch);
+                continue;
+            }
+            if (!sentDown && serverEnd.records.size() == 1) {
+                sentDown = true;
+                server.send(ByteBuffer.wrap(new byte[] {2}), scratch);
+                continue;
+            }
+            long timer = Math.min(client.timerDeadline(), server.timerDeadline());
+            if (!due.isEmpty() && due.peek()[0] <= timer) {
+                long[] next = due.poll();
+                now = Math.max(now, next[0]);
+                byte[] d = wire.get((int) next[2]);
+                try {
+                    (next[1] == 1 ? server : client).receive(ByteBuffer.wrap(d), scratch, now);
+                } catch (SSLException e) {
+                    return "the " + (next[1] == 1 ? "server" : "client") + " failed the handshake on " + describe(d)
+                            + ": " + e.getMessage() + (e.getCause() != null ? " (" + e.getCause() + ")" : "");
+                }
+            } else if (timer == Long.MAX_VALUE) {
+                return "no timer runs while the handshake waits (client done " + client.isHandshakeDone()
+                        + ", server done " + server.isHandshakeDone() + ", client got " + clientEnd.records.size()
+                        + ", server got " + serverEnd.records.size() + ")";
+            } else {
+                now = Math.max(now, timer);
+                client.onTimer(scratch, now);
+                server.onTimer(scratch, now);
+            }
+        }
+        return null;
     }
 
     /** Record type, epoch, handshake type and fragment of each record of a datagram, for failure messages. */
