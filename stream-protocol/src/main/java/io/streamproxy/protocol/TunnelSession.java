@@ -550,7 +550,18 @@ public final class TunnelSession {
      * @param now {@link System#nanoTime()}
      * @return {@link Step#WAIT} if nothing expired, else {@link Step#REFUSE} or {@link Step#END}
      */
-    public synchronized Step tick(long now) {
+    public Step tick(long now) {
+        return tick(now, null);
+    }
+
+    /**
+     * Runs the timers, as {@link #tick(long)}; a handshake that runs out of time is refused with where it stood.
+     *
+     * @param now            {@link System#nanoTime()}
+     * @param handshakeState says where the handshake stands (asked only if it ran out of time), or null
+     * @return {@link Step#WAIT} if nothing expired, else {@link Step#REFUSE} or {@link Step#END}
+     */
+    public synchronized Step tick(long now, java.util.function.Supplier<String> handshakeState) {
         switch (state) {
             case HANDSHAKE:
             case HEADER:
@@ -561,7 +572,8 @@ public final class TunnelSession {
                                 + core.maxPerSource() + " per source)");
                     }
                     return refuse(RefusalReason.HEADER_TIMEOUT, "no " + (state == State.HANDSHAKE ? "TLS handshake"
-                            : "header") + " within " + timeout());
+                            : "header") + " within " + timeout() + (state == State.HANDSHAKE && handshakeState != null
+                            ? " (" + handshakeState.get() + ")" : ""));
                 }
                 return Step.WAIT;
             case RESOLVING:

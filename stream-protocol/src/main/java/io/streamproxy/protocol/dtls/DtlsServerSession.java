@@ -106,6 +106,8 @@ public final class DtlsServerSession implements DtlsDriver.Output {
     private final Io io;
     private final DtlsScratch scratch;
     private final DtlsDriver driver;
+    /** Where the handshake stands, for a session refused for running out of time (one object, not one per tick). */
+    private final java.util.function.Supplier<String> handshakeState;
     private Queue<ByteBuffer> pending;
     private boolean ended;
     private boolean discarding;
@@ -128,6 +130,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         this.io = io;
         this.scratch = scratch;
         this.driver = new DtlsDriver(engine, mtu, this);
+        this.handshakeState = driver::handshakeState;
     }
 
     /**
@@ -315,7 +318,7 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         if (ended) {
             return;
         }
-        Step step = tunnel.tick(now);
+        Step step = tunnel.tick(now, handshakeState);
         if (step != Step.WAIT) {
             act(step);
             return;

@@ -51,8 +51,6 @@ final class JdkDatagramTunnel implements UdpClientTemplate.Handshaken, DtlsDrive
     void handshake(long deadline, Duration timeout) throws IOException {
         synchronized (receiveLock) {
             driver.begin(receiveScratch, System.nanoTime());
-            int received = 0;
-            int waitsOut = 0; // waits that ended without a datagram: each a retransmission when the timer was due
             while (!driver.isHandshakeDone()) {
                 if (driver.isClosed()) {
                     throw new SSLHandshakeException("the server ended the DTLS handshake");
@@ -61,17 +59,14 @@ final class JdkDatagramTunnel implements UdpClientTemplate.Handshaken, DtlsDrive
                 if (now >= deadline) {
                     // where it stood, so that a stalled handshake can be told from a lost server
                     throw new JdkTcpClient.HandshakeTimeoutException("DTLS handshake with "
-                            + channel.getRemoteAddress() + " took longer than " + timeout + " (" + received
-                            + " datagrams from the server, " + waitsOut + " waits timed out, engine "
-                            + driver.engine().getHandshakeStatus() + ")");
+                            + channel.getRemoteAddress() + " took longer than " + timeout + " ("
+                            + driver.handshakeState() + ")");
                 }
                 long wake = Math.min(deadline, driver.timerDeadline());
                 try {
                     ByteBuffer in = receivePacket(Math.max(1, TimeUnit.NANOSECONDS.toMillis(wake - now)));
-                    received++;
                     driver.receive(in, receiveScratch, System.nanoTime());
                 } catch (SocketTimeoutException e) {
-                    waitsOut++;
                     driver.onTimer(receiveScratch, System.nanoTime());
                 }
             }

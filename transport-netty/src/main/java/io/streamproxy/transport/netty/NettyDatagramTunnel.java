@@ -88,8 +88,15 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
         try {
             handshake.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
+            // where it stood (read on the loop), so that a stalled handshake can be told from a lost server
+            String state;
+            try {
+                state = channel.eventLoop().submit(driver::handshakeState).get(1, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException | InterruptedException | RuntimeException e2) {
+                state = "state unknown: " + e2;
+            }
             throw new SocketTimeoutException("DTLS handshake with " + channel.remoteAddress() + " took longer than "
-                    + timeout);
+                    + timeout + " (" + state + ")");
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             throw c instanceof IOException ? (IOException) c : new IOException(String.valueOf(c.getMessage()), c);
