@@ -20,7 +20,11 @@ import javax.net.ssl.SSLEngineResult;
  * expects); the engine is dropped at once. The JDK's cookie is not bound to the client's address, so the front
  * binds it: each cookie it hands out is recorded as a keyed 64-bit tag of cookie, address and port in a fixed table
  * of 65,536 entries (512 KiB, no allocation; a flood only overwrites entries), and only a ClientHello whose cookie
- * was handed out to its own address is {@link Verdict#VERIFIED}. A cookie replayed from another address is answered
+ * was handed out to its own address is {@link Verdict#VERIFIED}. The table is {@value #WAYS}-way set-associative: a
+ * tag goes to one of 16,384 buckets and takes the bucket's oldest entry, so that clients whose tags share a bucket
+ * do not push each other out. (It was direct-mapped: two of fifty concurrent handshakes shared an entry about one
+ * time in fifty, each answer then evicted the other's cookie, and both went on getting HelloVerifyRequests until
+ * one gave up.) A cookie replayed from another address is answered
  * with a HelloVerifyRequest, no larger than what was sent: no reflection. Not thread-safe: one front per receive
  * loop.
  */
@@ -36,10 +40,14 @@ public final class DtlsCookieFront {
     }
 
     private static final int TABLE = 1 << 16;
+    private static final int WAYS = 4;
 
     private final Supplier<SSLEngine> engines;
     private final Mac mac;
-    private final long[] issued = new long[TABLE];
+    private final long[] issued;
+    /** Per bucket, the way its next new tag takes (round robin: the oldest). */
+    private final byte[] nextWay;
+    private final int bucketMask;
     private final byte[] tag = new byte[32];
     private final ByteBuffer scratchIn = ByteBuffer.allocate(1024);
     // the JDK's engine wants room for its largest packet and application data, whatever it writes
@@ -53,6 +61,22 @@ public final class DtlsCookieFront {
      * @param engines new server engines of the server's {@code SSLContext} (one answers each cookie-less hello)
      */
     public DtlsCookieFront(Supplier<SSLEngine> engines) {
+        this(engines, TABLE);
+    }
+
+    /**
+     * Creates a front with a table of {@code entries} (a power of two, at least {@value #WAYS}), for tests.
+     *
+     * @param engines as for {@link #DtlsCookieFront(Supplier)}
+     * @param entries the table's size
+     */
+    DtlsCookieFront(Supplier<SSLEngine> engines, int entries) {
+        if (entries < WAYS || Integer.bitCount(entries) != 1) {
+            throw new IllegalArgumentException("entries must be a power of two of at least " + WAYS);
+        }
+        this.issued = new long[entries];
+        this.nextWay = new byte[entries / WAYS];
+        this.bucketMask = entries / WAYS - 1;
         this.engines = engines;
         byte[] secret = new byte[32];
         new SecureRandom().nextBytes(secret);
@@ -94,7 +118,7 @@ public final class DtlsCookieFront {
         InetSocketAddress source = (InetSocketAddress) from;
         if (h.cookieLength > 0) {
             long t = tag(datagram, h.cookieAt, h.cookieLength, source);
-            if (issued[(int) t & (TABLE - 1)] == t) {
+            if (wayOf(t) >= 0) {
                 return Verdict.VERIFIED;
             }
         }
@@ -158,7 +182,11 @@ public final class DtlsCookieFront {
             return false;
         }
         long t = tag(out, cookieAt, cookieLength, source);
-        issued[(int) t & (TABLE - 1)] = t;
+        if (wayOf(t) < 0) { // a cookie handed out again (a retransmitted hello) keeps its entry
+            int bucket = (int) t & bucketMask;
+            issued[bucket * WAYS + nextWay[bucket]] = t;
+            nextWay[bucket] = (byte) ((nextWay[bucket] + 1) % WAYS);
+        }
         reply.clear();
         reply.put(out);
         for (int i = 5; i < 11; i++) {
@@ -167,6 +195,17 @@ public final class DtlsCookieFront {
         reply.put(17, d.get(p + 17)).put(18, d.get(p + 18)); // its message_seq
         reply.flip();
         return true;
+    }
+
+    /** @return the way of its bucket that holds {@code t}, or -1 */
+    private int wayOf(long t) {
+        int base = ((int) t & bucketMask) * WAYS;
+        for (int way = 0; way < WAYS; way++) {
+            if (issued[base + way] == t) {
+                return way;
+            }
+        }
+        return -1;
     }
 
     /** The keyed tag of a cookie handed to an address and port; never 0 (an empty table entry). */
@@ -221,14 +260,10 @@ public final class DtlsCookieFront {
         out.putShort(5, (short) (seq >>> 32)).putInt(7, (int) seq);
         out.putShort(11, (short) (h.recordLength - cut));
         int length = h.helloLength - cut;
-        put24(out, 14, length);
+        HandshakeMessage.put24(out, 14, length);
         out.putShort(17, (short) 0);
-        put24(out, 22, length);
+        HandshakeMessage.put24(out, 22, length);
         return out;
-    }
-
-    private static void put24(ByteBuffer b, int at, int v) {
-        b.put(at, (byte) (v >>> 16)).put(at + 1, (byte) (v >>> 8)).put(at + 2, (byte) v);
     }
 
     /** Offsets of the first record's ClientHello, absolute in the buffer. */
@@ -258,9 +293,9 @@ public final class DtlsCookieFront {
                 return null;
             }
             int q = p + 13;
-            h.helloLength = get24(d, q + 1);
-            int fragment = get24(d, q + 9);
-            if (d.get(q) != 1 || get24(d, q + 6) != 0 || fragment > h.helloLength
+            h.helloLength = HandshakeMessage.uint24(d, q + 1);
+            int fragment = HandshakeMessage.uint24(d, q + 9);
+            if (d.get(q) != 1 || HandshakeMessage.uint24(d, q + 6) != 0 || fragment > h.helloLength
                     || 12 + fragment > h.recordLength) {
                 return null;
             }
@@ -301,10 +336,6 @@ public final class DtlsCookieFront {
             h.extensionsAt = i;
             return h;
         }
-
-        private static int get24(ByteBuffer d, int at) {
-            return (d.get(at) & 0xff) << 16 | (d.get(at + 1) & 0xff) << 8 | (d.get(at + 2) & 0xff);
-        }
     }
 
     /**
@@ -314,11 +345,9 @@ public final class DtlsCookieFront {
      */
     public static final class HelloAssembly {
         private static final int MAX = 16384;
-        private final byte[] header = new byte[13 + 12];
-        private final int messageSeq;
-        private final byte[] body;
-        private final java.util.BitSet have;
-        private int missing;
+        private final ByteBuffer first;
+        private final HandshakeMessage hello;
+        private boolean whole;
 
         /**
          * Starts with the datagram the front verified.
@@ -331,15 +360,8 @@ public final class DtlsCookieFront {
             if (h == null || h.helloLength > MAX) {
                 throw new IllegalArgumentException("not a ClientHello of at most " + MAX + " bytes");
             }
-            int p = first.position();
-            for (int i = 0; i < header.length; i++) {
-                header[i] = first.get(p + i);
-            }
-            this.messageSeq = first.getShort(p + 17) & 0xffff;
-            this.body = new byte[h.helloLength];
-            this.have = new java.util.BitSet(h.helloLength);
-            this.missing = h.helloLength;
-            add(first);
+            this.first = first.duplicate();
+            this.hello = new HandshakeMessage(first, first.position());
         }
 
         /**
@@ -350,42 +372,24 @@ public final class DtlsCookieFront {
          * @return true once the hello is whole
          */
         public boolean add(ByteBuffer datagram) {
-            int p = datagram.position();
-            int limit = datagram.limit();
-            while (p + 25 <= limit) {
-                int length = datagram.getShort(p + 11) & 0xffff;
-                int next = p + 13 + length;
-                if (next > limit) {
+            for (int at = datagram.position(); at < datagram.limit(); ) {
+                int size = DtlsRecords.recordSize(datagram, at, 0);
+                if (size < 0) {
                     break;
                 }
-                int q = p + 13;
-                if (datagram.get(p) == 22 && datagram.get(p + 3) == 0 && datagram.get(p + 4) == 0
-                        && datagram.get(q) == 1 && (datagram.getShort(q + 4) & 0xffff) == messageSeq
-                        && Hello.get24(datagram, q + 1) == body.length) {
-                    int offset = Hello.get24(datagram, q + 6);
-                    int fragment = Hello.get24(datagram, q + 9);
-                    if (12 + fragment <= length && offset + fragment <= body.length) {
-                        for (int i = 0; i < fragment; i++) {
-                            body[offset + i] = datagram.get(q + 12 + i);
-                        }
-                        int before = have.cardinality();
-                        have.set(offset, offset + fragment);
-                        missing -= have.cardinality() - before;
-                    }
+                if (datagram.get(at) == 22 && datagram.getShort(at + 3) == 0
+                        && HandshakeMessage.isWellFormedFragment(datagram, at, size, MAX)
+                        && hello.isPartOf(datagram, at)) {
+                    whole = hello.add(datagram, at);
                 }
-                p = next;
+                at += size;
             }
-            return missing == 0;
+            return whole;
         }
 
         /** @return the whole hello as one unfragmented record (once {@link #add} returned true) */
         public ByteBuffer whole() {
-            ByteBuffer out = ByteBuffer.allocate(header.length + body.length);
-            out.put(header).put(body).flip();
-            out.putShort(11, (short) (12 + body.length));
-            put24(out, 19, 0);
-            put24(out, 22, body.length);
-            return out;
+            return ByteBuffer.wrap(hello.record(first, first.position()));
         }
     }
 }

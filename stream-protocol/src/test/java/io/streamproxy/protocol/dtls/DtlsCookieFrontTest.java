@@ -100,6 +100,44 @@ class DtlsCookieFrontTest {
         assertThat(front.check(withCookie, CLIENT, reply, NOW)).isEqualTo(Verdict.VERIFIED);
     }
 
+    /**
+     * Clients whose cookies land in one bucket do not push each other out: with a table of one bucket, four clients
+     * answered in turn (one of them twice, a retransmitted hello) all verify afterwards; a fifth then takes the
+     * oldest entry, and that client is answered again. (A direct-mapped table let two concurrent clients that shared
+     * an entry evict each other's cookie at every answer, and neither ever verified.)
+     */
+    @Test
+    void clientsSharingABucket_allVerify_andAFifthTakesTheOldestEntry() throws Exception {
+        front = new DtlsCookieFront(() -> DtlsEngines.server(serverContext), 4);
+        List<SSLEngine> clients = new java.util.ArrayList<>();
+        List<ByteBuffer> withCookies = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            clients.add(client());
+            ByteBuffer hello = wrap(clients.get(i));
+            assertThat(front.check(hello.duplicate(), port(i), reply, NOW)).isEqualTo(Verdict.ANSWERED);
+            if (i == 1) {
+                assertThat(front.check(hello, port(i), reply, NOW)).as("retransmitted").isEqualTo(Verdict.ANSWERED);
+            }
+            withCookies.add(answer(clients.get(i), reply));
+            if (i == 3) {
+                for (int k = 0; k < 4; k++) {
+                    assertThat(front.check(withCookies.get(k), port(k), reply, NOW)).as("client %d", k)
+                            .isEqualTo(Verdict.VERIFIED);
+                }
+            }
+        }
+        for (int k = 1; k < 5; k++) {
+            assertThat(front.check(withCookies.get(k), port(k), reply, NOW)).as("client %d", k)
+                    .isEqualTo(Verdict.VERIFIED);
+        }
+        assertThat(front.check(withCookies.get(0), port(0), reply, NOW)).as("the oldest, pushed out")
+                .isEqualTo(Verdict.ANSWERED);
+    }
+
+    private static InetSocketAddress port(int i) {
+        return new InetSocketAddress("127.0.0.1", 41000 + i);
+    }
+
     @Test
     void helloRebuiltWithoutCookie_isTheFirstHelloAgain() throws Exception {
         SSLEngine e = client();
