@@ -320,6 +320,9 @@ public final class DtlsDriver {
         retransmitInterval = Math.min(retransmitInterval * 2, MAX_RETRANSMIT_NANOS);
         timerDeadline = now + retransmitInterval;
         retransmissions++;
+        if (reassembly != null) {
+            reassembly.retransmitted();
+        }
         ByteBuffer net = scratch.net;
         for (int i = 0; i < MAX_STEPS; i++) {
             net.clear();
@@ -426,6 +429,9 @@ public final class DtlsDriver {
                     if (net.hasRemaining()) {
                         if (finalFlight != null && !handshakeDone) {
                             finalFlight.sent(net);
+                        }
+                        if (reassembly != null) {
+                            reassembly.flightSent();
                         }
                         output.transmit(net);
                         sentFlight = true;

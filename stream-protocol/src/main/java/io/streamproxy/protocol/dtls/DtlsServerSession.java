@@ -193,6 +193,11 @@ public final class DtlsServerSession implements DtlsDriver.Output {
         return delivered;
     }
 
+    /** @return where the DTLS handshake stands ({@link DtlsDriver#handshakeState()}) */
+    String handshakeState() {
+        return driver.isHandshakeDone() ? "done, " + tunnel : driver.handshakeState();
+    }
+
     /** @return true once the DTLS handshake has finished */
     public boolean isEstablished() {
         return driver.isHandshakeDone();

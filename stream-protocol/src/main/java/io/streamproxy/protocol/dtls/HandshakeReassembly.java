@@ -17,8 +17,11 @@ import java.util.TreeMap;
  *
  * <p>So, of the records of epoch 0: fragments are collected (in any order, cut anyhow, overlapping or repeated) and a
  * message passes once whole, as one record with the header of the fragment that completed it (a record the engine
- * has not seen); whole messages pass in message_seq order, a later one waiting for those before it; a message of a
- * flight already passed is not passed again (each side's timer resends a flight that went missing). A
+ * has not seen); whole messages pass in message_seq order, a later one waiting for those before it; a message passed
+ * before comes again only while the engine, having retransmitted its own flight, still waits for an answer (it may
+ * have let the first copy go: a client's takes a ServerHello for a replay when the cookie front's HelloVerifyRequest
+ * had its record number), never once the engine has answered it, and never for a hello (a second
+ * HelloVerifyRequest makes the JDK's client start over; a ClientHello again fails the JDK's server). A
  * ChangeCipherSpec, and a handshake record of a later epoch (the Finished), wait while a message before them is
  * missing, and at a client also until the ServerHello has come and, if it promised one (RFC 5077 3.2), the
  * NewSessionTicket; they pass right after what they waited for. Other records pass unchanged, in their order.
@@ -30,7 +33,9 @@ final class HandshakeReassembly {
     static final int MAX_PENDING = 8;
     private static final int CHANGE_CIPHER_SPEC = 20;
     private static final int HANDSHAKE = 22;
+    private static final int CLIENT_HELLO = 1;
     private static final int SERVER_HELLO = 2;
+    private static final int HELLO_VERIFY_REQUEST = 3;
     private static final int NEW_SESSION_TICKET = 4;
     private static final int SESSION_TICKET_EXTENSION = 35;
     private static final int HEADER = DtlsRecords.HEADER;
@@ -41,6 +46,10 @@ final class HandshakeReassembly {
     /** Whole messages that came before one they follow, by message_seq, each as its record. */
     private final TreeMap<Integer, byte[]> early = new TreeMap<>();
     private int nextSeq;
+    /** The messages below this were answered by a flight of ours. */
+    private int answered;
+    /** The engine retransmitted its last flight since it sent it. */
+    private boolean stalled;
     private boolean serverHello;
     private boolean ticketPromised;
     private boolean ticket;
@@ -88,11 +97,24 @@ final class HandshakeReassembly {
                 } else if (seq > nextSeq) {
                     changed = true;
                     if (early.size() < MAX_PENDING) {
-                        early.put(seq, whole != null ? whole : copy(datagram, at, recordSize));
+                        early.putIfAbsent(seq, whole != null ? whole : copy(datagram, at, recordSize));
                     }
                 } else if (seq < nextSeq) {
-                    changed = true; // a flight the engine has read, again
-                    repeated++;
+                    // a message passed before, again. If the engine has answered its flight, or has not yet had
+                    // to retransmit for want of an answer, it is left out (the JDK's engine takes it for part of the
+                    // next flight and fails); if it is stalled, it passes, as the engine may have let the first copy
+                    // go (a client's takes a ServerHello for a replay when a HelloVerifyRequest had its record
+                    // number). Never a hello: a second HelloVerifyRequest makes the JDK's client start over, and a
+                    // ClientHello again fails the JDK's server
+                    int messageType = datagram.get(at + HEADER) & 0xff;
+                    if (seq < answered || !stalled || messageType == HELLO_VERIFY_REQUEST
+                            || messageType == CLIENT_HELLO) {
+                        changed = true;
+                        repeated++;
+                    } else {
+                        changed |= fragment;
+                        pass.add(whole != null ? whole : new int[] {at, at + recordSize});
+                    }
                 } else {
                     changed |= fragment;
                     Object message = whole != null ? whole : new int[] {at, at + recordSize};
@@ -140,10 +162,21 @@ final class HandshakeReassembly {
     /** @return what has come of the peer's messages, for a handshake that timed out */
     String state() {
         return "messages of types [" + passed + "] in, " + repeated + " repeats of them left out, " + others
-                + " other records in, next message " + nextSeq + ", " + early.size() + " waiting for an earlier one, " + pending.size()
-                + " in fragments" + (client ? ", ServerHello " + (serverHello ? "in" : "not in")
+                + " other records in, next message " + nextSeq + ", " + early.size() + " waiting for an earlier one, "
+                + pending.size() + " in fragments" + (client ? ", ServerHello " + (serverHello ? "in" : "not in")
                 + (ticketPromised ? ", ticket " + (ticket ? "in" : "not in") : "") : "")
                 + (changeCipherSpec != null || finished != null ? ", ChangeCipherSpec or Finished held" : "");
+    }
+
+    /** The engine sent a flight: what the peer sent so far has been answered. */
+    void flightSent() {
+        answered = nextSeq;
+        stalled = false;
+    }
+
+    /** The engine retransmitted its flight on the timer: what it was given since its last flight got no answer. */
+    void retransmitted() {
+        stalled = true;
     }
 
     /** @return true while a ChangeCipherSpec or Finished must wait */

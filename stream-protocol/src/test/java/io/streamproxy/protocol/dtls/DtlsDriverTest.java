@@ -5,13 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.streamproxy.TlsCredentials;
-import io.streamproxy.pki.CertificateGenerator;
-import io.streamproxy.pki.CertificateGenerator.Issued;
-import io.streamproxy.pki.CertificateGenerator.Usage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -73,16 +69,8 @@ class DtlsDriverTest {
 
     @BeforeAll
     static void contexts() throws Exception {
-        Instant from = Instant.now().minusSeconds(60);
-        Instant to = from.plusSeconds(3600);
-        Issued ca = CertificateGenerator.ca("CN=test CA", from, to);
-        Issued serverLeaf = CertificateGenerator.leaf(ca, "CN=server", from, to, Usage.SERVER,
-                List.of("godoxy.agent"));
-        Issued clientLeaf = CertificateGenerator.leaf(ca, "CN=client", from, to, Usage.CLIENT, List.of());
-        serverContext = TlsCredentials.of(List.of(ca.certificate()), List.of(serverLeaf.certificate()),
-                serverLeaf.key()).newSslContext("DTLSv1.2");
-        clientCredentials = TlsCredentials.of(List.of(ca.certificate()), List.of(clientLeaf.certificate()),
-                clientLeaf.key());
+        serverContext = DtlsTestCredentials.SERVER.newSslContext("DTLSv1.2");
+        clientCredentials = DtlsTestCredentials.CLIENT;
         clientContext = clientCredentials.newSslContext("DTLSv1.2");
     }
 
