@@ -1,5 +1,6 @@
 package io.streamproxy.testkit;
 
+import io.streamproxy.protocol.dtls.DtlsRecords;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -73,11 +74,12 @@ final class DatagramLossRelay implements Closeable {
      * @return true if it does
      */
     static boolean carriesFinalFlight(ByteBuffer datagram) {
-        for (int at = datagram.position(); at + 13 <= datagram.limit();
-             at += 13 + (datagram.getShort(at + 11) & 0xffff)) {
-            int type = datagram.get(at);
-            boolean clear = datagram.getShort(at + 3) == 0;
-            if (type == 20 || type == 22 && (!clear || at + 14 <= datagram.limit() && datagram.get(at + 13) == 4)) {
+        for (int at = datagram.position(), size; at < datagram.limit()
+                && (size = DtlsRecords.recordSize(datagram, at, 0)) > 0; at += size) {
+            int type = DtlsRecords.type(datagram, at);
+            if (type == DtlsRecords.CHANGE_CIPHER_SPEC || type == DtlsRecords.HANDSHAKE
+                    && (!DtlsRecords.isClear(datagram, at) || size > DtlsRecords.HEADER
+                    && datagram.get(at + DtlsRecords.HEADER) == 4)) {
                 return true;
             }
         }

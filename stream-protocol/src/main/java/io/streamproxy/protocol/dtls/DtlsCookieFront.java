@@ -377,7 +377,7 @@ public final class DtlsCookieFront {
                 if (size < 0) {
                     break;
                 }
-                if (datagram.get(at) == 22 && datagram.getShort(at + 3) == 0
+                if (DtlsRecords.type(datagram, at) == DtlsRecords.HANDSHAKE && DtlsRecords.isClear(datagram, at)
                         && HandshakeMessage.isWellFormedFragment(datagram, at, size, MAX)
                         && hello.isPartOf(datagram, at)) {
                     whole = hello.add(datagram, at);

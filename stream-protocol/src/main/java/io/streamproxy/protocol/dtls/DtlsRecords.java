@@ -11,6 +11,12 @@ import java.nio.ByteBuffer;
 public final class DtlsRecords {
     /** The size of a record header. */
     public static final int HEADER = 13;
+    /** The content type of a ChangeCipherSpec record. */
+    public static final int CHANGE_CIPHER_SPEC = 20;
+    /** The content type of a handshake record. */
+    public static final int HANDSHAKE = 22;
+    /** The content type of an application data record. */
+    public static final int APPLICATION_DATA = 23;
     /** The largest DTLSCiphertext fragment: 2^14 plus 2048 bytes of expansion. */
     public static final int MAX_FRAGMENT = 16384 + 2048;
 
@@ -71,11 +77,33 @@ public final class DtlsRecords {
             if (size < 0) {
                 return -1;
             }
-            if (datagram.get(at) == 23) {
+            if (type(datagram, at) == APPLICATION_DATA) {
                 return at;
             }
             at += size;
         }
         return -1;
+    }
+
+    /**
+     * Returns a record's content type.
+     *
+     * @param datagram the datagram
+     * @param at       the index of the record's first byte
+     * @return the type, 0 to 255
+     */
+    public static int type(ByteBuffer datagram, int at) {
+        return datagram.get(at) & 0xff;
+    }
+
+    /**
+     * Tells whether a record is of epoch 0 (sent in the clear, before the peer's ChangeCipherSpec).
+     *
+     * @param datagram the datagram
+     * @param at       the index of the record's first byte
+     * @return true for epoch 0
+     */
+    public static boolean isClear(ByteBuffer datagram, int at) {
+        return datagram.getShort(at + 3) == 0;
     }
 }

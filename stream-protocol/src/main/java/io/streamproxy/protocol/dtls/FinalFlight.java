@@ -21,8 +21,6 @@ import java.util.concurrent.TimeUnit;
 final class FinalFlight {
     static final long RESEND_GAP_MILLIS = 500;
     private static final long RESEND_GAP_NANOS = TimeUnit.MILLISECONDS.toNanos(RESEND_GAP_MILLIS);
-    private static final int CHANGE_CIPHER_SPEC = 20;
-    private static final int HANDSHAKE = 22;
 
     private final List<byte[]> datagrams = new ArrayList<>(4);
     private boolean peerSpoke = true;
@@ -71,8 +69,8 @@ final class FinalFlight {
         if (datagram.remaining() < DtlsRecords.HEADER) {
             return false;
         }
-        int type = datagram.get(datagram.position()) & 0xff;
-        return type == HANDSHAKE || type == CHANGE_CIPHER_SPEC;
+        int type = DtlsRecords.type(datagram, datagram.position());
+        return type == DtlsRecords.HANDSHAKE || type == DtlsRecords.CHANGE_CIPHER_SPEC;
     }
 
     /**
@@ -96,9 +94,9 @@ final class FinalFlight {
 
     /** Whether a datagram carries a handshake record of epoch 1 or later: this side's Finished. */
     private static boolean carriesProtectedHandshake(ByteBuffer d) {
-        for (int at = d.position(); at + DtlsRecords.HEADER <= d.limit();
-             at += DtlsRecords.HEADER + (d.getShort(at + DtlsRecords.HEADER - 2) & 0xffff)) {
-            if ((d.get(at) & 0xff) == HANDSHAKE && d.getShort(at + 3) != 0) {
+        for (int at = d.position(), size; at < d.limit() && (size = DtlsRecords.recordSize(d, at, 0)) > 0;
+             at += size) {
+            if (DtlsRecords.type(d, at) == DtlsRecords.HANDSHAKE && !DtlsRecords.isClear(d, at)) {
                 return true;
             }
         }

@@ -31,8 +31,8 @@ import java.util.TreeMap;
 final class HandshakeReassembly {
     static final int MAX_MESSAGE = 65536;
     static final int MAX_PENDING = 8;
-    private static final int CHANGE_CIPHER_SPEC = 20;
-    private static final int HANDSHAKE = 22;
+    private static final int CHANGE_CIPHER_SPEC = DtlsRecords.CHANGE_CIPHER_SPEC;
+    private static final int HANDSHAKE = DtlsRecords.HANDSHAKE;
     private static final int CLIENT_HELLO = 1;
     private static final int SERVER_HELLO = 2;
     private static final int HELLO_VERIFY_REQUEST = 3;
@@ -86,8 +86,8 @@ final class HandshakeReassembly {
                 pass.add(new int[] {at, datagram.limit()}); // the engine drops what does not frame
                 break;
             }
-            int type = datagram.get(at);
-            boolean clear = datagram.getShort(at + 3) == 0;
+            int type = DtlsRecords.type(datagram, at);
+            boolean clear = DtlsRecords.isClear(datagram, at);
             if (type == HANDSHAKE && clear && recordSize >= HEADER + MESSAGE_HEADER) {
                 boolean fragment = isFragment(datagram, at, recordSize);
                 byte[] whole = fragment ? collect(datagram, at) : null;
