@@ -103,6 +103,93 @@ public abstract class TcpRelayKit extends TcpKitBase {
     }
 
     /**
+     * A client that writes a megabyte right behind its header while the server is still dialling (the destination's
+     * accept queue is full, so its SYN goes unanswered until the queue drains) gets every byte to the destination,
+     * in order: a server that holds what it reads while dialling, or stops reading, must hand it all over and
+     * resume reading once the relay is in place.
+     */
+    @Test
+    public void megabyteBehindHeader_whileDialIsSlow_arrivesWhole() throws Exception {
+        // the SYN the full queue dropped is sent again after a second (Linux's initial retransmission timeout)
+        StreamServer server = startServer(b -> b.dialTimeout(Duration.ofSeconds(10)));
+        byte[] payload = new byte[1 << 20];
+        new Random(7).nextBytes(payload);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        List<java.net.Socket> queued = new ArrayList<>();
+        // backlog 1: Linux queues two connections, then drops SYNs until one is accepted
+        try (java.net.ServerSocket slow = new java.net.ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
+             SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                     new String[] {"godoxy-agent-stream/1"}, WAIT)) {
+            for (int i = 0; i < 2; i++) {
+                java.net.Socket q = new java.net.Socket();
+                q.connect(slow.getLocalSocketAddress(), 5000);
+                queued.add(q);
+            }
+            long overflowsBefore = listenOverflows();
+            byte[] header = WireHeaders.valid("127.0.0.1", Integer.toString(slow.getLocalPort()), 0);
+            Future<?> written = pool.submit(() -> {
+                s.getOutputStream().write(header);
+                s.getOutputStream().write(payload);
+                s.getOutputStream().flush();
+                return null;
+            });
+            // the server's dial has begun once the kernel dropped its SYN on the full queue
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (listenOverflows() == overflowsBefore) {
+                assertThat(System.nanoTime()).as("the server dialled the destination within %s", WAIT)
+                        .isLessThan(deadline);
+                try {
+                    written.get(10, TimeUnit.MILLISECONDS); // a bounded wait for the writer, to poll the counter
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // still writing: the server holds what it read, or stopped reading, while it dials
+                }
+            }
+            slow.setSoTimeout((int) WAIT.toMillis());
+            for (int i = 0; i < 2; i++) {
+                slow.accept().close(); // drain the queue: the server's next SYN is answered
+            }
+            Future<byte[]> received = pool.submit(() -> {
+                while (true) {
+                    try (java.net.Socket d = slow.accept()) {
+                        d.setSoTimeout((int) WAIT.toMillis());
+                        byte[] got = d.getInputStream().readNBytes(payload.length);
+                        if (got.length > 0) {
+                            return got;
+                        }
+                    }
+                }
+            });
+            written.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            byte[] got = received.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(got.length).as("bytes of the megabyte written behind the header during a slow dial that "
+                    + "reached the destination").isEqualTo(payload.length);
+            assertThat(Arrays.equals(got, payload)).as("the megabyte reached the destination in order").isTrue();
+        } finally {
+            for (java.net.Socket q : queued) {
+                q.close();
+            }
+            pool.shutdownNow();
+        }
+    }
+
+    /** Linux's count of SYNs dropped on a full accept queue (TcpExt ListenOverflows); the case needs it. */
+    private static long listenOverflows() throws java.io.IOException {
+        java.nio.file.Path netstat = java.nio.file.Path.of("/proc/net/netstat");
+        assumeTrue(java.nio.file.Files.isReadable(netstat), "needs Linux's /proc/net/netstat to see a dropped SYN");
+        List<String> lines = java.nio.file.Files.readAllLines(netstat);
+        for (int i = 0; i + 1 < lines.size(); i++) {
+            if (lines.get(i).startsWith("TcpExt:") && lines.get(i + 1).startsWith("TcpExt:")) {
+                List<String> names = Arrays.asList(lines.get(i).split(" "));
+                int at = names.indexOf("ListenOverflows");
+                assumeTrue(at > 0, "needs Linux's ListenOverflows counter");
+                return Long.parseLong(lines.get(i + 1).split(" ")[at]);
+            }
+        }
+        assumeTrue(false, "needs Linux's TcpExt counters");
+        return 0;
+    }
+
+    /**
      * A client that sends the header, its data and its half-close (close_notify) in one flight, before the server
      * has even dialled, still gets the destination's whole reply: the end of its upload must not end the session.
      */

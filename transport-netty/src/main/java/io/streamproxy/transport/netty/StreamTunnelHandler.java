@@ -38,7 +38,10 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
     private final StreamTunnelService service;
     private TunnelSession tunnel;
     private ByteBuf header;
-    private final Queue<Object> pending = new ArrayDeque<>();
+    /** What the client sent after its header, before the relay was in place: at most about 64 KiB. */
+    private final Queue<ByteBuf> pending = new ArrayDeque<>();
+    private static final int MAX_PENDING_BYTES = 64 * 1024;
+    private int pendingBytes;
     private ScheduledFuture<?> timer;
     /** The core's bounds on the relaying tunnel; set and read on the client's loop. */
     private volatile ScheduledFuture<?> relayTimer;
@@ -154,7 +157,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (done || header == null || tunnel.destination() != null) {
             if (!done && header != null) {
-                pending.add(msg); // resolving or dialling: keep for the destination
+                hold(ctx, (ByteBuf) msg); // resolving or dialling: keep for the destination
             } else {
                 ReferenceCountUtil.release(msg); // refused: drop
             }
@@ -164,13 +167,25 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         int take = Math.min(in.readableBytes(), StreamProtocol.HEADER_SIZE - header.readableBytes());
         header.writeBytes(in, take);
         if (in.isReadable()) {
-            pending.add(in);
+            hold(ctx, in);
         } else {
             in.release();
         }
         if (header.readableBytes() == StreamProtocol.HEADER_SIZE) {
-            ctx.channel().config().setAutoRead(false);
             act(ctx, tunnel.header(header.nioBuffer(), System.nanoTime()));
+        }
+    }
+
+    /**
+     * Keeps bytes that came after the header for the destination. The client's channel keeps reading while the
+     * destination is resolved and dialled (pausing and resuming it would cost two epoll changes per tunnel) until
+     * {@link #MAX_PENDING_BYTES} are held; past that it stops reading, and the relay resumes it.
+     */
+    private void hold(ChannelHandlerContext ctx, ByteBuf b) {
+        pending.add(b);
+        pendingBytes += b.readableBytes();
+        if (pendingBytes > MAX_PENDING_BYTES) {
+            ctx.channel().config().setAutoRead(false);
         }
     }
 
@@ -265,10 +280,11 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         }
         TcpRelay relay = new TcpRelay(TcpRelay.of(tunnel), ctx.channel(), upstream);
         // bytes that came with (or right after) the header go first
-        Object o;
-        while ((o = pending.poll()) != null) {
-            relay.fromClient((ByteBuf) o);
+        ByteBuf b;
+        while ((b = pending.poll()) != null) {
+            relay.fromClient(b);
         }
+        pendingBytes = 0;
         upstream.flush();
         header.release();
         header = null;
@@ -331,10 +347,11 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void releasePending() {
-        Object o;
-        while ((o = pending.poll()) != null) {
-            ReferenceCountUtil.release(o);
+        ByteBuf b;
+        while ((b = pending.poll()) != null) {
+            b.release();
         }
+        pendingBytes = 0;
     }
 
     @Override

@@ -160,11 +160,28 @@ final class TcpRelay {
         drainThenClose(client);
     }
 
+    /**
+     * Closes a channel once what is queued on it went out, bounded by {@link #DRAIN_MILLIS}; the bound is only armed
+     * when something is still queued (usually the flush completes at once), and a channel already closed is left
+     * alone (closing or writing it again would only build and fail a promise).
+     */
     private static void drainThenClose(Channel c) {
+        if (!c.isOpen()) {
+            return;
+        }
+        if (!c.isActive()) {
+            c.close();
+            return;
+        }
+        io.netty.channel.ChannelFuture flushed = c.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER);
+        if (flushed.isDone()) {
+            c.close();
+            return;
+        }
         io.netty.util.concurrent.ScheduledFuture<?> bound = c.eventLoop().schedule(() -> {
             c.close();
         }, DRAIN_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
-        c.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(f -> {
+        flushed.addListener(f -> {
             bound.cancel(false);
             c.close();
         });
@@ -250,8 +267,10 @@ final class TcpRelay {
             if (!done() && ssl != null && ssl.engine().isInboundDone()) {
                 inputEnded(isClient); // close_notify seen without its event (OpenSSL after our closeOutbound)
             }
-            if (!peer.isWritable()) {
-                ctx.channel().config().setAutoRead(false); // back-pressure: resume when the peer drains
+            if (!done() && !peer.isWritable()) {
+                // back-pressure: resume when the peer drains (once this side's input ended, the peer's output is
+                // shut and never writable again, and there is nothing left to hold back)
+                ctx.channel().config().setAutoRead(false);
             }
         }
 
