@@ -46,7 +46,9 @@ import java.util.regex.Pattern;
  *       {@code --warmup} of the same round trips on each path;</li>
  *   <li>new tunnels/s: 4 Go clients straight to the server (full mutual-TLS handshake, header, one byte echoed,
  *       close), against the better of stunnel and the Go server, after {@code --warmup} seconds of the same load
- *       on each path (a JVM's JIT needs them; the Go server gets them too), with the server's own CPU per tunnel;</li>
+ *       on each path (a JVM's JIT needs them; the Go server gets them too), with the server's own CPU per tunnel;
+ *       the paths take turns in 2-second slices until each had {@code --seconds}, so that a drifting machine
+ *       slows them alike;</li>
  *   <li>resumed tunnels/s: the same, from clients that keep their TLS 1.3 session tickets and resume (as
  *       {@code stream-proxy forward} and the library's clients do), after a quarter of {@code --warmup}, with the
  *       share of handshakes that did resume;</li>
@@ -247,37 +249,21 @@ public final class UserPathBench {
                 }
             }
             if (figures.contains("rate")) {
-                for (Map.Entry<String, InetSocketAddress> e : rateTargets.entrySet()) {
-                    if (run == 0) {
+                if (run == 0) {
+                    for (Map.Entry<String, InetSocketAddress> e : rateTargets.entrySet()) {
                         rate(e.getValue(), echo, rateRaw.get(e.getKey()), warmup, false); // every path the same
                     }
-                    Long pid = ratePid.get(e.getKey());
-                    Duration cpuBefore = pid == null ? null : cpu(pid);
-                    double rate = rate(e.getValue(), echo, rateRaw.get(e.getKey()), seconds, false)[0];
-                    record(results, "new tunnels/s|" + e.getKey(), rate);
-                    if (pid != null) {
-                        // the server's own CPU per tunnel: what the rate costs it, whatever the clients cost
-                        record(results, "server CPU us per new tunnel|" + e.getKey(),
-                                cpu(pid).minus(cpuBefore).toNanos() / 1000.0 / (rate * seconds));
-                    }
                 }
+                interleavedRate(results, rateTargets, rateRaw, ratePid, echo, seconds, false);
                 System.out.println("  run " + (run + 1) + ": tunnels/s done");
             }
             if (figures.contains("resume")) {
-                for (Map.Entry<String, InetSocketAddress> e : rateTargets.entrySet()) {
-                    if (run == 0) {
+                if (run == 0) {
+                    for (Map.Entry<String, InetSocketAddress> e : rateTargets.entrySet()) {
                         rate(e.getValue(), echo, rateRaw.get(e.getKey()), Math.max(1, warmup / 4), true);
                     }
-                    Long pid = ratePid.get(e.getKey());
-                    Duration cpuBefore = pid == null ? null : cpu(pid);
-                    double[] rate = rate(e.getValue(), echo, rateRaw.get(e.getKey()), seconds, true);
-                    record(results, "resumed tunnels/s|" + e.getKey(), rate[0]);
-                    record(results, "resumed share %|" + e.getKey(), rate[1] * 100);
-                    if (pid != null) {
-                        record(results, "server CPU us per resumed tunnel|" + e.getKey(),
-                                cpu(pid).minus(cpuBefore).toNanos() / 1000.0 / (rate[0] * seconds));
-                    }
                 }
+                interleavedRate(results, rateTargets, rateRaw, ratePid, echo, seconds, true);
                 System.out.println("  run " + (run + 1) + ": resumed tunnels/s done");
             }
             if (figures.contains("dtls")) {
@@ -316,6 +302,53 @@ public final class UserPathBench {
 
     private static String defaultTransport() {
         return "netty";
+    }
+
+    /** How long one path is loaded at a time in the tunnels/s figures before the next path's turn. */
+    private static final int RATE_SLICE_SECONDS = 2;
+
+    /**
+     * The tunnels/s figures of every path, measured in turns: each path gets {@value #RATE_SLICE_SECONDS}-second
+     * slices of the same load in rotating order until each had {@code seconds}, so that a machine whose speed drifts
+     * (a shared host) slows every path alike instead of the one measured at the time. Records the rate, the server's
+     * own CPU per tunnel and, for resumed tunnels, the share that resumed.
+     */
+    private void interleavedRate(Map<String, List<double[]>> results, Map<String, InetSocketAddress> targets,
+                                 Map<String, Boolean> raw, Map<String, Long> pids, InetSocketAddress echo,
+                                 int seconds, boolean resume) throws IOException {
+        List<String> paths = new ArrayList<>(targets.keySet());
+        Map<String, double[]> sum = new LinkedHashMap<>(); // tunnels, seconds, resumed, server CPU ns
+        for (String path : paths) {
+            sum.put(path, new double[4]);
+        }
+        int slices = Math.max(1, (seconds + RATE_SLICE_SECONDS - 1) / RATE_SLICE_SECONDS);
+        for (int slice = 0; slice < slices; slice++) {
+            for (int i = 0; i < paths.size(); i++) {
+                String path = paths.get((i + slice) % paths.size());
+                Long pid = pids.get(path);
+                Duration cpuBefore = pid == null ? null : cpu(pid);
+                double[] r = rate(targets.get(path), echo, raw.get(path), RATE_SLICE_SECONDS, resume);
+                double[] acc = sum.get(path);
+                acc[0] += r[0];
+                acc[1] += r[1];
+                acc[2] += r[2];
+                if (pid != null) {
+                    acc[3] += cpu(pid).minus(cpuBefore).toNanos();
+                }
+            }
+        }
+        String what = resume ? "resumed tunnel" : "new tunnel";
+        for (String path : paths) {
+            double[] acc = sum.get(path);
+            record(results, (resume ? "resumed tunnels/s|" : "new tunnels/s|") + path, acc[0] / acc[1]);
+            if (resume) {
+                record(results, "resumed share %|" + path, acc[0] == 0 ? 0 : acc[2] * 100 / acc[0]);
+            }
+            if (pids.get(path) != null && acc[0] > 0) {
+                // the server's own CPU per tunnel: what the rate costs it, whatever the clients cost
+                record(results, "server CPU us per " + what + "|" + path, acc[3] / 1000.0 / acc[0]);
+            }
+        }
     }
 
     private static void record(Map<String, List<double[]>> results, String key, double value) {
@@ -422,7 +455,7 @@ public final class UserPathBench {
      * New tunnels per second from 4 Go clients, each a handshake (full, or resumed from the client's session cache
      * when {@code resume}), header, one byte echoed and close.
      *
-     * @return the rate, and the share of tunnels whose handshake resumed (0 to 1)
+     * @return the tunnels opened, the seconds it took, and how many of them resumed their handshake
      */
     private double[] rate(InetSocketAddress server, InetSocketAddress echo, boolean raw, int seconds, boolean resume)
             throws IOException {
@@ -441,9 +474,8 @@ public final class UserPathBench {
             if (Long.parseLong(m.group(3)) > 0) {
                 System.out.println("  " + m.group(3) + " tunnels failed against " + text(server));
             }
-            long tunnels = Long.parseLong(m.group(1));
-            return new double[] {tunnels / Double.parseDouble(m.group(2)),
-                tunnels == 0 ? 0 : Long.parseLong(m.group(4)) / (double) tunnels};
+            return new double[] {Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)),
+                Long.parseLong(m.group(4))};
         }
     }
 
