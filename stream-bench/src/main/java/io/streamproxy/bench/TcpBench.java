@@ -238,6 +238,15 @@ public final class TcpBench {
      * {@code warmupNanos} of them on the same connection (a JVM on the path compiles its relay loop meanwhile).
      */
     static long[] latency(Path path, InetSocketAddress echo, int samples, long warmupNanos) throws IOException {
+        return latency(path, echo, samples, warmupNanos, () -> { });
+    }
+
+    /**
+     * As {@link #latency(Path, InetSocketAddress, int, long)}, calling {@code measuring} as the measured round trips
+     * start.
+     */
+    static long[] latency(Path path, InetSocketAddress echo, int samples, long warmupNanos, Runnable measuring)
+            throws IOException {
         byte[] request = new byte[1024];
         byte[] reply = new byte[1024];
         long[] t = new long[samples];
@@ -248,6 +257,7 @@ public final class TcpBench {
             for (int i = 0; i < 2000 || System.nanoTime() < warmEnd; i++) {
                 roundTrip(out, in, request, reply);
             }
+            measuring.run();
             for (int i = 0; i < samples; i++) {
                 long start = System.nanoTime();
                 roundTrip(out, in, request, reply);

@@ -43,7 +43,9 @@ import java.util.regex.Pattern;
  *       the CPU seconds per GiB of the tunnel's processes (forward and server; socat's, with the children it forks
  *       per connection; stunnel's one), as the sink's hashing shares the 2 cores with them;</li>
  *   <li>round trip: 1 KiB request and echo on one tunnel, p50 and p99, against socat, after a quarter of
- *       {@code --warmup} of the same round trips on each path;</li>
+ *       {@code --warmup} of the same round trips on each path, and the CPU each round trip cost the tunnel's
+ *       processes (forward and server; socat's and stunnel's, with their children): the work on the path, apart
+ *       from the waits to be woken;</li>
  *   <li>new tunnels/s: 4 Go clients straight to the server (full mutual-TLS handshake, header, one byte echoed,
  *       close), against the better of stunnel and the Go server, after {@code --warmup} seconds of the same load
  *       on each path (a JVM's JIT needs them; the Go server gets them too), with the server's own CPU per tunnel;
@@ -241,9 +243,18 @@ public final class UserPathBench {
                         // the first run warms each path for a quarter of --warmup first, as a long-running
                         // server and forward are warm (socat and stunnel get the same round trips)
                         long warm = run == 0 ? TimeUnit.SECONDS.toNanos(Math.max(2, warmup / 4)) : 0;
-                        long[] lat = TcpBench.latency(e.getValue(), echo, 20_000, warm);
+                        List<Long> pids = tcpPids.get(e.getKey());
+                        Duration[] cpuAtStart = new Duration[1];
+                        long[] lat = TcpBench.latency(e.getValue(), echo, 20_000, warm, () -> {
+                            cpuAtStart[0] = liveCpu(pids);
+                        });
+                        Duration tunnelCpu = liveCpu(pids).minus(cpuAtStart[0]);
                         record(results, "round trip p50 us|" + e.getKey(), lat[0] / 1000.0);
                         record(results, "round trip p99 us|" + e.getKey(), lat[1] / 1000.0);
+                        // what each round trip cost the tunnel's processes (their live children counted): tells
+                        // work on the path from waiting to be woken
+                        record(results, "round trip tunnel CPU us|" + e.getKey(),
+                                tunnelCpu.toNanos() / 1000.0 / 20_000);
                     }
                     System.out.println("  run " + (run + 1) + ": " + e.getKey() + " bulk/rtt done");
                 }
@@ -434,6 +445,30 @@ public final class UserPathBench {
             // f[0] is the state, field 3 of stat(5): utime, stime, cutime and cstime are fields 14 to 17
             for (int i = 11; i <= 14; i++) {
                 ticks += Long.parseLong(f[i]);
+            }
+        }
+        return Duration.ofMillis(ticks * 1000 / CLOCK_TICKS);
+    }
+
+    /**
+     * The CPU time of processes and of every descendant alive now, without waiting for any: each process's time
+     * counts once, in its own /proc stat while it runs and in its parent's children's time once reaped.
+     */
+    private static Duration liveCpu(List<Long> pids) {
+        long ticks = 0;
+        for (long pid : pids) {
+            List<Long> tree = new ArrayList<>(List.of(pid));
+            ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> tree.add(d.pid())));
+            for (long p : tree) {
+                try {
+                    String stat = Files.readString(Path.of("/proc/" + p + "/stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    for (int i = 11; i <= 14; i++) {
+                        ticks += Long.parseLong(f[i]);
+                    }
+                } catch (IOException gone) {
+                    // exited and reaped meanwhile: its time is in its parent's children's time
+                }
             }
         }
         return Duration.ofMillis(ticks * 1000 / CLOCK_TICKS);
