@@ -66,8 +66,8 @@ final class Lifecycle {
                 stop.countDown();
             }
         };
-        Runnable restoreTerm = Signals.handle("TERM", onSignal);
-        Runnable restoreInt = restoreTerm == null ? null : Signals.handle("INT", onSignal);
+        Runnable restoreTerm = handleUnlessIgnored("TERM", onSignal);
+        Runnable restoreInt = restoreTerm == null ? null : handleUnlessIgnored("INT", onSignal);
         if (restoreInt == null) {
             if (restoreTerm != null) {
                 restoreTerm.run();
@@ -91,6 +91,18 @@ final class Lifecycle {
             } catch (IllegalStateException e) {
                 // the JVM is shutting down: the hook closes and exits
             }
+        }
+    }
+
+    /**
+     * Handles a signal, unless this process started with it ignored (SIGINT in a shell's background job, SIGHUP under
+     * nohup): then it stays ignored, as whoever started the server chose, and nothing needs restoring.
+     */
+    private static Runnable handleUnlessIgnored(String name, Runnable action) {
+        try {
+            return Signals.handle(name, action);
+        } catch (IllegalStateException ignored) {
+            return () -> { };
         }
     }
 }

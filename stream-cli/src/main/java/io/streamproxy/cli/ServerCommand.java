@@ -252,15 +252,23 @@ final class ServerCommand implements Callable<Integer> {
             if (systemd != null) {
                 open.add(systemd);
             }
-            Runnable restoreHup = Signals.handle("HUP", () -> {
-                if (systemd != null) {
-                    systemd.reloading();
-                }
-                String outcome = reloader.reload("SIGHUP", true);
-                if (systemd != null) {
-                    systemd.ready("certificate reload: " + outcome);
-                }
-            });
+            Runnable restoreHup;
+            try {
+                restoreHup = Signals.handle("HUP", () -> {
+                    if (systemd != null) {
+                        systemd.reloading();
+                    }
+                    String outcome = reloader.reload("SIGHUP", true);
+                    if (systemd != null) {
+                        systemd.ready("certificate reload: " + outcome);
+                    }
+                });
+            } catch (IllegalStateException ignored) {
+                LOG.warn("{}: kill -HUP will not reload the certificates; they still reload when their files "
+                        + "change (start the server without nohup, e.g. under systemd, for SIGHUP)",
+                        ignored.getMessage());
+                restoreHup = () -> { };
+            }
             if (restoreHup == null) {
                 LOG.info("SIGHUP cannot be handled here; certificates reload when their files change");
             } else {

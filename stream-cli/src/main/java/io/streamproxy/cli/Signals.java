@@ -21,8 +21,12 @@ final class Signals {
      * @param action what to do
      * @return what puts the previous handler back, or null if signals cannot be handled on this JVM or platform
      *         (the default stays)
+     * @throws IllegalStateException if the process ignores the signal (inherited, as under {@code nohup}): the JVM
+     *                               then never passes it on, so nothing was installed
      */
     static Runnable handle(String name, Runnable action) {
+        boolean ignored = false;
+        Runnable restore;
         try {
             Class<?> signal = Class.forName("sun.misc.Signal");
             Class<?> handler = Class.forName("sun.misc.SignalHandler");
@@ -47,7 +51,11 @@ final class Signals {
                     });
             Method handle = signal.getMethod("handle", signal, handler);
             Object previous = handle.invoke(null, sig, proxy);
-            return () -> {
+            if (previous == handler.getField("SIG_IGN").get(null)) {
+                handle.invoke(null, sig, previous);
+                ignored = true;
+            }
+            restore = () -> {
                 try {
                     handle.invoke(null, sig, previous);
                 } catch (ReflectiveOperationException | RuntimeException e) {
@@ -57,5 +65,10 @@ final class Signals {
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             return null; // no such signal here (Windows has no HUP), or no jdk.unsupported
         }
+        if (ignored) {
+            throw new IllegalStateException("SIG" + name + " is ignored by this process (the disposition it "
+                    + "inherited, as under nohup), and the JVM never passes on a signal ignored at its start");
+        }
+        return restore;
     }
 }

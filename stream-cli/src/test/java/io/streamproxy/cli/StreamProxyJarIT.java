@@ -40,6 +40,30 @@ class StreamProxyJarIT {
         return p;
     }
 
+    /**
+     * The command, started with SIGHUP set to {@code disposition} ({@code SIG_DFL} or {@code SIG_IGN}) whatever this
+     * JVM inherited: python3 sets it and execs the command in its place (same pid).
+     */
+    private static List<String> withHup(String disposition, List<String> cmd) {
+        io.streamproxy.testkit.OutsidePeers.require("python3");
+        List<String> out = new ArrayList<>(List.of("python3", "-c", "import os, signal, sys; "
+                + "signal.signal(signal.SIGHUP, getattr(signal, sys.argv[1])); os.execv(sys.argv[2], sys.argv[2:])",
+                disposition));
+        out.addAll(cmd);
+        return out;
+    }
+
+    private Process startWithHup(Path log, String disposition, String... args) throws Exception {
+        String jar = System.getProperty("streamproxy.jar");
+        assertThat(jar).as("-Dstreamproxy.jar").isNotNull();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", jar));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(withHup(disposition, cmd)).redirectError(log.toFile()).start();
+        processes.add(p);
+        return p;
+    }
+
     /** Starts the jar under a shell that first lowers the open-file limit to {@code maxFiles}. */
     private Process startWithFileLimit(Path log, int maxFiles, String... args) throws Exception {
         String jar = System.getProperty("streamproxy.jar");
@@ -193,8 +217,10 @@ class StreamProxyJarIT {
         assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
         Path accessLog = dir.resolve("access.log");
         Path err = dir.resolve("server.err");
-        Process server = start(err, "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0", "--udp",
-                "127.0.0.1:0", "--access-log", accessLog.toString(), "--drain-timeout", "8s", "--max-tunnel-lifetime", "1h",
+        // SIGHUP at its default whatever this JVM inherited (a build started under nohup ignores it)
+        Process server = startWithHup(err, "SIG_DFL", "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0",
+                "--udp", "127.0.0.1:0", "--access-log", accessLog.toString(), "--drain-timeout", "8s",
+                "--max-tunnel-lifetime", "1h",
                 "--tcp-idle-timeout", "10m", "--half-close-timeout", "1m");
         Matcher m = Pattern.compile("^listening tcp=127\\.0\\.0\\.1:(\\d+) .*").matcher(firstLine(server, err));
         assertThat(m.matches()).isTrue();
@@ -276,6 +302,28 @@ class StreamProxyJarIT {
     }
 
     /**
+     * Started with SIGHUP ignored (as under nohup, where the JVM never passes it on): the server says at start that
+     * kill -HUP will not reload and that its files are still watched, runs, and drains and exits 0 on SIGTERM.
+     */
+    @Test
+    void sighupIgnoredAtStart_isReported_serverStillRunsAndDrains(@TempDir Path dir) throws Exception {
+        Path certs = dir.resolve("certs");
+        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
+        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path err = dir.resolve("server.err");
+        Process server = startWithHup(err, "SIG_IGN", "server", "--certs", certs.toString(), "--tcp",
+                "127.0.0.1:0", "--udp", "127.0.0.1:0", "--no-http");
+        assertThat(firstLine(server, err)).startsWith("listening ");
+        assertThat(Files.readString(err)).as("the warning at start")
+                .contains("SIGHUP is ignored by this process")
+                .contains("kill -HUP will not reload the certificates")
+                .contains("they still reload when their files change");
+        server.destroy(); // SIGTERM
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.exitValue()).as(Files.readString(err)).isZero();
+    }
+
+    /**
      * Under systemd (NOTIFY_SOCKET set, here a unix datagram socket a Python peer reads): READY=1 once listening,
      * WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1 with MONOTONIC_USEC then READY=1 around a SIGHUP reload,
      * STOPPING=1 on SIGTERM; every message names the server's pid.
@@ -307,9 +355,9 @@ class StreamProxyJarIT {
 
         Path err = dir.resolve("server.err");
         String jar = System.getProperty("streamproxy.jar");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", jar, "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0")
-                .redirectError(err.toFile());
+        ProcessBuilder pb = new ProcessBuilder(withHup("SIG_DFL", List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar, "server", "--certs",
+                certs.toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0"))).redirectError(err.toFile());
         pb.environment().put("NOTIFY_SOCKET", socket.toString());
         pb.environment().put("WATCHDOG_USEC", "400000");
         Process server = pb.start();
