@@ -151,7 +151,8 @@ final class JdkUdpServer implements ServerEndpoint {
         lastTick = System.nanoTime();
         try {
             while (!closed) {
-                selector.select(TimeUnit.NANOSECONDS.toMillis(TICK_NANOS) + 1);
+                // the tick times sessions only: with none, sleep until a datagram, a task or close wakes the loop
+                selector.select(table.size() == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(TICK_NANOS) + 1);
                 Iterator<SelectionKey> it = selector.selectedKeys().iterator();
                 while (it.hasNext()) {
                     SelectionKey key = it.next();

@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@code netty} transport's UDP-over-DTLS server: one datagram channel, its event loop running every session
  * ({@link DtlsServerSession}, the state machine the JDK transport shares) and every destination channel, and a
- * 100 ms tick on the same loop for retransmission, header deadlines and idle reaping.
+ * 100 ms tick on the same loop for retransmission, header deadlines and idle reaping while any session exists (an
+ * idle server's loop sleeps until a datagram comes).
  */
 final class NettyUdpServer implements ServerEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(NettyUdpServer.class);
@@ -58,7 +59,8 @@ final class NettyUdpServer implements ServerEndpoint {
     private final SessionCore core;
     private final DtlsScratch scratch = new DtlsScratch();
     private final Resolver resolver;
-    private final ScheduledFuture<?> ticker;
+    /** The 100 ms tick while any session exists, else null; read and written on the loop only. */
+    private ScheduledFuture<?> ticker;
     private volatile boolean closed;
 
     NettyUdpServer(StreamServerOptions options) throws IOException {
@@ -102,7 +104,6 @@ final class NettyUdpServer implements ServerEndpoint {
         }
         this.loop = channel.eventLoop();
         this.localAddress = (InetSocketAddress) channel.localAddress();
-        this.ticker = loop.scheduleAtFixedRate(this::tick, 100, 100, TimeUnit.MILLISECONDS);
         LOG.info("UDP stream server (netty, {}) listening on {}", runtime.describe(), localAddress);
     }
 
@@ -137,6 +138,17 @@ final class NettyUdpServer implements ServerEndpoint {
 
     private void tick() {
         table.tick(System.nanoTime());
+        if (table.size() == 0 && ticker != null) {
+            ticker.cancel(false); // nothing to time: an idle server's loop sleeps until a datagram comes
+            ticker = null;
+        }
+    }
+
+    /** Starts the 100 ms tick when the first session exists (on the loop); it stops once none is left. */
+    private void tickWhileSessions() {
+        if (ticker == null && !closed && table.size() > 0) {
+            ticker = loop.scheduleAtFixedRate(this::tick, 100, 100, TimeUnit.MILLISECONDS);
+        }
     }
 
     /** Datagrams from clients, demultiplexed by source address. */
@@ -144,6 +156,7 @@ final class NettyUdpServer implements ServerEndpoint {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
             table.fromClient(packet.sender(), packet.content().nioBuffer(), System.nanoTime());
+            tickWhileSessions();
         }
 
         @Override
@@ -272,7 +285,10 @@ final class NettyUdpServer implements ServerEndpoint {
         closed = true;
         core.closing();
         loop.submit(() -> {
-            ticker.cancel(false);
+            if (ticker != null) {
+                ticker.cancel(false);
+                ticker = null;
+            }
             table.endAll("server closed");
         }).awaitUninterruptibly(5, TimeUnit.SECONDS);
         channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
