@@ -29,15 +29,34 @@ class StreamProxyJarIT {
     private final List<Process> processes = new ArrayList<>();
     private final java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newCachedThreadPool();
 
-    private Process start(Path log, String... args) throws Exception {
+    /** java -jar with the built jar and {@code args}. */
+    private static List<String> jarCommand(String... args) {
         String jar = System.getProperty("streamproxy.jar");
         assertThat(jar).as("-Dstreamproxy.jar").isNotNull();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", jar));
         cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    private Process start(Path log, String... args) throws Exception {
+        return launch(log, jarCommand(args));
+    }
+
+    /** Starts a command with its stderr in {@code log}; it is stopped after the test. */
+    private Process launch(Path log, List<String> cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
         processes.add(p);
         return p;
+    }
+
+    /** Writes a CA, server and client certificates to {@code dir}/certs with the jar's certs command. */
+    private Path certs(Path dir) throws Exception {
+        Path certs = dir.resolve("certs");
+        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
+        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(c.exitValue()).as(Files.readString(dir.resolve("certs.err"))).isZero();
+        return certs;
     }
 
     /**
@@ -54,28 +73,16 @@ class StreamProxyJarIT {
     }
 
     private Process startWithHup(Path log, String disposition, String... args) throws Exception {
-        String jar = System.getProperty("streamproxy.jar");
-        assertThat(jar).as("-Dstreamproxy.jar").isNotNull();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", jar));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(withHup(disposition, cmd)).redirectError(log.toFile()).start();
-        processes.add(p);
-        return p;
+        return launch(log, withHup(disposition, jarCommand(args)));
     }
 
     /** Starts the jar under a shell that first lowers the open-file limit to {@code maxFiles}. */
     private Process startWithFileLimit(Path log, int maxFiles, String... args) throws Exception {
-        String jar = System.getProperty("streamproxy.jar");
-        assertThat(jar).as("-Dstreamproxy.jar").isNotNull();
-        StringBuilder cmd = new StringBuilder("ulimit -n " + maxFiles + " && exec '"
-                + Path.of(System.getProperty("java.home"), "bin", "java") + "' -jar '" + jar + "'");
-        for (String a : args) {
+        StringBuilder cmd = new StringBuilder("ulimit -n " + maxFiles + " && exec");
+        for (String a : jarCommand(args)) {
             cmd.append(" '").append(a).append("'");
         }
-        Process p = new ProcessBuilder("/bin/sh", "-c", cmd.toString()).redirectError(log.toFile()).start();
-        processes.add(p);
-        return p;
+        return launch(log, List.of("/bin/sh", "-c", cmd.toString()));
     }
 
     @AfterEach
@@ -103,10 +110,7 @@ class StreamProxyJarIT {
 
     @Test
     void certs_server_forward_probe_api_sigterm(@TempDir Path dir) throws Exception {
-        Path certs = dir.resolve("certs");
-        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
-        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(c.exitValue()).as(Files.readString(dir.resolve("certs.err"))).isZero();
+        Path certs = certs(dir);
 
         Process server = start(dir.resolve("server.err"), "server", "--certs", certs.toString(), "--tcp",
                 "127.0.0.1:0", "--udp", "127.0.0.1:0");
@@ -168,9 +172,7 @@ class StreamProxyJarIT {
      */
     @Test
     void outOfFileDescriptors_acceptBacksOff_withoutALogFlood_andRecovers(@TempDir Path dir) throws Exception {
-        Path certs = dir.resolve("certs");
-        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
-        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path certs = certs(dir);
         Path err = dir.resolve("server.err");
         Process server = startWithFileLimit(err, 160, "server", "--certs", certs.toString(), "--tcp",
                 "127.0.0.1:0", "--udp", "127.0.0.1:0", "--transport", "jdk", "--no-http");
@@ -212,9 +214,7 @@ class StreamProxyJarIT {
      */
     @Test
     void sighupReloadsCertificates_sigtermDrains_accessLogRecordsEachSession(@TempDir Path dir) throws Exception {
-        Path certs = dir.resolve("certs");
-        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
-        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path certs = certs(dir);
         Path accessLog = dir.resolve("access.log");
         Path err = dir.resolve("server.err");
         // SIGHUP at its default whatever this JVM inherited (a build started under nohup ignores it)
@@ -307,9 +307,7 @@ class StreamProxyJarIT {
      */
     @Test
     void sighupIgnoredAtStart_isReported_serverStillRunsAndDrains(@TempDir Path dir) throws Exception {
-        Path certs = dir.resolve("certs");
-        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
-        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path certs = certs(dir);
         Path err = dir.resolve("server.err");
         Process server = startWithHup(err, "SIG_IGN", "server", "--certs", certs.toString(), "--tcp",
                 "127.0.0.1:0", "--udp", "127.0.0.1:0", "--no-http");
@@ -334,9 +332,7 @@ class StreamProxyJarIT {
         if (!onPath("systemd-notify")) {
             io.streamproxy.testkit.OutsidePeers.require("socat");
         }
-        Path certs = dir.resolve("certs");
-        Process c = start(dir.resolve("certs.err"), "certs", "--out", certs.toString());
-        assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path certs = certs(dir);
         Path socket = dir.resolve("notify.sock");
         Path received = dir.resolve("notify.txt");
         Path script = dir.resolve("notify.py");
@@ -354,10 +350,8 @@ class StreamProxyJarIT {
         assertThat(firstLine(receiver, dir.resolve("notify.err"))).isEqualTo("bound");
 
         Path err = dir.resolve("server.err");
-        String jar = System.getProperty("streamproxy.jar");
-        ProcessBuilder pb = new ProcessBuilder(withHup("SIG_DFL", List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar, "server", "--certs",
-                certs.toString(), "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0"))).redirectError(err.toFile());
+        ProcessBuilder pb = new ProcessBuilder(withHup("SIG_DFL", jarCommand("server", "--certs", certs.toString(),
+                "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0"))).redirectError(err.toFile());
         pb.environment().put("NOTIFY_SOCKET", socket.toString());
         pb.environment().put("WATCHDOG_USEC", "400000");
         Process server = pb.start();
