@@ -440,14 +440,21 @@ public final class UserPathBench {
                     // still running: its time is not counted yet
                 }
             }));
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            // f[0] is the state, field 3 of stat(5): utime, stime, cutime and cstime are fields 14 to 17
-            for (int i = 11; i <= 14; i++) {
-                ticks += Long.parseLong(f[i]);
-            }
+            ticks += statTicks(pid);
         }
         return Duration.ofMillis(ticks * 1000 / CLOCK_TICKS);
+    }
+
+    /** A process's own and its reaped children's CPU, in clock ticks: utime, stime, cutime and cstime. */
+    private static long statTicks(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // f[0] is the state, field 3 of stat(5): utime, stime, cutime and cstime are fields 14 to 17
+        long ticks = 0;
+        for (int i = 11; i <= 14; i++) {
+            ticks += Long.parseLong(f[i]);
+        }
+        return ticks;
     }
 
     /**
@@ -461,11 +468,7 @@ public final class UserPathBench {
             ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> tree.add(d.pid())));
             for (long p : tree) {
                 try {
-                    String stat = Files.readString(Path.of("/proc/" + p + "/stat"));
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    for (int i = 11; i <= 14; i++) {
-                        ticks += Long.parseLong(f[i]);
-                    }
+                    ticks += statTicks(p);
                 } catch (IOException gone) {
                     // exited and reaped meanwhile: its time is in its parent's children's time
                 }
