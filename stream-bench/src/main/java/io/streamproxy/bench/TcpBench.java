@@ -228,57 +228,77 @@ public final class TcpBench {
         }
     }
 
-    /** 1 KiB request-reply round trips on one connection; returns p50 and p99 in nanoseconds. */
+    /** 1 KiB round trips on one connection: p50 and p99 of {@code samples}, after 2,000 round trips. */
     static long[] latency(Path path, InetSocketAddress echo, int samples) throws IOException {
-        return latency(path, echo, samples, 0);
-    }
-
-    /**
-     * 1 KiB round trips on one connection: p50 and p99 of {@code samples}, after 2,000 round trips and at least
-     * {@code warmupNanos} of them on the same connection (a JVM on the path compiles its relay loop meanwhile).
-     */
-    static long[] latency(Path path, InetSocketAddress echo, int samples, long warmupNanos) throws IOException {
-        return latency(path, echo, samples, warmupNanos, () -> { });
-    }
-
-    /**
-     * As {@link #latency(Path, InetSocketAddress, int, long)}, calling {@code measuring} as the measured round trips
-     * start.
-     */
-    static long[] latency(Path path, InetSocketAddress echo, int samples, long warmupNanos, Runnable measuring)
-            throws IOException {
-        byte[] request = new byte[1024];
-        byte[] reply = new byte[1024];
         long[] t = new long[samples];
-        try (Conn c = path.open(echo)) {
-            OutputStream out = c.out();
-            InputStream in = c.in();
-            long warmEnd = System.nanoTime() + warmupNanos;
-            for (int i = 0; i < 2000 || System.nanoTime() < warmEnd; i++) {
-                roundTrip(out, in, request, reply);
-            }
-            measuring.run();
-            for (int i = 0; i < samples; i++) {
-                long start = System.nanoTime();
-                roundTrip(out, in, request, reply);
-                t[i] = System.nanoTime() - start;
+        try (RoundTrips r = new RoundTrips(path, echo)) {
+            r.warm(0);
+            r.measure(t, 0, samples);
+        }
+        return percentiles(t);
+    }
+
+    /** p50 and p99 of {@code samples} (sorted in place). */
+    static long[] percentiles(long[] samples) {
+        Arrays.sort(samples);
+        return new long[] {samples[samples.length / 2], samples[(int) (samples.length * 0.99)]};
+    }
+
+    /**
+     * 1 KiB round trips on one open connection, measured in batches, so that a caller can take turns between paths
+     * on the same connections.
+     */
+    static final class RoundTrips implements Closeable {
+        private final Conn conn;
+        private final OutputStream out;
+        private final InputStream in;
+        private final byte[] request = new byte[1024];
+        private final byte[] reply = new byte[1024];
+
+        RoundTrips(Path path, InetSocketAddress echo) throws IOException {
+            conn = path.open(echo);
+            try {
+                out = conn.out();
+                in = conn.in();
+            } catch (IOException | RuntimeException e) {
+                conn.close();
+                throw e;
             }
         }
-        Arrays.sort(t);
-        return new long[] {t[samples / 2], t[(int) (samples * 0.99)]};
-    }
 
-    private static void roundTrip(OutputStream out, InputStream in, byte[] request, byte[] reply)
-            throws IOException {
-        out.write(request);
-        out.flush();
-        int got = 0;
-        while (got < reply.length) {
-            int n = in.read(reply, got, reply.length - got);
-            if (n < 0) {
-                throw new IOException("echo closed");
+        /** 2,000 round trips, and more until {@code nanos} passed (a JVM on the path compiles its relay loop). */
+        void warm(long nanos) throws IOException {
+            long end = System.nanoTime() + nanos;
+            for (int i = 0; i < 2000 || System.nanoTime() < end; i++) {
+                roundTrip();
             }
-            got += n;
+        }
+
+        /** {@code count} round trips, their times in nanoseconds stored from {@code into[from]}. */
+        void measure(long[] into, int from, int count) throws IOException {
+            for (int i = from; i < from + count; i++) {
+                long start = System.nanoTime();
+                roundTrip();
+                into[i] = System.nanoTime() - start;
+            }
+        }
+
+        private void roundTrip() throws IOException {
+            out.write(request);
+            out.flush();
+            int got = 0;
+            while (got < reply.length) {
+                int n = in.read(reply, got, reply.length - got);
+                if (n < 0) {
+                    throw new IOException("echo closed");
+                }
+                got += n;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            conn.close();
         }
     }
 

@@ -45,7 +45,8 @@ import java.util.regex.Pattern;
  *   <li>round trip: 1 KiB request and echo on one tunnel, p50 and p99, against socat, after a quarter of
  *       {@code --warmup} of the same round trips on each path, and the CPU each round trip cost the tunnel's
  *       processes (forward and server; socat's and stunnel's, with their children): the work on the path, apart
- *       from the waits to be woken;</li>
+ *       from the waits to be woken; the paths take turns of 1,000 round trips on their open tunnels until each made
+ *       20,000;</li>
  *   <li>new tunnels/s: 4 Go clients straight to the server (full mutual-TLS handshake, header, one byte echoed,
  *       close), against the better of stunnel and the Go server, after {@code --warmup} seconds of the same load
  *       on each path (a JVM's JIT needs them; the Go server gets them too), with the server's own CPU per tunnel;
@@ -225,39 +226,27 @@ public final class UserPathBench {
         }
         Map<String, List<double[]>> results = new LinkedHashMap<>();
         for (int run = 0; run < runs; run++) {
-            if (figures.contains("bulk") || figures.contains("rtt")) {
+            if (figures.contains("bulk")) {
                 for (Map.Entry<String, TcpBench.Path> e : tcpPaths.entrySet()) {
-                    if (figures.contains("bulk")) {
-                        if (run == 0) {
-                            TcpBench.bulk(e.getValue(), sink, Math.min(bulkBytes, 256L << 20)); // warm-up
-                        }
-                        List<Long> pids = tcpPids.get(e.getKey());
-                        Duration before = cpu(pids);
-                        record(results, "bulk MB/s|" + e.getKey(), TcpBench.bulk(e.getValue(), sink, bulkBytes));
-                        // what moving a GiB cost the tunnel's processes (the sink's hashing shares the 2 cores)
-                        double gib = bulkBytes / (double) (1L << 30);
-                        record(results, "bulk tunnel CPU s per GiB|" + e.getKey(),
-                                cpu(pids).minus(before).toNanos() / 1e9 / gib);
+                    if (run == 0) {
+                        TcpBench.bulk(e.getValue(), sink, Math.min(bulkBytes, 256L << 20)); // warm-up
                     }
-                    if (figures.contains("rtt")) {
-                        // the first run warms each path for a quarter of --warmup first, as a long-running
-                        // server and forward are warm (socat and stunnel get the same round trips)
-                        long warm = run == 0 ? TimeUnit.SECONDS.toNanos(Math.max(2, warmup / 4)) : 0;
-                        List<Long> pids = tcpPids.get(e.getKey());
-                        Duration[] cpuAtStart = new Duration[1];
-                        long[] lat = TcpBench.latency(e.getValue(), echo, 20_000, warm, () -> {
-                            cpuAtStart[0] = liveCpu(pids);
-                        });
-                        Duration tunnelCpu = liveCpu(pids).minus(cpuAtStart[0]);
-                        record(results, "round trip p50 us|" + e.getKey(), lat[0] / 1000.0);
-                        record(results, "round trip p99 us|" + e.getKey(), lat[1] / 1000.0);
-                        // what each round trip cost the tunnel's processes (their live children counted): tells
-                        // work on the path from waiting to be woken
-                        record(results, "round trip tunnel CPU us|" + e.getKey(),
-                                tunnelCpu.toNanos() / 1000.0 / 20_000);
-                    }
-                    System.out.println("  run " + (run + 1) + ": " + e.getKey() + " bulk/rtt done");
+                    List<Long> pids = tcpPids.get(e.getKey());
+                    Duration before = cpu(pids);
+                    record(results, "bulk MB/s|" + e.getKey(), TcpBench.bulk(e.getValue(), sink, bulkBytes));
+                    // what moving a GiB cost the tunnel's processes (the sink's hashing shares the 2 cores)
+                    double gib = bulkBytes / (double) (1L << 30);
+                    record(results, "bulk tunnel CPU s per GiB|" + e.getKey(),
+                            cpu(pids).minus(before).toNanos() / 1e9 / gib);
+                    System.out.println("  run " + (run + 1) + ": " + e.getKey() + " bulk done");
                 }
+            }
+            if (figures.contains("rtt")) {
+                // the first run warms each path for a quarter of --warmup first, as a long-running server and
+                // forward are warm (socat and stunnel get the same round trips)
+                interleavedRoundTrips(results, tcpPaths, tcpPids, echo,
+                        run == 0 ? TimeUnit.SECONDS.toNanos(Math.max(2, warmup / 4)) : 0);
+                System.out.println("  run " + (run + 1) + ": round trips done");
             }
             if (figures.contains("rate")) {
                 if (run == 0) {
@@ -313,6 +302,57 @@ public final class UserPathBench {
 
     private static String defaultTransport() {
         return "netty";
+    }
+
+    /** Round trips measured per path in each run. */
+    private static final int ROUND_TRIPS = 20_000;
+
+    /** How many round trips one path makes at a time before the next path's turn. */
+    private static final int ROUND_TRIP_SLICE = 1_000;
+
+    /**
+     * The round trip figures of every path, measured in turns on one connection per path: each path makes
+     * {@value #ROUND_TRIP_SLICE} round trips in rotating order until each made {@value #ROUND_TRIPS}, so that a
+     * shared host's drift (which moved back-to-back measures of the same path by a third) slows every path alike.
+     * Records p50 and p99 over all of a path's round trips, and the CPU each cost the tunnel's own processes (their
+     * live children counted), which tells work on the path from waiting to be woken.
+     */
+    private static void interleavedRoundTrips(Map<String, List<double[]>> results, Map<String, TcpBench.Path> paths,
+                                              Map<String, List<Long>> pids, InetSocketAddress echo, long warmNanos)
+            throws IOException {
+        List<String> names = new ArrayList<>(paths.keySet());
+        Map<String, TcpBench.RoundTrips> open = new LinkedHashMap<>();
+        try {
+            for (String name : names) {
+                TcpBench.RoundTrips r = new TcpBench.RoundTrips(paths.get(name), echo);
+                open.put(name, r);
+                r.warm(warmNanos);
+            }
+            Map<String, long[]> samples = new LinkedHashMap<>();
+            Map<String, Duration> cpu = new LinkedHashMap<>();
+            for (String name : names) {
+                samples.put(name, new long[ROUND_TRIPS]);
+                cpu.put(name, Duration.ZERO);
+            }
+            for (int slice = 0; slice < ROUND_TRIPS / ROUND_TRIP_SLICE; slice++) {
+                for (int i = 0; i < names.size(); i++) {
+                    String name = names.get((i + slice) % names.size());
+                    Duration before = liveCpu(pids.get(name));
+                    open.get(name).measure(samples.get(name), slice * ROUND_TRIP_SLICE, ROUND_TRIP_SLICE);
+                    cpu.put(name, cpu.get(name).plus(liveCpu(pids.get(name)).minus(before)));
+                }
+            }
+            for (String name : names) {
+                long[] p = TcpBench.percentiles(samples.get(name));
+                record(results, "round trip p50 us|" + name, p[0] / 1000.0);
+                record(results, "round trip p99 us|" + name, p[1] / 1000.0);
+                record(results, "round trip tunnel CPU us|" + name, cpu.get(name).toNanos() / 1000.0 / ROUND_TRIPS);
+            }
+        } finally {
+            for (TcpBench.RoundTrips r : open.values()) {
+                r.close();
+            }
+        }
     }
 
     /** How long one path is loaded at a time in the tunnels/s figures before the next path's turn. */
