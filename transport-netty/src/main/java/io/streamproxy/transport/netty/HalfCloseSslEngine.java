@@ -34,6 +34,7 @@ final class HalfCloseSslEngine extends SSLEngine implements ReferenceCounted {
 
     private final ReferenceCountedOpenSslEngine engine;
     private final ByteBufAllocator alloc;
+    private final ByteBuffer[] singleDestination = new ByteBuffer[1];
     private boolean established;
     private boolean closeNotifyReceived;
     private long bio;
@@ -72,6 +73,22 @@ final class HalfCloseSslEngine extends SSLEngine implements ReferenceCounted {
     public SSLEngineResult wrap(ByteBuffer[] srcs, int offset, int length, ByteBuffer dst) throws SSLException {
         synchronized (engine) {
             return noted(engine.wrap(srcs, offset, length, dst));
+        }
+    }
+
+    /**
+     * The one-buffer form {@code SslHandler} calls for every record: the JDK's default wraps {@code dst} in a new
+     * array each time; this one reuses its own (calls on one engine hold its lock).
+     */
+    @Override
+    public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer dst) throws SSLException {
+        synchronized (engine) {
+            singleDestination[0] = dst;
+            try {
+                return unwrap(src, singleDestination, 0, 1);
+            } finally {
+                singleDestination[0] = null;
+            }
         }
     }
 
