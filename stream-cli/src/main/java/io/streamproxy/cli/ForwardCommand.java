@@ -81,9 +81,10 @@ final class ForwardCommand implements Callable<Integer> {
             InetSocketAddress bound = forwarder.address();
             try (PortForward ignored = forwarder) {
                 PrintWriter out = spec.commandLine().getOut();
-                out.println("forwarding " + Values.text(bound) + " -> " + to + " via " + Values.text(server));
-                out.flush();
                 Lifecycle.runUntilStopped(stop, () -> {
+                    out.println("forwarding " + Values.text(bound) + " -> " + to + " via " + Values.text(server));
+                    out.flush();
+                }, () -> {
                     forwarder.close();
                     client.close();
                 });

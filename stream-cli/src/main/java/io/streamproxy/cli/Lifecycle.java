@@ -5,7 +5,8 @@ import java.util.concurrent.CountDownLatch;
 /**
  * How long-running commands end: they run until {@code stop} is released (by a test) or the JVM is asked to stop
  * (SIGTERM, SIGINT). On a signal the shutdown hook closes the command's resources and exits 0, so that an operator's
- * stop is not reported as a failure.
+ * stop is not reported as a failure. A command says it is ready ({@code ready}) only once its signal handling is in
+ * place: a supervisor that stops it right after it is ready gets the same clean stop as later.
  */
 final class Lifecycle {
     private Lifecycle() {
@@ -15,10 +16,11 @@ final class Lifecycle {
      * Blocks until stopped.
      *
      * @param stop     released to stop without a signal
+     * @param ready    says the command is ready (its "listening" line), run once the shutdown hook is in place
      * @param closeAll closes everything the command opened; idempotent
      * @throws InterruptedException if the waiting thread is interrupted
      */
-    static void runUntilStopped(CountDownLatch stop, Runnable closeAll) throws InterruptedException {
+    static void runUntilStopped(CountDownLatch stop, Runnable ready, Runnable closeAll) throws InterruptedException {
         Thread hook = new Thread(() -> {
             stop.countDown();
             closeAll.run();
@@ -26,6 +28,7 @@ final class Lifecycle {
         }, "stream-proxy-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
+            ready.run();
             stop.await();
         } finally {
             try {
@@ -43,11 +46,12 @@ final class Lifecycle {
      * JVM's shutdown runs {@code drainThenClose} instead (one signal only).
      *
      * @param stop           released to stop without a signal
+     * @param ready          says the command is ready, run once the signal handlers and the shutdown hook are in place
      * @param drainThenClose drains and closes everything
      * @param closeAll       closes everything now; idempotent
      * @throws InterruptedException if the waiting thread is interrupted
      */
-    static void runUntilDrained(CountDownLatch stop, Runnable drainThenClose, Runnable closeAll)
+    static void runUntilDrained(CountDownLatch stop, Runnable ready, Runnable drainThenClose, Runnable closeAll)
             throws InterruptedException {
         java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
         Runnable onSignal = () -> {
@@ -72,7 +76,7 @@ final class Lifecycle {
             if (restoreTerm != null) {
                 restoreTerm.run();
             }
-            runUntilStopped(stop, drainThenClose);
+            runUntilStopped(stop, ready, drainThenClose);
             return;
         }
         Thread hook = new Thread(() -> {
@@ -82,6 +86,7 @@ final class Lifecycle {
         }, "stream-proxy-shutdown");
         Runtime.getRuntime().addShutdownHook(hook); // any other way the JVM ends: close, exit 0
         try {
+            ready.run();
             stop.await();
         } finally {
             restoreTerm.run();

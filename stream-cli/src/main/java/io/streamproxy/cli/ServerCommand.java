@@ -275,15 +275,16 @@ final class ServerCommand implements Callable<Integer> {
                 open.add(restoreHup::run); // closed first: SIGHUP is the JVM's again before the reloader stops
             }
             PrintWriter out = spec.commandLine().getOut();
-            out.println("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="
-                    + Values.text(udpServer.udpAddress()) + " transport=" + (transport != null ? transport
-                    : tcpProvider.name()));
-            out.flush();
-            if (systemd != null) {
-                systemd.ready("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="
-                        + Values.text(udpServer.udpAddress()));
-            }
             Lifecycle.runUntilDrained(stop, () -> {
+                out.println("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="
+                        + Values.text(udpServer.udpAddress()) + " transport=" + (transport != null ? transport
+                        : tcpProvider.name()));
+                out.flush();
+                if (systemd != null) {
+                    systemd.ready("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="
+                            + Values.text(udpServer.udpAddress()));
+                }
+            }, () -> {
                 draining.set(true);
                 if (systemd != null) {
                     systemd.stopping();

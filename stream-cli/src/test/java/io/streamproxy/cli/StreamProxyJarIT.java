@@ -302,6 +302,31 @@ class StreamProxyJarIT {
     }
 
     /**
+     * A supervisor may stop a command the moment it says it is ready: SIGTERM sent as soon as the server printed
+     * "listening" and the forward "forwarding" finds their signal handling in place (each drains or closes and exits
+     * 0, instead of the JVM's default exit 143 for a signal that came before the handlers).
+     */
+    @Test
+    void sigtermAsSoonAsReady_exitsZero(@TempDir Path dir) throws Exception {
+        Path certs = certs(dir);
+        Path serverErr = dir.resolve("server.err");
+        Process server = start(serverErr, "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0", "--udp",
+                "127.0.0.1:0", "--no-http");
+        Matcher m = Pattern.compile("^listening tcp=127\\.0\\.0\\.1:(\\d+) .*").matcher(firstLine(server, serverErr));
+        assertThat(m.matches()).isTrue();
+        Path forwardErr = dir.resolve("forward.err");
+        Process forward = start(forwardErr, "forward", "--server", "127.0.0.1:" + m.group(1), "--certs",
+                certs.toString(), "--to", "127.0.0.1:9");
+        assertThat(firstLine(forward, forwardErr)).startsWith("forwarding ");
+        forward.destroy(); // SIGTERM, at once
+        server.destroy();
+        assertThat(forward.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(forward.exitValue()).as(Files.readString(forwardErr)).isZero();
+        assertThat(server.exitValue()).as(Files.readString(serverErr)).isZero();
+    }
+
+    /**
      * Started with SIGHUP ignored (as under nohup, where the JVM never passes it on): the server says at start that
      * kill -HUP will not reload and that its files are still watched, runs, and drains and exits 0 on SIGTERM.
      */
