@@ -304,6 +304,23 @@ public final class UserPathBench {
         return "netty";
     }
 
+    /** One path's turn in a measurement that the paths take in turns. */
+    private interface Turn {
+        void take(String path, int turn) throws IOException;
+    }
+
+    /**
+     * Gives every path {@code turns} turns, the order rotating by one each round (so that no path always follows the
+     * same one), for figures measured in slices so that a drifting machine slows every path alike.
+     */
+    private static void inTurns(List<String> paths, int turns, Turn action) throws IOException {
+        for (int turn = 0; turn < turns; turn++) {
+            for (int i = 0; i < paths.size(); i++) {
+                action.take(paths.get((i + turn) % paths.size()), turn);
+            }
+        }
+    }
+
     /** Round trips measured per path in each run. */
     private static final int ROUND_TRIPS = 20_000;
 
@@ -334,14 +351,11 @@ public final class UserPathBench {
                 samples.put(name, new long[ROUND_TRIPS]);
                 cpu.put(name, Duration.ZERO);
             }
-            for (int slice = 0; slice < ROUND_TRIPS / ROUND_TRIP_SLICE; slice++) {
-                for (int i = 0; i < names.size(); i++) {
-                    String name = names.get((i + slice) % names.size());
-                    Duration before = liveCpu(pids.get(name));
-                    open.get(name).measure(samples.get(name), slice * ROUND_TRIP_SLICE, ROUND_TRIP_SLICE);
-                    cpu.put(name, cpu.get(name).plus(liveCpu(pids.get(name)).minus(before)));
-                }
-            }
+            inTurns(names, ROUND_TRIPS / ROUND_TRIP_SLICE, (name, turn) -> {
+                Duration before = liveCpu(pids.get(name));
+                open.get(name).measure(samples.get(name), turn * ROUND_TRIP_SLICE, ROUND_TRIP_SLICE);
+                cpu.put(name, cpu.get(name).plus(liveCpu(pids.get(name)).minus(before)));
+            });
             for (String name : names) {
                 long[] p = TcpBench.percentiles(samples.get(name));
                 record(results, "round trip p50 us|" + name, p[0] / 1000.0);
@@ -373,21 +387,18 @@ public final class UserPathBench {
             sum.put(path, new double[4]);
         }
         int slices = Math.max(1, (seconds + RATE_SLICE_SECONDS - 1) / RATE_SLICE_SECONDS);
-        for (int slice = 0; slice < slices; slice++) {
-            for (int i = 0; i < paths.size(); i++) {
-                String path = paths.get((i + slice) % paths.size());
-                Long pid = pids.get(path);
-                Duration cpuBefore = pid == null ? null : cpu(pid);
-                double[] r = rate(targets.get(path), echo, raw.get(path), RATE_SLICE_SECONDS, resume);
-                double[] acc = sum.get(path);
-                acc[0] += r[0];
-                acc[1] += r[1];
-                acc[2] += r[2];
-                if (pid != null) {
-                    acc[3] += cpu(pid).minus(cpuBefore).toNanos();
-                }
+        inTurns(paths, slices, (path, turn) -> {
+            Long pid = pids.get(path);
+            Duration cpuBefore = pid == null ? null : cpu(pid);
+            double[] r = rate(targets.get(path), echo, raw.get(path), RATE_SLICE_SECONDS, resume);
+            double[] acc = sum.get(path);
+            acc[0] += r[0];
+            acc[1] += r[1];
+            acc[2] += r[2];
+            if (pid != null) {
+                acc[3] += cpu(pid).minus(cpuBefore).toNanos();
             }
-        }
+        });
         String what = resume ? "resumed tunnel" : "new tunnel";
         for (String path : paths) {
             double[] acc = sum.get(path);
