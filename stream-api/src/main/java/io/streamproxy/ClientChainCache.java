@@ -13,7 +13,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * handshake with the very same chain (compared byte for byte) skips the path validation, which costs a signature
  * check in Java per certificate. The dates are still checked on every handshake, the memory is bounded, and it belongs
  * to one {@link TlsCredentials}, so reloaded CAs start afresh. Server chains are always validated in full: the host
- * name check depends on the connection.
+ * name check depends on the connection. A refused chain, client or server, is named in the exception with the reason
+ * ({@link ChainRefusal}).
  */
 final class ClientChainCache extends X509ExtendedTrustManager {
     static final int MAX_CHAINS = 1024;
@@ -50,26 +51,38 @@ final class ClientChainCache extends X509ExtendedTrustManager {
     private void checkClient(X509Certificate[] chain, String authType, JdkCheck full) throws CertificateException {
         EncodedChain key = EncodedChain.of(chain, authType);
         if (!remembered(key)) {
-            full.run();
+            try {
+                full.run();
+            } catch (CertificateException e) {
+                throw ChainRefusal.of("client", chain, jdk.getAcceptedIssuers(), e);
+            }
             remember(key, chain);
+        }
+    }
+
+    private void checkServer(X509Certificate[] chain, JdkCheck full) throws CertificateException {
+        try {
+            full.run();
+        } catch (CertificateException e) {
+            throw ChainRefusal.of("server", chain, jdk.getAcceptedIssuers(), e);
         }
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
             throws CertificateException {
-        jdk.checkServerTrusted(chain, authType, engine);
+        checkServer(chain, () -> jdk.checkServerTrusted(chain, authType, engine));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
             throws CertificateException {
-        jdk.checkServerTrusted(chain, authType, socket);
+        checkServer(chain, () -> jdk.checkServerTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        jdk.checkServerTrusted(chain, authType);
+        checkServer(chain, () -> jdk.checkServerTrusted(chain, authType));
     }
 
     @Override

@@ -2,10 +2,12 @@ package io.streamproxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.net.Socket;
 import java.security.KeyPair;
 import java.security.KeyStore;
+import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -67,6 +69,58 @@ class ClientChainCacheTest {
         }
         assertThat(jdk.clientChecks.get()).isEqualTo(3);
         assertThat(cache.size()).isZero();
+    }
+
+    @Test
+    void aRefusedChainIsNamed_withTheCasTrustedHere_andTheJdksReasonAsCause() throws Exception {
+        ClientChainCache cache = new ClientChainCache(pkix(ca));
+        X509Certificate[] foreign = {TestCertificates.client(otherCaKeys.getPrivate(), 21,
+                Instant.now().plus(Duration.ofDays(5)), "CN=other ca")};
+        Throwable refused = catchThrowable(() -> cache.checkClientTrusted(foreign, "EC", (SSLEngine) null));
+        assertThat(refused).isInstanceOf(CertificateException.class)
+                .hasMessageStartingWith("client certificate \"CN=client 21\" issued by \"CN=other ca\" refused: ")
+                .hasMessageContaining("trusted here: \"CN=test ca\"")
+                .hasMessageNotContaining("same name");
+        assertThat(((CertificateRefusedException) refused).reason())
+                .isEqualTo(CertificateRefusedException.Reason.UNTRUSTED_ISSUER);
+        assertThat(refused.getCause()).as("the JDK's own exception").isNotNull();
+    }
+
+    @Test
+    void aChainFromAnotherCaOfTheTrustedName_isRefusedWithThatSaid() throws Exception {
+        ClientChainCache cache = new ClientChainCache(pkix(ca));
+        X509Certificate[] impostor = {TestCertificates.client(otherCaKeys.getPrivate(), 22,
+                Instant.now().plus(Duration.ofDays(5)), "CN=test ca")};
+        Throwable refused = catchThrowable(() -> cache.checkClientTrusted(impostor, "EC", (SSLEngine) null));
+        assertThat(refused).isInstanceOf(CertificateRefusedException.class)
+                .hasMessageStartingWith("client certificate \"CN=client 22\" issued by \"CN=test ca\" refused: ")
+                .hasMessageContaining("a trusted CA has the name \"CN=test ca\" but did not sign it");
+        assertThat(((CertificateRefusedException) refused).reason()).as("a signature by another key: Go's "
+                + "\"signed by unknown authority\"").isEqualTo(CertificateRefusedException.Reason.UNTRUSTED_ISSUER);
+        assertThat(refused.getCause()).as("the JDK's reason, directly, where its engines look for it")
+                .isInstanceOf(CertPathValidatorException.class);
+    }
+
+    @Test
+    void anExpiredChainIsRefusedForItsDates() throws Exception {
+        ClientChainCache cache = new ClientChainCache(pkix(ca));
+        X509Certificate[] expired = {TestCertificates.client(caKeys.getPrivate(), 24,
+                Instant.now().minus(Duration.ofHours(1)))};
+        Throwable refused = catchThrowable(() -> cache.checkClientTrusted(expired, "EC", (SSLEngine) null));
+        assertThat(refused).isInstanceOf(CertificateRefusedException.class)
+                .hasMessageStartingWith("client certificate \"CN=client 24\" issued by \"CN=test ca\" refused: ")
+                .hasMessageNotContaining("trusted here");
+        assertThat(((CertificateRefusedException) refused).reason())
+                .isEqualTo(CertificateRefusedException.Reason.OUTSIDE_VALIDITY);
+    }
+
+    @Test
+    void aRefusedServerChainIsNamedToo() throws Exception {
+        ClientChainCache cache = new ClientChainCache(pkix(ca));
+        X509Certificate[] foreign = {TestCertificates.client(otherCaKeys.getPrivate(), 23,
+                Instant.now().plus(Duration.ofDays(5)), "CN=other ca")};
+        assertThatThrownBy(() -> cache.checkServerTrusted(foreign, "EC", (SSLEngine) null))
+                .hasMessageStartingWith("server certificate \"CN=client 23\" issued by \"CN=other ca\" refused: ");
     }
 
     @Test

@@ -54,8 +54,9 @@ final class ProbeCommand implements Callable<Integer> {
             return 0;
         } catch (HealthProbeException e) {
             PrintWriter err = spec.commandLine().getErr();
-            err.println("failed " + what + ": " + e.failure().name().toLowerCase(Locale.ROOT).replace('_', ' ')
-                    + ": " + e.getMessage());
+            String failure = e.failure().name().toLowerCase(Locale.ROOT).replace('_', ' ');
+            String why = String.valueOf(e.getMessage());
+            err.println("failed " + what + ": " + (why.startsWith(failure) ? why : failure + ": " + why));
             err.flush();
             return 1;
         } catch (IOException e) {

@@ -52,6 +52,22 @@ class ProbeFailuresTest {
     }
 
     @Test
+    void aCertificateAlertFromTheServer_isExplained_inTheJdksAndBoringSslsWords() {
+        var jdk = failures.classify(new SSLHandshakeException("Received fatal alert: unknown_ca"), timeout);
+        assertThat(jdk.failure()).isEqualTo(Failure.CERTIFICATE_REFUSED);
+        assertThat(jdk.getMessage()).startsWith("certificate refused: the server answered with alert unknown_ca: "
+                + "it does not trust the CA that issued this client's certificate");
+        var boring = failures.classify(new IOException("TLS failed", new javax.net.ssl.SSLException(
+                "TLS: error:10000415:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_EXPIRED")), timeout);
+        assertThat(boring.failure()).isEqualTo(Failure.CERTIFICATE_REFUSED);
+        assertThat(boring.getMessage()).contains("alert certificate_expired: this client's certificate is expired");
+        var internal = failures.classify(new javax.net.ssl.SSLException(
+                "TLS: error:10000438:SSL routines:OPENSSL_internal:TLSV1_ALERT_INTERNAL_ERROR"), timeout);
+        assertThat(internal.failure()).as("an alert that says nothing of certificates")
+                .isEqualTo(Failure.HANDSHAKE_FAILED);
+    }
+
+    @Test
     void anythingElse_isAHandshakeFailure_namingTheProtocol() {
         var e = failures.classify(new SSLHandshakeException("no cipher suites in common"), timeout);
         assertThat(e.failure()).isEqualTo(Failure.HANDSHAKE_FAILED);

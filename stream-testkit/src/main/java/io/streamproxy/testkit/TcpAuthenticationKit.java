@@ -66,6 +66,35 @@ public abstract class TcpAuthenticationKit extends TcpKitBase {
         assertThat(events.openedCount()).as("sessions opened: %s", accepted).isZero();
     }
 
+    /**
+     * A client certificate from another CA that has the trusted CA's name (two runs of a certificate tool): the client
+     * sends it, as the server asks for a CA of that name. The server refuses it with a certificate alert, not
+     * internal_error (which sends the client's operator looking for a fault in the server); the refusal's detail names
+     * the refused certificate, and the probe says the certificate was refused.
+     */
+    @Test
+    public void clientCertificateFromSameNamedCa_isRefusedWithACertificateAlert_andNamed() throws Exception {
+        StreamServer server = startServer();
+        Throwable failure = catchThrowable(() -> {
+            try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.impostorClientCredentials(), null,
+                    new String[] {"godoxy-agent-stream/1"}, WAIT)) {
+                s.getInputStream().read(); // in TLS 1.3 the server's verdict comes after the client's Finished
+            }
+        });
+        assertThat(failure).as("what the client read").isInstanceOf(javax.net.ssl.SSLException.class);
+        assertThat(failure.getMessage()).as("the alert the client received")
+                .matches("Received fatal alert: (unknown_ca|bad_certificate|certificate_unknown|access_denied)");
+        RecordingListener.Refusal refusal = events.awaitRefusal(WAIT);
+        assertThat(refusal.reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(refusal.detail()).as("the refusal's detail").contains("CN=stream-proxy impostor client");
+        StreamClient client = client(server, pki.impostorClientCredentials());
+        assertThat(catchThrowable(() -> client.probeTcp(Duration.ofSeconds(10))))
+                .isInstanceOfSatisfying(HealthProbeException.class, e -> assertThat(e.failure())
+                        .as("the probe's failure").isEqualTo(HealthProbeException.Failure.CERTIFICATE_REFUSED));
+        assertThat(echo.connectionCount()).isZero();
+        assertThat(events.openedCount()).isZero();
+    }
+
     @Test
     public void serverCertificateNotMatchingServerName_isRefusedByClient() throws Exception {
         StreamServer server = startServer();

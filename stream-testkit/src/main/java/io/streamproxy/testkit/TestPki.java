@@ -17,8 +17,9 @@ import io.streamproxy.pki.CertificateGenerator;
 /**
  * A throw-away PKI for tests, made with {@link CertificateGenerator} (Bouncy Castle) like the Go agent's: ECDSA P-256 keys, a CA, a server
  * certificate for {@code godoxy.agent}, {@code localhost}, {@code 127.0.0.1} and {@code ::1} (serverAuth), a client
- * certificate (clientAuth), plus the bad cases tests need: an expired client certificate and a client certificate
- * from a foreign CA. Everything is also written as PEM files (PKCS#8 keys, and the client key once more as SEC1) for
+ * certificate (clientAuth), plus the bad cases tests need: an expired client certificate, a client certificate
+ * from a foreign CA, and one from another CA with the trusted CA's very name (what two runs of a certificate tool
+ * make). Everything is also written as PEM files (PKCS#8 keys, and the client key once more as SEC1) for
  * outside peers such as {@code openssl} and Python.
  */
 public final class TestPki {
@@ -31,6 +32,7 @@ public final class TestPki {
     private final Issued expiredClient;
     private final Issued foreignCa;
     private final Issued foreignClient;
+    private final Issued impostorClient;
 
     /** A certificate with its key. */
     public record Issued(X509Certificate certificate, PrivateKey key) {
@@ -52,6 +54,9 @@ public final class TestPki {
         foreignCa = issued(CertificateGenerator.ca("CN=foreign CA", from, to));
         foreignClient = issued(CertificateGenerator.leaf(generated(foreignCa), "CN=foreign client", from, to,
                 CertificateGenerator.Usage.CLIENT, List.of()));
+        Issued impostorCa = issued(CertificateGenerator.ca("CN=stream-proxy test CA", from, to));
+        impostorClient = issued(CertificateGenerator.leaf(generated(impostorCa), "CN=stream-proxy impostor client",
+                from, to, CertificateGenerator.Usage.CLIENT, List.of()));
         CertificateGenerator.writeCertificate(file("ca.pem"), ca.certificate());
         CertificateGenerator.writeCertificate(file("server.pem"), server.certificate());
         CertificateGenerator.writePkcs8(file("server-key.pem"), server.key());
@@ -171,6 +176,15 @@ public final class TestPki {
     public TlsCredentials foreignClientCredentials() {
         return TlsCredentials.of(List.of(ca.certificate()), List.of(foreignClient.certificate()),
                 foreignClient.key());
+    }
+
+    /**
+     * @return credentials with a client certificate issued by another CA that has the trusted CA's name (so a client
+     * sends it to a server asking for that CA), trusting the right CA for the server
+     */
+    public TlsCredentials impostorClientCredentials() {
+        return TlsCredentials.of(List.of(ca.certificate()), List.of(impostorClient.certificate()),
+                impostorClient.key());
     }
 
     /** @return credentials that trust only the foreign CA, so the server's certificate is refused */

@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Authentication over UDP: a client without a certificate fails its handshake within the timeout, and a foreign or
- * expired certificate fails with a clear exception that the probe reports.
+ * expired certificate, or one from another CA of the trusted CA's name, fails with a clear exception that the probe
+ * reports, the server's refusal naming the certificate.
  */
 public abstract class UdpAuthenticationKit extends UdpKitBase {
     @Test
@@ -47,6 +48,24 @@ public abstract class UdpAuthenticationKit extends UdpKitBase {
                         .isIn(HealthProbeException.Failure.CERTIFICATE_REFUSED,
                                 HealthProbeException.Failure.HANDSHAKE_FAILED));
         assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(echo.datagramCount()).isZero();
+    }
+
+    /**
+     * A client certificate from another CA that has the trusted CA's name (two runs of a certificate tool): the server
+     * refuses it, its refusal's detail names the refused certificate, and the probe says the certificate was refused.
+     */
+    @Test
+    public void clientCertificateFromSameNamedCa_isRefused_andNamed() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = client(server, pki.impostorClientCredentials());
+        assertThatThrownBy(() -> client.probeUdp(Duration.ofSeconds(5)))
+                .isInstanceOfSatisfying(HealthProbeException.class, e -> assertThat(e.failure())
+                        .as("the probe's failure: %s", e.getMessage())
+                        .isEqualTo(HealthProbeException.Failure.CERTIFICATE_REFUSED));
+        RecordingListener.Refusal refusal = events.awaitRefusal(WAIT);
+        assertThat(refusal.reason()).isEqualTo(RefusalReason.HANDSHAKE_FAILED);
+        assertThat(refusal.detail()).as("the refusal's detail").contains("CN=stream-proxy impostor client");
         assertThat(echo.datagramCount()).isZero();
     }
 }

@@ -82,7 +82,7 @@ final class BcDtlsClientPeer extends DefaultTlsClient {
 
     @Override
     public void notifyAlertReceived(short level, short description) {
-        alerts.received(level, description, "server sent ");
+        alerts.received(level, description, "received fatal alert: ");
     }
 
     @Override

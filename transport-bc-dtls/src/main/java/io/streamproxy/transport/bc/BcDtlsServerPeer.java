@@ -108,7 +108,7 @@ final class BcDtlsServerPeer extends DefaultTlsServer {
 
     @Override
     public void notifyAlertReceived(short level, short description) {
-        alerts.received(level, description, "received ");
+        alerts.received(level, description, "received fatal alert: ");
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.streamproxy.transport.bc;
 
+import io.streamproxy.CertificateRefusedException;
 import io.streamproxy.TlsCredentials;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -7,18 +8,12 @@ import java.net.InetAddress;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.cert.CertPathValidator;
 import java.security.cert.CertificateFactory;
 import java.security.cert.CertificateParsingException;
-import java.security.cert.PKIXParameters;
-import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.Vector;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
@@ -41,8 +36,9 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 /**
  * What both ends share on Bouncy Castle: the crypto (Bouncy Castle's provider, not installed globally), DTLS 1.2
  * only, the ECDHE cipher suites with the Go peer's {@code TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256} first, this side's
- * credentials as a signer, and the peer chain validation Bouncy Castle does not do: PKIX against the configured CAs
- * (dates included), the extended key usage, and for servers the name.
+ * credentials as a signer, and the peer chain validation Bouncy Castle does not do: the credentials' trust manager,
+ * as on every transport (the JDK's PKIX against the configured CAs, dates and extended key usage included, refusals
+ * naming the certificate), answered with the alert Go sends for the refusal, and for servers the name.
  */
 final class BcTls {
     static final ProtocolVersion[] VERSIONS = ProtocolVersion.DTLSv12.only();
@@ -62,7 +58,6 @@ final class BcTls {
     final JcaTlsCrypto crypto;
     private final TlsCredentials credentials;
     private final Certificate ownChain;
-    private final Set<TrustAnchor> anchors = new HashSet<>();
     private final Vector<X500Name> authorities = new Vector<>();
 
     BcTls(TlsCredentials credentials) throws IOException {
@@ -79,7 +74,6 @@ final class BcTls {
         }
         this.ownChain = new Certificate(tlsChain);
         for (X509Certificate ca : credentials.trustedCas()) {
-            anchors.add(new TrustAnchor(ca, null));
             authorities.add(X500Name.getInstance(ca.getSubjectX500Principal().getEncoded()));
         }
     }
@@ -103,8 +97,9 @@ final class BcTls {
     }
 
     /**
-     * Validates a peer's chain: not empty, PKIX to a configured CA at the current time, the right extended key usage
-     * on the leaf, and (when {@code serverName} is given) the name in its subject alternative names.
+     * Validates a peer's chain: not empty, accepted by the credentials' trust manager (PKIX to a configured CA at the
+     * current time, the right extended key usage on the leaf), and (when {@code serverName} is given) the name in its
+     * subject alternative names.
      *
      * @throws TlsFatalAlert with the alert to send when the chain is refused
      */
@@ -112,36 +107,35 @@ final class BcTls {
         if (peer == null || peer.isEmpty()) {
             throw new TlsFatalAlert(AlertDescription.handshake_failure, "peer sent no certificate");
         }
-        List<X509Certificate> chain = new ArrayList<>();
+        X509Certificate[] chain = new X509Certificate[peer.getLength()];
         try {
             CertificateFactory cf = CertificateFactory.getInstance("X.509");
-            for (TlsCertificate c : peer.getCertificateList()) {
-                chain.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(c.getEncoded())));
+            for (int i = 0; i < chain.length; i++) {
+                chain[i] = (X509Certificate) cf.generateCertificate(
+                        new ByteArrayInputStream(peer.getCertificateAt(i).getEncoded()));
             }
-            PKIXParameters params = new PKIXParameters(anchors);
-            params.setRevocationEnabled(false);
-            CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(chain), params);
         } catch (GeneralSecurityException e) {
-            throw new TlsFatalAlert(e.getMessage() != null && e.getMessage().toLowerCase(Locale.ROOT)
-                    .contains("expired") ? AlertDescription.certificate_expired : AlertDescription.bad_certificate,
-                    "peer certificate refused: " + e.getMessage(), e);
+            throw new TlsFatalAlert(AlertDescription.bad_certificate, "unreadable peer certificate", e);
         }
-        X509Certificate leaf = chain.get(0);
+        X509Certificate leaf = chain[0];
         try {
-            List<String> usages = leaf.getExtendedKeyUsage();
-            String wanted = peerIsServer ? SERVER_AUTH : CLIENT_AUTH;
-            if (usages != null && !usages.contains(wanted) && !usages.contains(ANY_USAGE)) {
-                throw new TlsFatalAlert(AlertDescription.unsupported_certificate,
-                        "peer certificate lacks extended key usage " + (peerIsServer ? "serverAuth" : "clientAuth"));
+            if (peerIsServer) {
+                credentials.trustManager().checkServerTrusted(chain,
+                        leaf.getPublicKey().getAlgorithm().startsWith("RSA") ? "ECDHE_RSA" : "ECDHE_ECDSA");
+            } else {
+                credentials.trustManager().checkClientTrusted(chain, leaf.getPublicKey().getAlgorithm());
             }
-        } catch (CertificateParsingException e) {
-            throw new TlsFatalAlert(AlertDescription.bad_certificate, "unreadable extended key usage", e);
+        } catch (CertificateRefusedException e) {
+            throw new TlsFatalAlert((short) e.reason().alert(), e.getMessage(), e);
+        } catch (GeneralSecurityException e) {
+            throw new TlsFatalAlert(AlertDescription.bad_certificate, "peer certificate refused: " + e.getMessage(),
+                    e);
         }
         if (serverName != null && !matchesName(leaf, serverName)) {
             throw new TlsFatalAlert(AlertDescription.bad_certificate,
                     "server certificate is not valid for " + serverName);
         }
-        return chain;
+        return List.of(chain);
     }
 
     private static boolean matchesName(X509Certificate cert, String name) throws IOException {

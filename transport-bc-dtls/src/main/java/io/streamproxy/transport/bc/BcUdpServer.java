@@ -381,8 +381,11 @@ final class BcUdpServer implements ServerEndpoint {
             try {
                 dtls = new DTLSServerProtocol().accept(peer, this, request);
             } catch (IOException | RuntimeException e) {
-                act(tunnel.handshakeFailed("DTLS: " + (peer.alertSummary() != null ? peer.alertSummary()
-                        : describe(e)), System.nanoTime()));
+                // an alert this side raised carries its reason (a refused certificate names itself); else the last
+                // alert either side sent says more than the exception
+                String why = e instanceof org.bouncycastle.tls.TlsFatalAlert && e.getMessage() != null
+                        ? e.getMessage() : peer.alertSummary() != null ? peer.alertSummary() : describe(e);
+                act(tunnel.handshakeFailed("DTLS: " + why, System.nanoTime()));
                 return;
             }
             Step step = tunnel.handshakeDone(null, peer.peerIdentity(), System.nanoTime());

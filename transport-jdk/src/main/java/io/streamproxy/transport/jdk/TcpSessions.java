@@ -4,6 +4,7 @@ import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
 import io.streamproxy.StreamServerOptions;
 import io.streamproxy.TlsRoute;
+import io.streamproxy.internal.HandshakeFailures;
 import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.internal.Resolver;
 import io.streamproxy.internal.SessionEvents;
@@ -357,7 +358,7 @@ final class TcpSessions {
 
     static String describe(Exception e) {
         if (e instanceof javax.net.ssl.SSLException) {
-            return "TLS: " + e.getMessage();
+            return "TLS: " + HandshakeFailures.serverReason(e);
         }
         return e.toString();
     }

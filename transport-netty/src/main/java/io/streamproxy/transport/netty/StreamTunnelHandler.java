@@ -18,6 +18,7 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.streamproxy.TlsRoute;
+import io.streamproxy.internal.HandshakeFailures;
 import io.streamproxy.internal.Resolver;
 import io.streamproxy.protocol.StreamProtocol;
 import io.streamproxy.protocol.TunnelSession;
@@ -125,7 +126,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (failure != null) {
-            act(ctx, tunnel.handshakeFailed("TLS: " + failure.getMessage(), System.nanoTime()));
+            act(ctx, tunnel.handshakeFailed("TLS: " + HandshakeFailures.serverReason(failure), System.nanoTime()));
             return;
         }
         handshaken = true;

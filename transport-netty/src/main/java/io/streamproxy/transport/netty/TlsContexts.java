@@ -26,7 +26,7 @@ final class TlsContexts {
     static SslContext server(TlsCredentials c, SslProvider provider, List<String> alpn) throws IOException {
         try {
             return SslContextBuilder.forServer(c.privateKey(), c.certificateChain().toArray(new X509Certificate[0]))
-                    .trustManager(c.trustManager())
+                    .trustManager(trustManager(c, provider))
                     .clientAuth(ClientAuth.REQUIRE)
                     .protocols(PROTOCOLS)
                     .sslProvider(provider)
@@ -38,6 +38,12 @@ final class TlsContexts {
         } catch (IOException | GeneralSecurityException | RuntimeException e) {
             throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
         }
+    }
+
+    /** The credentials' trust manager; on OpenSSL, refusing with the alert that says why. */
+    private static javax.net.ssl.X509ExtendedTrustManager trustManager(TlsCredentials c, SslProvider provider)
+            throws GeneralSecurityException {
+        return provider == SslProvider.JDK ? c.trustManager() : new OpenSslTrustAlerts(c.trustManager());
     }
 
     /**
@@ -74,7 +80,7 @@ final class TlsContexts {
         try {
             return SslContextBuilder.forClient()
                     .keyManager(c.privateKey(), c.certificateChain().toArray(new X509Certificate[0]))
-                    .trustManager(c.trustManager())
+                    .trustManager(trustManager(c, provider))
                     .protocols(PROTOCOLS)
                     .sslProvider(provider)
                     .endpointIdentificationAlgorithm("HTTPS")

@@ -1,0 +1,78 @@
+package io.streamproxy.internal;
+
+import java.security.cert.CertificateException;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a failed TLS or DTLS handshake the same way for every transport: the alert the peer sent, as the JDK
+ * ("Received fatal alert: unknown_ca") and BoringSSL ("TLSV1_ALERT_UNKNOWN_CA") word it, and, for a server's refusal,
+ * a reason an operator can act on (the refused client certificate's own message, the client's alert against this
+ * server's certificate, or a client that sent no certificate) instead of an engine's generic words. Internal: not
+ * API.
+ */
+public final class HandshakeFailures {
+    private static final Pattern RECEIVED_ALERT = Pattern.compile("(?:received fatal alert: |_alert_)([a-z_]+)");
+    private static final Pattern CERTIFICATE_ALERTS = Pattern.compile(
+            "unknown_ca|bad_certificate|certificate_[a-z_]+|unsupported_certificate|access_denied");
+
+    private HandshakeFailures() {
+    }
+
+    /**
+     * Returns the alert the peer sent, named as in RFC 8446 ({@code unknown_ca}), found in the failure's messages.
+     *
+     * @param failure what the handshake failed with
+     * @return the alert's name, or null when none was received
+     */
+    public static String receivedAlert(Throwable failure) {
+        for (Throwable c = failure; c != null; c = c.getCause()) {
+            if (c.getMessage() != null) {
+                Matcher m = RECEIVED_ALERT.matcher(c.getMessage().toLowerCase(Locale.ROOT));
+                if (m.find()) {
+                    return m.group(1);
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Returns whether an alert is one a peer refuses a certificate with.
+     *
+     * @param alert an alert's name
+     * @return true for unknown_ca, bad_certificate, certificate_* and the like
+     */
+    public static boolean isCertificateAlert(String alert) {
+        return alert != null && CERTIFICATE_ALERTS.matcher(alert).matches();
+    }
+
+    /**
+     * Says why a server's handshake with a client failed.
+     *
+     * @param failure what the handshake failed with
+     * @return the reason, without the protocol's name
+     */
+    public static String serverReason(Throwable failure) {
+        for (Throwable c = failure; c != null; c = c.getCause()) {
+            if (c instanceof CertificateException && c.getMessage() != null) {
+                return c.getMessage(); // the trust manager's words name the refused certificate
+            }
+        }
+        String alert = receivedAlert(failure);
+        String message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
+        if (isCertificateAlert(alert)) {
+            return "the client refused this server's certificate with alert " + alert + " (" + message + ")";
+        }
+        if (alert != null) {
+            return "the client sent alert " + alert + " (" + message + ")";
+        }
+        String lower = message.toLowerCase(Locale.ROOT);
+        if (lower.contains("peer_did_not_return_a_certificate") || lower.contains("empty client certificate")) {
+            return "the client sent no certificate: it holds none, or none issued by a CA this server trusts ("
+                    + message + ")";
+        }
+        return message;
+    }
+}
