@@ -22,7 +22,7 @@ import java.time.Duration;
  * }</pre>
  */
 public final class StreamClient implements Closeable {
-    private final StreamClientOptions options;
+    private volatile StreamClientOptions options;
     private final TransportRegistry registry;
     private TcpClientTransport tcp;
     private UdpClientTransport udp;
@@ -173,6 +173,36 @@ public final class StreamClient implements Closeable {
      */
     public StreamClientOptions options() {
         return options;
+    }
+
+    /**
+     * Replaces the client's certificate, key and trusted CAs (a rotated client certificate, say) without a restart:
+     * tunnels opened from now on, including those this client's forwards open for new local connections, handshake
+     * with the new material; tunnels already open keep theirs. Each transport in use builds its new context first,
+     * so a failure leaves the old material in place everywhere.
+     *
+     * @param credentials the new material
+     * @throws IOException if a transport cannot build a context from it (nothing changes)
+     * @throws UnsupportedOperationException if a transport in use cannot change its credentials
+     */
+    public synchronized void updateCredentials(TlsCredentials credentials) throws IOException {
+        java.util.Objects.requireNonNull(credentials, "credentials");
+        StreamClientOptions before = options;
+        StreamClientOptions next = before.toBuilder().credentials(credentials).build();
+        if (tcp != null) {
+            tcp.updateCredentials(credentials);
+        }
+        if (udp != null) {
+            try {
+                udp.updateCredentials(credentials);
+            } catch (IOException | RuntimeException e) {
+                if (tcp != null) {
+                    tcp.updateCredentials(before.credentials()); // built before, so it builds again
+                }
+                throw e;
+            }
+        }
+        options = next;
     }
 
     private synchronized PortForward track(PortForward f) {

@@ -122,7 +122,7 @@ public final class StreamClientOptions {
     /** Collects the settings of a {@link StreamClientOptions}. */
     public static final class Builder {
         private InetSocketAddress server;
-        private final TlsCredentials credentials;
+        private TlsCredentials credentials;
         private String serverName = DEFAULT_SERVER_NAME;
         private String transport;
         private final Map<String, String> transportOptions = new LinkedHashMap<>();
@@ -143,6 +143,17 @@ public final class StreamClientOptions {
          */
         public Builder server(InetSocketAddress server) {
             this.server = Objects.requireNonNull(server, "server");
+            return this;
+        }
+
+        /**
+         * Changes the certificate, key and trusted CAs.
+         *
+         * @param credentials the material
+         * @return this builder
+         */
+        public Builder credentials(TlsCredentials credentials) {
+            this.credentials = Objects.requireNonNull(credentials, "credentials");
             return this;
         }
 

@@ -50,6 +50,18 @@ public interface TcpClientTransport extends Closeable {
         return new StreamPortForward(this, destination, listen);
     }
 
+    /**
+     * Replaces the TLS material: handshakes that start from now on (new tunnels, and those this client's forwards
+     * open) present the new certificate and trust the new CAs; tunnels already open keep the material they were made
+     * with. The new material is turned into a context first, so a failure leaves the old one in place.
+     *
+     * @param credentials the new material
+     * @throws IOException if no context can be built from it (the old material stays)
+     */
+    default void updateCredentials(io.streamproxy.TlsCredentials credentials) throws IOException {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot change its credentials");
+    }
+
     /** Releases shared resources and closes the tunnels still open; idempotent. */
     @Override
     void close();

@@ -1,6 +1,5 @@
 package io.streamproxy.cli;
 
-import io.streamproxy.StreamServer;
 import io.streamproxy.TlsCredentials;
 import java.io.Closeable;
 import java.io.IOException;
@@ -26,7 +25,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reloads the server's certificate, key and CA from the same files while it runs: on demand (SIGHUP), when the
+ * Reloads a command's certificate, key and CA (the server's, or a forward's client certificate) from the same files
+ * while it runs: on demand (SIGHUP), when the
  * folders holding them change (the folder is watched, not the file, so that an atomic symlink swap as Kubernetes
  * secrets and certbot do it is seen), and on a periodic content check. A change is applied only when the files'
  * content differs from what was last tried (SIGHUP applies it regardless); new handshakes get the new material at
@@ -41,8 +41,14 @@ final class CertificateReloader implements Closeable {
     /** After a change in a watched folder, wait until it is this long quiet: writers replace several files. */
     private static final long QUIET_MILLIS = 300;
 
+    /** What takes new credentials: a server or a client. */
+    interface Target {
+        void updateCredentials(TlsCredentials credentials) throws IOException;
+    }
+
     private final CertificateFiles.Files3 files;
-    private final List<StreamServer> servers;
+    private final List<Target> targets;
+    /** Counts reloads and shows expiry, or null where the command serves no metrics. */
     private final Metrics metrics;
     private final Duration interval;
     private final WatchService watch;
@@ -50,14 +56,16 @@ final class CertificateReloader implements Closeable {
     private byte[] lastTried;
     private volatile boolean closed;
 
-    CertificateReloader(CertificateFiles.Files3 files, List<StreamServer> servers, Metrics metrics,
+    CertificateReloader(CertificateFiles.Files3 files, List<Target> targets, Metrics metrics,
                         Duration interval, TlsCredentials inUse) throws IOException {
         this.files = files;
-        this.servers = List.copyOf(servers);
+        this.targets = List.copyOf(targets);
         this.metrics = metrics;
         this.interval = interval;
         this.lastTried = fingerprint();
-        metrics.certificatesInUse(inUse);
+        if (metrics != null) {
+            metrics.certificatesInUse(inUse);
+        }
         warnIfExpiring(inUse);
         this.watch = FileSystems.getDefault().newWatchService();
         Set<Path> folders = new LinkedHashSet<>();
@@ -102,14 +110,16 @@ final class CertificateReloader implements Closeable {
         TlsCredentials credentials;
         try {
             credentials = TlsCredentials.fromPem(files.ca(), files.cert(), files.key());
-            for (StreamServer s : servers) {
-                s.updateCredentials(credentials);
+            for (Target t : targets) {
+                t.updateCredentials(credentials);
             }
         } catch (IOException | RuntimeException e) {
             return failed(trigger, e.getMessage());
         }
-        metrics.certificateReload("success");
-        metrics.certificatesInUse(credentials);
+        if (metrics != null) {
+            metrics.certificateReload("success");
+            metrics.certificatesInUse(credentials);
+        }
         X509Certificate leaf = credentials.certificateChain().get(0);
         LOG.info("certificates reloaded ({}): {} serial {}, valid until {}", trigger,
                 leaf.getSubjectX500Principal().getName(), leaf.getSerialNumber().toString(16),
@@ -119,9 +129,35 @@ final class CertificateReloader implements Closeable {
     }
 
     private String failed(String trigger, String why) {
-        metrics.certificateReload("failure");
+        if (metrics != null) {
+            metrics.certificateReload("failure");
+        }
         LOG.warn("certificate reload ({}) failed, the old certificates stay in use: {}", trigger, why);
         return "failure";
+    }
+
+    /**
+     * Reloads (forcing) on each SIGHUP, between {@code before} and {@code after} (which gets the outcome).
+     *
+     * @return what puts SIGHUP back to the JVM's: close it before this reloader
+     */
+    Closeable onSighup(Runnable before, java.util.function.Consumer<String> after) {
+        Runnable restore;
+        try {
+            restore = Signals.handle("HUP", () -> {
+                before.run();
+                after.accept(reload("SIGHUP", true));
+            });
+        } catch (IllegalStateException ignored) {
+            LOG.warn("{}: kill -HUP will not reload the certificates; they still reload when their files change "
+                    + "(start the process without nohup, e.g. under systemd, for SIGHUP)", ignored.getMessage());
+            return () -> { };
+        }
+        if (restore == null) {
+            LOG.info("SIGHUP cannot be handled here; certificates reload when their files change");
+            return () -> { };
+        }
+        return restore::run;
     }
 
     /** Warns, one line each, about certificates that expire within {@link #EXPIRY_WARNING} (or have expired). */

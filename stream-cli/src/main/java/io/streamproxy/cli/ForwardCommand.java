@@ -4,11 +4,14 @@ import com.google.common.net.HostAndPort;
 import io.streamproxy.Destination;
 import io.streamproxy.PortForward;
 import io.streamproxy.StreamClient;
+import io.streamproxy.TlsCredentials;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -18,7 +21,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code stream-proxy forward}: local port forwarding through a stream server. */
+/**
+ * {@code stream-proxy forward}: local port forwarding through a stream server; the client certificate, key and CA
+ * reload from their files (SIGHUP, a change in their folders, a periodic check) for the tunnels opened after.
+ */
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = "Forward a local port to HOST:PORT through the server. Prints "
                 + "'forwarding LISTEN_IP:PORT -> HOST:PORT via SERVER' when ready.")
@@ -59,6 +65,12 @@ final class ForwardCommand implements Callable<Integer> {
             converter = Values.DurationValue.class, description = "Close idle UDP flows (${DEFAULT-VALUE}).")
     Duration udpIdle;
 
+    @Option(names = "--reload-interval", paramLabel = "DURATION", defaultValue = "5m",
+            converter = Values.DurationValue.class, description = "How often the certificate files' content is "
+            + "checked and reloaded when it changed, for the tunnels opened after; 0s turns the check off (SIGHUP "
+            + "and a change in their folders reload too) (${DEFAULT-VALUE}).")
+    Duration reloadInterval;
+
     final CountDownLatch stop = new CountDownLatch(1);
 
     @Override
@@ -69,8 +81,12 @@ final class ForwardCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliException("bad --to " + to + ": " + e.getMessage());
         }
-        try (StreamClient client = ClientFactory.create(server, files.load("client"), serverName, transport,
-                transportOptions, Duration.ofSeconds(10))) {
+        TlsCredentials credentials = files.load("client");
+        try (StreamClient client = ClientFactory.create(server, credentials, serverName, transport,
+                transportOptions, Duration.ofSeconds(10));
+             CertificateReloader reloader = new CertificateReloader(files.paths("client"),
+                     List.of(client::updateCredentials), null, reloadInterval, credentials);
+             Closeable sighup = reloader.onSighup(() -> { }, outcome -> { })) {
             PortForward forwarder;
             try {
                 forwarder = udp ? client.forwardUdp(destination, listen, udpIdle)

@@ -246,34 +246,23 @@ final class ServerCommand implements Callable<Integer> {
                     .transport(udpProvider.name()).build(), registry);
             open.add(udpServer);
             CertificateReloader reloader = new CertificateReloader(files.paths("server"),
-                    List.of(tcpServer, udpServer), metrics, reloadInterval, credentials);
+                    List.of(tcpServer::updateCredentials, udpServer::updateCredentials), metrics, reloadInterval,
+                    credentials);
             open.add(reloader);
             SystemdNotify systemd = SystemdNotify.fromEnvironment();
             if (systemd != null) {
                 open.add(systemd);
             }
-            Runnable restoreHup;
-            try {
-                restoreHup = Signals.handle("HUP", () -> {
-                    if (systemd != null) {
-                        systemd.reloading();
-                    }
-                    String outcome = reloader.reload("SIGHUP", true);
-                    if (systemd != null) {
-                        systemd.ready("certificate reload: " + outcome);
-                    }
-                });
-            } catch (IllegalStateException ignored) {
-                LOG.warn("{}: kill -HUP will not reload the certificates; they still reload when their files "
-                        + "change (start the server without nohup, e.g. under systemd, for SIGHUP)",
-                        ignored.getMessage());
-                restoreHup = () -> { };
-            }
-            if (restoreHup == null) {
-                LOG.info("SIGHUP cannot be handled here; certificates reload when their files change");
-            } else {
-                open.add(restoreHup::run); // closed first: SIGHUP is the JVM's again before the reloader stops
-            }
+            // closed first: SIGHUP is the JVM's again before the reloader stops
+            open.add(reloader.onSighup(() -> {
+                if (systemd != null) {
+                    systemd.reloading();
+                }
+            }, outcome -> {
+                if (systemd != null) {
+                    systemd.ready("certificate reload: " + outcome);
+                }
+            }));
             PrintWriter out = spec.commandLine().getOut();
             Lifecycle.runUntilDrained(stop, () -> {
                 out.println("listening tcp=" + Values.text(tcpServer.tcpAddress()) + " udp="

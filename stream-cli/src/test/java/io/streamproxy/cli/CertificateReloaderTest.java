@@ -59,7 +59,7 @@ class CertificateReloaderTest {
                 dir.resolve("client-key.pem"));
         server = StreamServer.start(StreamServerOptions.builder(creds)
                 .tcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).build());
-        reloader = new CertificateReloader(files, List.of(server), metrics, Duration.ZERO, creds);
+        reloader = new CertificateReloader(files, List.of(server::updateCredentials), metrics, Duration.ZERO, creds);
         return files;
     }
 

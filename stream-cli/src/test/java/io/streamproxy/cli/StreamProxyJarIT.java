@@ -207,6 +207,74 @@ class StreamProxyJarIT {
     }
 
     /**
+     * A forward that runs for months: its client certificate, rewritten in place from the same CA (a short-lived
+     * certificate renewed), reaches the tunnels opened after a SIGHUP, which does not end the forward, while a
+     * connection opened before keeps relaying; the server's access log names the certificate of each session.
+     */
+    @Test
+    void forwardReloadsItsClientCertificate_onSighup(@TempDir Path dir) throws Exception {
+        Path certs = certs(dir);
+        Path accessLog = dir.resolve("access.log");
+        Path serverErr = dir.resolve("server.err");
+        Process server = start(serverErr, "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0", "--udp",
+                "127.0.0.1:0", "--access-log", accessLog.toString(), "--no-http");
+        Matcher sm = Pattern.compile("^listening tcp=127\\.0\\.0\\.1:(\\d+) .*").matcher(firstLine(server, serverErr));
+        assertThat(sm.matches()).isTrue();
+        try (TcpDestination echo = TcpDestination.echo()) {
+            Path err = dir.resolve("forward.err");
+            Process forward = startWithHup(err, "SIG_DFL", "forward", "--certs", certs.toString(), "--server",
+                    "127.0.0.1:" + sm.group(1), "--to", echo.host() + ":" + echo.port(), "--reload-interval", "0s");
+            Matcher fm = Pattern.compile("^forwarding 127\\.0\\.0\\.1:(\\d+) -> .*").matcher(firstLine(forward, err));
+            assertThat(fm.matches()).isTrue();
+            int port = Integer.parseInt(fm.group(1));
+            try (java.net.Socket before = new java.net.Socket("127.0.0.1", port)) {
+                before.setSoTimeout((int) WAIT.toMillis());
+                echoLine(before, "before the rotation");
+
+                TlsCredentials ca = TlsCredentials.fromPem(certs.resolve("ca.pem"), certs.resolve("ca.pem"),
+                        certs.resolve("ca-key.pem"));
+                io.streamproxy.pki.CertificateGenerator.Issued renewed = io.streamproxy.pki.CertificateGenerator
+                        .leaf(new io.streamproxy.pki.CertificateGenerator.Issued(ca.certificateChain().get(0),
+                                ca.privateKey()), "CN=stream-proxy renewed client",
+                                java.time.Instant.now().minusSeconds(60),
+                                java.time.Instant.now().plus(Duration.ofDays(1)),
+                                io.streamproxy.pki.CertificateGenerator.Usage.CLIENT, List.of());
+                io.streamproxy.pki.CertificateGenerator.writePkcs8(certs.resolve("client-key.pem"), renewed.key());
+                io.streamproxy.pki.CertificateGenerator.writeCertificate(certs.resolve("client.pem"),
+                        renewed.certificate());
+                Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(forward.pid())).start();
+                assertThat(hup.waitFor(10, TimeUnit.SECONDS)).isTrue();
+                awaitNotification(err, l -> l.contains("certificates reloaded (SIGHUP): CN=stream-proxy renewed client"));
+                assertThat(forward.isAlive()).as("SIGHUP does not end the forward").isTrue();
+
+                try (java.net.Socket after = new java.net.Socket("127.0.0.1", port)) {
+                    after.setSoTimeout((int) WAIT.toMillis());
+                    echoLine(after, "after the rotation");
+                }
+                echoLine(before, "on the connection opened before");
+            }
+            forward.destroy();
+            assertThat(forward.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(forward.exitValue()).as(Files.readString(err)).isZero();
+        }
+        server.destroy();
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        List<String> sessions = Files.readAllLines(accessLog).stream().filter(l -> l.contains("\"event\":\"session\""))
+                .toList();
+        assertThat(sessions).as("%s", sessions).hasSize(2);
+        assertThat(sessions).anyMatch(l -> l.contains("\"client_identity\":\"CN=stream-proxy client\""))
+                .anyMatch(l -> l.contains("\"client_identity\":\"CN=stream-proxy renewed client\""));
+    }
+
+    private static void echoLine(java.net.Socket s, String text) throws java.io.IOException {
+        byte[] sent = (text + "\n").getBytes(StandardCharsets.UTF_8);
+        s.getOutputStream().write(sent);
+        s.getOutputStream().flush();
+        byte[] got = new java.io.DataInputStream(s.getInputStream()).readNBytes(sent.length);
+        assertThat(new String(got, StandardCharsets.UTF_8)).isEqualTo(text + "\n");
+    }
+
+    /**
      * Run for months: a server certificate rewritten in place from the same CA plus SIGHUP reaches new handshakes
      * while an open tunnel keeps working; SIGTERM during a 4-second download lets it finish while new tunnels are
      * refused and /healthz answers 503, then the server exits 0; the access log holds one JSON line per session

@@ -29,6 +29,22 @@ public abstract class UdpClientTemplate implements UdpClientTransport {
     }
 
     /**
+     * Builds the JDK's DTLS 1.2 context from credentials, for the transports that run the JDK's DTLS engine.
+     *
+     * @param credentials the material
+     * @return the context
+     * @throws IOException if the credentials cannot be turned into one
+     */
+    protected static javax.net.ssl.SSLContext jdkDtlsContext(io.streamproxy.TlsCredentials credentials)
+            throws IOException {
+        try {
+            return credentials.newSslContext("DTLSv1.2");
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Runs the DTLS handshake with the server within the timeout.
      *
      * @param timeout the bound

@@ -55,6 +55,43 @@ public abstract class TcpForwardKit extends TcpKitBase {
         return s;
     }
 
+    /** Sends a line on a local connection to the echo and reads it back. */
+    private static void echoes(Socket s, String line) throws IOException {
+        byte[] sent = (line + "\n").getBytes(StandardCharsets.UTF_8);
+        s.getOutputStream().write(sent);
+        s.getOutputStream().flush();
+        byte[] got = new byte[sent.length];
+        new DataInputStream(s.getInputStream()).readFully(got);
+        assertThat(new String(got, StandardCharsets.UTF_8)).isEqualTo(line + "\n");
+    }
+
+    /**
+     * The client's certificate is rotated while its forward runs ({@link StreamClient#updateCredentials}): the
+     * connection already relaying goes on, and the next local connection's tunnel handshakes with the new
+     * certificate (a full handshake: a session resumed from before would still carry the old one).
+     */
+    @Test
+    public void rotatedClientCredentials_reachTheNextConnection_whileOpenOnesGoOn() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        PortForward f = forward(client, echo);
+        try (Socket before = connect(f)) {
+            echoes(before, "before the rotation");
+            assertThat(events.awaitOpened(WAIT).clientIdentity()).as("the first tunnel's client certificate")
+                    .isEqualTo("CN=stream-proxy test client");
+            TestPki.PemFiles rotated = pki.clientValidUntil(java.time.Instant.now().plus(java.time.Duration.ofDays(1)));
+            client.updateCredentials(io.streamproxy.TlsCredentials.fromPem(pki.caFile(), rotated.certificate(),
+                    rotated.key()));
+            try (Socket after = connect(f)) {
+                echoes(after, "after the rotation");
+                assertThat(events.awaitOpened(WAIT).clientIdentity())
+                        .as("the client certificate of the tunnel opened after the rotation")
+                        .isEqualTo("CN=stream-proxy short-lived client");
+            }
+            echoes(before, "the first tunnel, still relaying");
+        }
+    }
+
     /**
      * 16 local connections at once each send 1 MiB of seeded bytes and read them back from the echo, whole, then end
      * of stream after their half-close (where {@link #sendsAfterPeerCloseNotify()} says the configuration has

@@ -68,4 +68,29 @@ public abstract class UdpAuthenticationKit extends UdpKitBase {
         assertThat(refusal.detail()).as("the refusal's detail").contains("CN=stream-proxy impostor client");
         assertThat(echo.datagramCount()).isZero();
     }
+
+    /**
+     * The client's certificate is rotated ({@link StreamClient#updateCredentials}): the tunnel already open goes on,
+     * and the next tunnel handshakes with the new certificate.
+     */
+    @Test
+    public void rotatedClientCredentials_reachTheNextTunnel_whileOpenOnesGoOn() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        try (io.streamproxy.DatagramTunnel before = client.openUdp(echo.host(), echo.port())) {
+            assertThat(events.awaitOpened(WAIT).clientIdentity()).as("the first tunnel's client certificate")
+                    .isEqualTo("CN=stream-proxy test client");
+            TestPki.PemFiles rotated = pki.clientValidUntil(java.time.Instant.now().plus(Duration.ofDays(1)));
+            client.updateCredentials(TlsCredentials.fromPem(pki.caFile(), rotated.certificate(), rotated.key()));
+            try (io.streamproxy.DatagramTunnel after = client.openUdp(echo.host(), echo.port())) {
+                assertThat(events.awaitOpened(WAIT).clientIdentity())
+                        .as("the client certificate of the tunnel opened after the rotation")
+                        .isEqualTo("CN=stream-proxy short-lived client");
+                after.send(java.nio.ByteBuffer.wrap(new byte[] {2}));
+                assertThat(receive(after)).containsExactly(2);
+            }
+            before.send(java.nio.ByteBuffer.wrap(new byte[] {1}));
+            assertThat(receive(before)).as("the first tunnel, still relaying").containsExactly(1);
+        }
+    }
 }

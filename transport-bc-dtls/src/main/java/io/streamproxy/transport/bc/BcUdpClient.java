@@ -19,13 +19,18 @@ import org.bouncycastle.tls.TlsTimeoutException;
 /** The {@code bc} transport's UDP-over-DTLS client: the handshake runs on the caller's thread, bounded. */
 final class BcUdpClient extends UdpClientTemplate {
     private final StreamClientOptions options;
-    private final BcTls tls;
+    private volatile BcTls tls;
     private final Set<BcDatagramTunnel> open = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     BcUdpClient(StreamClientOptions options) throws IOException {
         this.options = options;
         this.tls = new BcTls(options.credentials());
+    }
+
+    @Override
+    public void updateCredentials(io.streamproxy.TlsCredentials credentials) throws IOException {
+        tls = new BcTls(credentials);
     }
 
 

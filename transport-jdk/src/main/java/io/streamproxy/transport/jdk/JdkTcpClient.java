@@ -33,7 +33,7 @@ import javax.net.ssl.SSLSocketFactory;
  */
 final class JdkTcpClient implements TcpClientTransport {
     private final StreamClientOptions options;
-    private final SSLSocketFactory tls;
+    private volatile SSLSocketFactory tls;
     private final ScheduledThreadPoolExecutor timer;
     /** Open TLS sockets and the TCP socket under each (which a reset closes, so that no close_notify goes). */
     private final java.util.Map<SSLSocket, Socket> open = new ConcurrentHashMap<>();
@@ -41,15 +41,24 @@ final class JdkTcpClient implements TcpClientTransport {
 
     JdkTcpClient(StreamClientOptions options) throws IOException {
         this.options = options;
-        try {
-            this.tls = options.credentials().newSslContext("TLS").getSocketFactory();
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
-        }
+        this.tls = socketFactory(options.credentials());
         this.timer = new ScheduledThreadPoolExecutor(1, new NamedThreads("stream-proxy-jdk-client-timer"));
         timer.setKeepAliveTime(1, TimeUnit.SECONDS);
         timer.allowCoreThreadTimeOut(true);
         timer.setRemoveOnCancelPolicy(true);
+    }
+
+    private static SSLSocketFactory socketFactory(io.streamproxy.TlsCredentials credentials) throws IOException {
+        try {
+            return credentials.newSslContext("TLS").getSocketFactory();
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void updateCredentials(io.streamproxy.TlsCredentials credentials) throws IOException {
+        tls = socketFactory(credentials);
     }
 
     @Override

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.DatagramChannel;
-import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -21,17 +20,18 @@ final class JdkUdpClient extends UdpClientTemplate {
     private static final int SOCKET_BUFFER = 1 << 20;
 
     private final StreamClientOptions options;
-    private final SSLContext dtls;
+    private volatile SSLContext dtls;
     private final Set<JdkDatagramTunnel> open = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     JdkUdpClient(StreamClientOptions options) throws IOException {
         this.options = options;
-        try {
-            this.dtls = options.credentials().newSslContext("DTLSv1.2");
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
-        }
+        this.dtls = jdkDtlsContext(options.credentials());
+    }
+
+    @Override
+    public void updateCredentials(io.streamproxy.TlsCredentials credentials) throws IOException {
+        dtls = jdkDtlsContext(credentials);
     }
 
 

@@ -39,6 +39,11 @@ final class NettyTcpClient implements TcpClientTransport {
     }
 
     @Override
+    public void updateCredentials(io.streamproxy.TlsCredentials credentials) throws IOException {
+        tunnels.updateCredentials(credentials);
+    }
+
+    @Override
     public TcpTunnel open(Destination destination) throws IOException {
         return connect(destination, options.connectTimeout().plus(options.handshakeTimeout()));
     }

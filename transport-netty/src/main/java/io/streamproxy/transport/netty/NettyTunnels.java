@@ -30,11 +30,21 @@ import javax.net.ssl.SSLHandshakeException;
  */
 public final class NettyTunnels {
     private final StreamClientOptions options;
-    private final SslContext tls;
+    private volatile SslContext tls;
 
     private NettyTunnels(StreamClientOptions options, SslContext tls) {
         this.options = options;
         this.tls = tls;
+    }
+
+    /**
+     * Replaces the TLS context: tunnels opened from now on handshake with the new material.
+     *
+     * @param credentials the new material
+     * @throws IOException if it cannot be turned into a TLS context (the old one stays)
+     */
+    void updateCredentials(io.streamproxy.TlsCredentials credentials) throws IOException {
+        tls = TlsContexts.client(credentials, NettyRuntime.from(options.transportOptions()).sslProvider);
     }
 
     /**

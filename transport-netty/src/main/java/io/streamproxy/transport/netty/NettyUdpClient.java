@@ -12,7 +12,6 @@ import io.streamproxy.internal.ProbeFailures;
 import io.streamproxy.internal.UdpClientTemplate;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -24,7 +23,7 @@ import javax.net.ssl.SSLContext;
 final class NettyUdpClient extends UdpClientTemplate {
     private final StreamClientOptions options;
     private final NettyRuntime runtime;
-    private final SSLContext dtls;
+    private volatile SSLContext dtls;
     private final EventLoopGroup group;
     private final Set<NettyDatagramTunnel> open = ConcurrentHashMap.newKeySet();
     private final Set<NettyUdpPortForward> forwards = ConcurrentHashMap.newKeySet();
@@ -33,13 +32,14 @@ final class NettyUdpClient extends UdpClientTemplate {
     NettyUdpClient(StreamClientOptions options) throws IOException {
         this.options = options;
         this.runtime = NettyRuntime.from(options.transportOptions());
-        try {
-            this.dtls = options.credentials().newSslContext("DTLSv1.2");
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot build the DTLS context: " + e.getMessage(), e);
-        }
+        this.dtls = jdkDtlsContext(options.credentials());
         // one loop: the forward's local socket and every flow's channel must share it (NettyUdpPortForward)
         this.group = runtime.newGroup("stream-proxy-netty-udp-client", 1);
+    }
+
+    @Override
+    public void updateCredentials(io.streamproxy.TlsCredentials credentials) throws IOException {
+        dtls = jdkDtlsContext(credentials);
     }
 
 

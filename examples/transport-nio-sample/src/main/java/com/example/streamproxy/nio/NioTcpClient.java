@@ -45,22 +45,32 @@ final class NioTcpClient implements TcpClientTransport {
             "no subject alternative", "access_denied");
 
     private final StreamClientOptions options;
-    private final SSLContext tls;
+    private volatile SSLContext tls;
     private final ScheduledThreadPoolExecutor timer;
     private final Set<TlsChannel> open = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     NioTcpClient(StreamClientOptions options) throws IOException {
         this.options = options;
-        try {
-            this.tls = options.credentials().newSslContext("TLS");
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
-        }
+        this.tls = context(options.credentials());
         this.timer = new ScheduledThreadPoolExecutor(1, new DaemonThreads("nio-sample-client-timer"));
         timer.setKeepAliveTime(1, TimeUnit.SECONDS);
         timer.allowCoreThreadTimeOut(true);
         timer.setRemoveOnCancelPolicy(true);
+    }
+
+    private static SSLContext context(io.streamproxy.TlsCredentials credentials) throws IOException {
+        try {
+            return credentials.newSslContext("TLS");
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /** New connections handshake with the new material; open ones keep theirs. */
+    @Override
+    public void updateCredentials(io.streamproxy.TlsCredentials credentials) throws IOException {
+        tls = context(credentials);
     }
 
     @Override
