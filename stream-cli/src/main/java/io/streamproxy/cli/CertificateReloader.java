@@ -31,13 +31,12 @@ import org.slf4j.LoggerFactory;
  * secrets and certbot do it is seen), and on a periodic content check. A change is applied only when the files'
  * content differs from what was last tried (SIGHUP applies it regardless); new handshakes get the new material at
  * once, open tunnels keep theirs. A reload that fails (a missing file, a key that does not match, unparseable PEM)
- * keeps the old material, logs one line and is counted; reloads are counted by outcome, and a certificate that
- * expires within {@link #EXPIRY_WARNING} is warned about at start and on each reload.
+ * keeps the old material, logs one line and is counted; reloads are counted by outcome, and what is wrong with the
+ * material although it loads (a certificate that expires soon, a usage or name peers will refuse,
+ * {@link CertificateWarnings}) is warned about at start and on each reload.
  */
 final class CertificateReloader implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(CertificateReloader.class);
-    /** Certificates closer than this to their end are warned about. */
-    static final Duration EXPIRY_WARNING = Duration.ofDays(14);
     /** After a change in a watched folder, wait until it is this long quiet: writers replace several files. */
     private static final long QUIET_MILLIS = 300;
 
@@ -47,6 +46,8 @@ final class CertificateReloader implements Closeable {
     }
 
     private final CertificateFiles.Files3 files;
+    /** {@code server} or {@code client}: whose certificate these files hold. */
+    private final String role;
     private final List<Target> targets;
     /** Counts reloads and shows expiry, or null where the command serves no metrics. */
     private final Metrics metrics;
@@ -56,9 +57,10 @@ final class CertificateReloader implements Closeable {
     private byte[] lastTried;
     private volatile boolean closed;
 
-    CertificateReloader(CertificateFiles.Files3 files, List<Target> targets, Metrics metrics,
+    CertificateReloader(CertificateFiles.Files3 files, String role, List<Target> targets, Metrics metrics,
                         Duration interval, TlsCredentials inUse) throws IOException {
         this.files = files;
+        this.role = role;
         this.targets = List.copyOf(targets);
         this.metrics = metrics;
         this.interval = interval;
@@ -66,7 +68,7 @@ final class CertificateReloader implements Closeable {
         if (metrics != null) {
             metrics.certificatesInUse(inUse);
         }
-        warnIfExpiring(inUse);
+        warnAbout(inUse);
         this.watch = FileSystems.getDefault().newWatchService();
         Set<Path> folders = new LinkedHashSet<>();
         for (Path p : new Path[] {files.ca(), files.cert(), files.key()}) {
@@ -124,7 +126,7 @@ final class CertificateReloader implements Closeable {
         LOG.info("certificates reloaded ({}): {} serial {}, valid until {}", trigger,
                 leaf.getSubjectX500Principal().getName(), leaf.getSerialNumber().toString(16),
                 leaf.getNotAfter().toInstant());
-        warnIfExpiring(credentials);
+        warnAbout(credentials);
         return "success";
     }
 
@@ -160,17 +162,10 @@ final class CertificateReloader implements Closeable {
         return restore::run;
     }
 
-    /** Warns, one line each, about certificates that expire within {@link #EXPIRY_WARNING} (or have expired). */
-    static void warnIfExpiring(TlsCredentials credentials) {
-        List<X509Certificate> all = new ArrayList<>(credentials.certificateChain());
-        all.addAll(credentials.trustedCas());
-        Instant now = Instant.now();
-        for (X509Certificate c : all) {
-            Instant end = c.getNotAfter().toInstant();
-            if (end.isBefore(now.plus(EXPIRY_WARNING))) {
-                LOG.warn("certificate {} (serial {}) {} {}", c.getSubjectX500Principal().getName(),
-                        c.getSerialNumber().toString(16), end.isBefore(now) ? "expired on" : "expires on", end);
-            }
+    /** Logs what is wrong with the material although it loads ({@link CertificateWarnings}), one line each. */
+    private void warnAbout(TlsCredentials credentials) {
+        for (String w : CertificateWarnings.of(credentials, role, Instant.now())) {
+            LOG.warn(w);
         }
     }
 

@@ -84,7 +84,7 @@ final class ForwardCommand implements Callable<Integer> {
         TlsCredentials credentials = files.load("client");
         try (StreamClient client = ClientFactory.create(server, credentials, serverName, transport,
                 transportOptions, Duration.ofSeconds(10));
-             CertificateReloader reloader = new CertificateReloader(files.paths("client"),
+             CertificateReloader reloader = new CertificateReloader(files.paths("client"), "client",
                      List.of(client::updateCredentials), null, reloadInterval, credentials);
              Closeable sighup = reloader.onSighup(() -> { }, outcome -> { })) {
             PortForward forwarder;

@@ -245,7 +245,7 @@ final class ServerCommand implements Callable<Integer> {
             StreamServer udpServer = StreamServer.start(base.toBuilder().tcp(null).udp(udp)
                     .transport(udpProvider.name()).build(), registry);
             open.add(udpServer);
-            CertificateReloader reloader = new CertificateReloader(files.paths("server"),
+            CertificateReloader reloader = new CertificateReloader(files.paths("server"), "server",
                     List.of(tcpServer::updateCredentials, udpServer::updateCredentials), metrics, reloadInterval,
                     credentials);
             open.add(reloader);

@@ -59,7 +59,8 @@ class CertificateReloaderTest {
                 dir.resolve("client-key.pem"));
         server = StreamServer.start(StreamServerOptions.builder(creds)
                 .tcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).build());
-        reloader = new CertificateReloader(files, List.of(server::updateCredentials), metrics, Duration.ZERO, creds);
+        reloader = new CertificateReloader(files, "server", List.of(server::updateCredentials), metrics, Duration.ZERO,
+                creds);
         return files;
     }
 

@@ -51,9 +51,6 @@ final class BcTls {
         CipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
         CipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
     };
-    private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
-    private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
-    private static final String ANY_USAGE = "2.5.29.37.0";
 
     final JcaTlsCrypto crypto;
     private final TlsCredentials credentials;
