@@ -22,6 +22,8 @@ import javax.security.auth.x500.X500Principal;
  */
 final class ChainRefusal {
     private static final int MAX_NAME = 200;
+    /** The JDK's words may quote the peer's certificate (its names, say): bounded too. */
+    private static final int MAX_REASON = 600;
     private static final int MAX_TRUSTED_NAMED = 3;
 
     private ChainRefusal() {
@@ -41,14 +43,14 @@ final class ChainRefusal {
         StringBuilder m = new StringBuilder();
         CertificateRefusedException.Reason reason = reason(e);
         if (chain == null || chain.length == 0) {
-            m.append(role).append(" sent no certificate: ").append(e.getMessage());
+            m.append(role).append(" sent no certificate: ").append(bounded(e.getMessage(), MAX_REASON));
             return refused(reason, m.toString(), e);
         }
         X509Certificate leaf = chain[0];
         X500Principal topIssuer = chain[chain.length - 1].getIssuerX500Principal();
         m.append(role).append(" certificate \"").append(name(leaf.getSubjectX500Principal()))
                 .append("\" issued by \"").append(name(leaf.getIssuerX500Principal())).append("\" refused: ")
-                .append(e.getMessage());
+                .append(bounded(e.getMessage(), MAX_REASON));
         if (reason == CertificateRefusedException.Reason.UNTRUSTED_ISSUER) {
             List<String> names = new ArrayList<>();
             boolean sameName = false;
@@ -108,12 +110,17 @@ final class ChainRefusal {
 
     /** A name as RFC 2253 text, cut to a bound: it comes from an unauthenticated peer. */
     private static String name(X500Principal p) {
-        String s = p.getName(X500Principal.RFC2253);
-        StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_NAME));
-        for (int i = 0; i < s.length() && b.length() < MAX_NAME; i++) {
+        return bounded(p.getName(X500Principal.RFC2253), MAX_NAME);
+    }
+
+    /** Text cut to {@code max} characters, control characters replaced. */
+    private static String bounded(String text, int max) {
+        String s = String.valueOf(text);
+        StringBuilder b = new StringBuilder(Math.min(s.length(), max));
+        for (int i = 0; i < s.length() && b.length() < max; i++) {
             char ch = s.charAt(i);
             b.append(Character.isISOControl(ch) ? '?' : ch);
         }
-        return s.length() > MAX_NAME ? b + "..." : b.toString();
+        return s.length() > max ? b + "..." : b.toString();
     }
 }

@@ -102,6 +102,19 @@ class ClientChainCacheTest {
     }
 
     @Test
+    void aPeersNamesAreBoundedInTheMessage() throws Exception {
+        ClientChainCache cache = new ClientChainCache(pkix(ca));
+        String huge = "CN=" + "x".repeat(5000);
+        X509Certificate[] chain = {TestCertificates.certificate(huge, TestCertificates.keys().getPublic(), huge,
+                otherCaKeys.getPrivate(), false, 25, Instant.now().minus(Duration.ofDays(1)),
+                Instant.now().plus(Duration.ofDays(5)))};
+        Throwable refused = catchThrowable(() -> cache.checkClientTrusted(chain, "EC", (SSLEngine) null));
+        assertThat(refused).isInstanceOf(CertificateRefusedException.class);
+        assertThat(refused.getMessage().length()).as("the message of a refusal naming a 5,000-character subject")
+                .isLessThan(1500);
+    }
+
+    @Test
     void anExpiredChainIsRefusedForItsDates() throws Exception {
         ClientChainCache cache = new ClientChainCache(pkix(ca));
         X509Certificate[] expired = {TestCertificates.client(caKeys.getPrivate(), 24,
