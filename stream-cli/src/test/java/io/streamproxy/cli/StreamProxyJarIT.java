@@ -244,7 +244,8 @@ class StreamProxyJarIT {
                         renewed.certificate());
                 Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(forward.pid())).start();
                 assertThat(hup.waitFor(10, TimeUnit.SECONDS)).isTrue();
-                awaitNotification(err, l -> l.contains("certificates reloaded (SIGHUP): CN=stream-proxy renewed client"));
+                awaitNotification(err,
+                        l -> l.contains("certificates reloaded (SIGHUP): CN=stream-proxy renewed client"));
                 assertThat(forward.isAlive()).as("SIGHUP does not end the forward").isTrue();
 
                 try (java.net.Socket after = new java.net.Socket("127.0.0.1", port)) {
