@@ -26,9 +26,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reloads a command's certificate, key and CA (the server's, or a forward's client certificate) from the same files
- * while it runs: on demand (SIGHUP), when the
- * folders holding them change (the folder is watched, not the file, so that an atomic symlink swap as Kubernetes
- * secrets and certbot do it is seen), and on a periodic content check. A change is applied only when the files'
+ * while it runs: on demand (SIGHUP), when the folders holding them change (the folder is watched, not the file, so
+ * that an atomic symlink swap as Kubernetes secrets and certbot do it is seen), and on a periodic content check. A change is applied only when the files'
  * content differs from what was last tried (SIGHUP applies it regardless); new handshakes get the new material at
  * once, open tunnels keep theirs. A reload that fails (a missing file, a key that does not match, unparseable PEM)
  * keeps the old material, logs one line and is counted; reloads are counted by outcome, and what is wrong with the

@@ -22,7 +22,8 @@ final class CertificateWarnings {
     private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
     private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
     private static final String ANY_USAGE = "2.5.29.37.0";
-    private static final String GODOXY_NAME = "godoxy.agent";
+    /** The name GoDoxy's agent client checks, and the default of this project's clients. */
+    private static final String GODOXY_NAME = io.streamproxy.StreamClientOptions.DEFAULT_SERVER_NAME;
 
     private CertificateWarnings() {
     }
