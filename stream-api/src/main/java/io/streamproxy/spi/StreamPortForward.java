@@ -138,6 +138,11 @@ final class StreamPortForward implements PortForward {
                 close(tunnel);
             }
         } catch (IOException e) {
+            if (e instanceof javax.net.ssl.SSLException) {
+                // the tunnel's TLS failed after its handshake: in TLS 1.3 that is how a server refuses the client's
+                // certificate (its alert is in the message), which the operator must learn of
+                LOG.warn("forward from {}: TLS failed: {}", local.getRemoteSocketAddress(), e.getMessage());
+            }
             finished.remove(tunnel);
             abort(local); // a failure on either side reaches each peer as a reset, not a clean end
             open.remove(tunnel);

@@ -2,6 +2,7 @@ package io.streamproxy.internal;
 
 import java.security.cert.CertificateException;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -9,15 +10,41 @@ import java.util.regex.Pattern;
  * Reads a failed TLS or DTLS handshake the same way for every transport: the alert the peer sent, as the JDK
  * ("Received fatal alert: unknown_ca") and BoringSSL ("TLSV1_ALERT_UNKNOWN_CA") word it, and, for a server's refusal,
  * a reason an operator can act on (the refused client certificate's own message, the client's alert against this
- * server's certificate, or a client that sent no certificate) instead of an engine's generic words. Internal: not
- * API.
+ * server's certificate, or a client that sent no certificate) instead of an engine's generic words; for a client,
+ * what the server's certificate alert means. Internal: not API.
  */
 public final class HandshakeFailures {
     private static final Pattern RECEIVED_ALERT = Pattern.compile("(?:received fatal alert: |_alert_)([a-z_]+)");
     private static final Pattern CERTIFICATE_ALERTS = Pattern.compile(
             "unknown_ca|bad_certificate|certificate_[a-z_]+|unsupported_certificate|access_denied");
 
+    /** What the server meant by the alerts it refuses a client's certificate with. */
+    private static final Map<String, String> REFUSED_CERTIFICATE_ALERTS = Map.of(
+            "unknown_ca", "it does not trust the CA that issued this client's certificate",
+            "certificate_expired", "this client's certificate is expired or not yet valid",
+            "certificate_required", "this client sent no certificate: it holds none issued by a CA the server "
+                    + "asked for",
+            "bad_certificate", "it refused this client's certificate",
+            "certificate_unknown", "it refused this client's certificate",
+            "unsupported_certificate", "this client's certificate is not for client authentication",
+            "certificate_revoked", "this client's certificate is revoked",
+            "access_denied", "it denied this client's certificate access");
+
     private HandshakeFailures() {
+    }
+
+    /**
+     * Says, for a client, that the server refused its certificate and what the server's alert means, when the
+     * failure holds such an alert.
+     *
+     * @param failure what the client's handshake or first read failed with
+     * @return for example "the server answered with alert unknown_ca: it does not trust the CA that issued this
+     *         client's certificate", or null when the server sent no certificate alert
+     */
+    public static String refusedByServer(Throwable failure) {
+        String alert = receivedAlert(failure);
+        String meaning = alert == null ? null : REFUSED_CERTIFICATE_ALERTS.get(alert);
+        return meaning == null ? null : "the server answered with alert " + alert + ": " + meaning;
     }
 
     /**

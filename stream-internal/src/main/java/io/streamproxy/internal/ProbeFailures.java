@@ -9,7 +9,6 @@ import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * Turns the exception a health probe failed with into a {@link HealthProbeException} with its
@@ -22,17 +21,6 @@ import java.util.Map;
 public final class ProbeFailures {
     private static final List<String> CERTIFICATE_WORDS = List.of("certificate", "pkix", "unknown_ca",
             "no subject alternative", "access_denied", "bad_certificate");
-    /** What the server meant by the alerts it refuses a client's certificate with. */
-    private static final Map<String, String> REFUSED_CERTIFICATE_ALERTS = Map.of(
-            "unknown_ca", "it does not trust the CA that issued this client's certificate",
-            "certificate_expired", "this client's certificate is expired or not yet valid",
-            "certificate_required", "this client sent no certificate: it holds none issued by a CA the server "
-                    + "asked for",
-            "bad_certificate", "it refused this client's certificate",
-            "certificate_unknown", "it refused this client's certificate",
-            "unsupported_certificate", "this client's certificate is not for client authentication",
-            "certificate_revoked", "this client's certificate is revoked",
-            "access_denied", "it denied this client's certificate access");
 
     private final String protocol;
     private final List<Class<? extends Throwable>> timeouts;
@@ -86,11 +74,10 @@ public final class ProbeFailures {
                         "certificate refused: " + c.getMessage(), e);
             }
         }
-        String alert = HandshakeFailures.receivedAlert(e);
-        if (alert != null && REFUSED_CERTIFICATE_ALERTS.containsKey(alert)) {
+        String refused = HandshakeFailures.refusedByServer(e);
+        if (refused != null) {
             return new HealthProbeException(HealthProbeException.Failure.CERTIFICATE_REFUSED,
-                    "certificate refused: the server answered with alert " + alert + ": "
-                            + REFUSED_CERTIFICATE_ALERTS.get(alert) + " (" + what + ")", e);
+                    "certificate refused: " + refused + " (" + what + ")", e);
         }
         for (Throwable c = e; c != null; c = c.getCause()) {
             String m = String.valueOf(c.getMessage()).toLowerCase(Locale.ROOT);

@@ -17,6 +17,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.streamproxy.Destination;
 import io.streamproxy.PortForward;
+import io.streamproxy.internal.HandshakeFailures;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -36,6 +37,7 @@ final class NettyPortForward implements PortForward {
     private static final Logger LOG = LoggerFactory.getLogger(NettyPortForward.class);
     static final int MAX_CONNECTIONS = 8192;
     private static final String EARLY = "stream-forward-early";
+
     /** Bytes of a local connection held while its tunnel opens before reading pauses. */
     private static final int HOLD = 256 * 1024;
 
@@ -106,7 +108,7 @@ final class NettyPortForward implements PortForward {
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 if (!done.isCancelled()) {
-                    LOG.warn("forward from {} failed: {}", local.remoteAddress(), String.valueOf(done.cause()));
+                    LOG.warn("forward from {} failed: {}", local.remoteAddress(), why(done.cause()));
                 }
                 early.release();
                 fromLocal.release();
@@ -130,6 +132,24 @@ final class NettyPortForward implements PortForward {
                 @Override
                 public String label() {
                     return label;
+                }
+
+                private boolean warned;
+
+                @Override
+                public void sideFailed(boolean clientSide, Throwable cause) {
+                    // in TLS 1.3 the server refuses a client certificate after the client's handshake is done:
+                    // its alert arrives here (Netty may report it twice), and the operator must learn of it once
+                    String refused = clientSide || warned ? null : HandshakeFailures.refusedByServer(cause);
+                    if (refused != null) {
+                        warned = true;
+                        LOG.warn("{}: certificate refused: {}", label, refused);
+                    } else if (!clientSide && !warned && cause instanceof javax.net.ssl.SSLException) {
+                        warned = true;
+                        LOG.warn("{}: TLS failed: {}", label, cause.getMessage());
+                    } else {
+                        TcpRelay.Events.super.sideFailed(clientSide, cause);
+                    }
                 }
             }, local, tunnel);
             local.pipeline().replace(fromLocal, TcpRelay.CLIENT_SIDE, relay.clientSide());
@@ -200,5 +220,11 @@ final class NettyPortForward implements PortForward {
         listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         open.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
         onClose.run();
+    }
+
+    /** Why opening a tunnel failed, in words: the server's certificate alert explained, else the exception. */
+    private static String why(Throwable cause) {
+        String refused = HandshakeFailures.refusedByServer(cause);
+        return refused != null ? "certificate refused: " + refused : String.valueOf(cause);
     }
 }

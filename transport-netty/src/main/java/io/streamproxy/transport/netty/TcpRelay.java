@@ -41,6 +41,11 @@ final class TcpRelay {
 
         /** A name for log lines. */
         String label();
+
+        /** A side failed (a reset, a TLS alert), just before the relay ends; logged at debug unless overridden. */
+        default void sideFailed(boolean clientSide, Throwable cause) {
+            LOG.debug("{}: {} side failed: {}", label(), clientSide ? "client" : "destination", cause.toString());
+        }
     }
 
     /** The events of a server session, reported to its core. */
@@ -307,8 +312,7 @@ final class TcpRelay {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("{}: {} side failed: {}", events.label(), isClient ? "client" : "destination",
-                    cause.toString());
+            events.sideFailed(isClient, cause);
             end(true);
         }
     }
