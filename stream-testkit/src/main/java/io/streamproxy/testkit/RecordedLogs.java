@@ -77,6 +77,36 @@ public final class RecordedLogs implements SLF4JServiceProvider {
      * @return the matching events
      */
     public static List<Event> since(int mark, Level level) {
+        return sinceAtLeast(mark, level);
+    }
+
+    /**
+     * Waits (without polling: each recorded event wakes the wait) until an event at {@code level} or above that
+     * matches has been recorded after a mark, or the timeout passes.
+     *
+     * @param mark    a value of {@link #mark()}
+     * @param level   the lowest level
+     * @param matches what the event must satisfy
+     * @param timeout the bound on the wait
+     * @return the events at {@code level} or above since the mark, when the wait ended
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public static List<Event> await(int mark, Level level, java.util.function.Predicate<Event> matches,
+            java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (EVENTS) {
+            while (true) {
+                List<Event> seen = sinceAtLeast(mark, level);
+                long left = deadline - System.nanoTime();
+                if (seen.stream().anyMatch(matches) || left <= 0) {
+                    return seen;
+                }
+                EVENTS.wait(Math.max(1, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        }
+    }
+
+    private static List<Event> sinceAtLeast(int mark, Level level) {
         return since(mark).stream().filter(e -> e.level().toInt() >= level.toInt()).collect(Collectors.toList());
     }
 
@@ -122,6 +152,9 @@ public final class RecordedLogs implements SLF4JServiceProvider {
                                                    Throwable throwable) {
             String message = MessageFormatter.basicArrayFormat(pattern, args);
             EVENTS.add(new Event(level, name, message, throwable));
+            synchronized (EVENTS) {
+                EVENTS.notifyAll();
+            }
             if (level.toInt() >= Level.WARN.toInt() || DEBUG) {
                 System.err.println("[" + Thread.currentThread().getName() + "] " + level + " " + name + " - "
                         + message);

@@ -70,10 +70,11 @@ class OpenSslCertificateAlertsTest extends TcpKitBase {
             }
             assertThat(got).as("the local connection ends").isEqualTo(-1);
         }
-        assertThat(io.streamproxy.testkit.RecordedLogs.since(mark, org.slf4j.event.Level.WARN))
-                .as("what the forward logged at WARN, once")
-                .filteredOn(e -> e.message().contains("certificate refused: the server answered with alert "
-                        + "unknown_ca: it does not trust the CA that issued this client's certificate"))
-                .hasSize(1);
+        // the tunnel's FIN can reach the local client before its alert is read: wait for the line, bounded
+        java.util.function.Predicate<io.streamproxy.testkit.RecordedLogs.Event> refused = e -> e.message().contains(
+                "certificate refused: the server answered with alert unknown_ca: it does not trust the CA that issued "
+                        + "this client's certificate");
+        assertThat(io.streamproxy.testkit.RecordedLogs.await(mark, org.slf4j.event.Level.WARN, refused, WAIT))
+                .as("what the forward logged at WARN").filteredOn(refused).hasSize(1);
     }
 }
