@@ -187,7 +187,8 @@ public final class TlsCredentials {
      * Returns the trust manager every context built from these credentials uses: the JDK's PKIX validation against
      * the configured CAs (dates and extended key usage included), which remembers the client chains it accepted so
      * that a client reconnecting with the same chain skips the path validation (its dates are still checked each
-     * time). One per credentials, so reloaded CAs start with nothing remembered.
+     * time). One per credentials, so reloaded CAs start with nothing remembered. A chain it refuses, a client's or a
+     * server's, is a {@link CertificateRefusedException} that names the certificate and classifies the reason.
      *
      * @return the trust manager
      * @throws GeneralSecurityException if the JDK cannot build it
