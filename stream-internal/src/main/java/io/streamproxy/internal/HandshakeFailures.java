@@ -15,10 +15,8 @@ import java.util.regex.Pattern;
  */
 public final class HandshakeFailures {
     private static final Pattern RECEIVED_ALERT = Pattern.compile("(?:received fatal alert: |_alert_)([a-z_]+)");
-    private static final Pattern CERTIFICATE_ALERTS = Pattern.compile(
-            "unknown_ca|bad_certificate|certificate_[a-z_]+|unsupported_certificate|access_denied");
 
-    /** What the server meant by the alerts it refuses a client's certificate with. */
+    /** The alerts a peer refuses a certificate with, and what a server means by each when it refuses a client's. */
     private static final Map<String, String> REFUSED_CERTIFICATE_ALERTS = Map.of(
             "unknown_ca", "it does not trust the CA that issued this client's certificate",
             "certificate_expired", "this client's certificate is expired or not yet valid",
@@ -69,10 +67,11 @@ public final class HandshakeFailures {
      * Returns whether an alert is one a peer refuses a certificate with.
      *
      * @param alert an alert's name
-     * @return true for unknown_ca, bad_certificate, certificate_* and the like
+     * @return true for unknown_ca, bad_certificate, certificate_unknown, certificate_expired and the rest of
+     *         certificate alerts (certificate_required, unsupported_certificate, certificate_revoked, access_denied)
      */
     public static boolean isCertificateAlert(String alert) {
-        return alert != null && CERTIFICATE_ALERTS.matcher(alert).matches();
+        return alert != null && REFUSED_CERTIFICATE_ALERTS.containsKey(alert);
     }
 
     /**

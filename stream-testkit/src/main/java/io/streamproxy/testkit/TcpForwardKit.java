@@ -7,6 +7,7 @@ import io.streamproxy.Destination;
 import io.streamproxy.PortForward;
 import io.streamproxy.StreamClient;
 import io.streamproxy.StreamServer;
+import io.streamproxy.TlsCredentials;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +16,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -79,8 +82,8 @@ public abstract class TcpForwardKit extends TcpKitBase {
             echoes(before, "before the rotation");
             assertThat(events.awaitOpened(WAIT).clientIdentity()).as("the first tunnel's client certificate")
                     .isEqualTo("CN=stream-proxy test client");
-            TestPki.PemFiles rotated = pki.clientValidUntil(java.time.Instant.now().plus(java.time.Duration.ofDays(1)));
-            client.updateCredentials(io.streamproxy.TlsCredentials.fromPem(pki.caFile(), rotated.certificate(),
+            TestPki.PemFiles rotated = pki.clientValidUntil(Instant.now().plus(Duration.ofDays(1)));
+            client.updateCredentials(TlsCredentials.fromPem(pki.caFile(), rotated.certificate(),
                     rotated.key()));
             try (Socket after = connect(f)) {
                 echoes(after, "after the rotation");

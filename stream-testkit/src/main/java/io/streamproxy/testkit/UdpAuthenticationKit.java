@@ -3,13 +3,16 @@ package io.streamproxy.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.streamproxy.DatagramTunnel;
 import io.streamproxy.HealthProbeException;
 import io.streamproxy.RefusalReason;
 import io.streamproxy.StreamClient;
 import io.streamproxy.StreamServer;
 import io.streamproxy.TlsCredentials;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -77,19 +80,19 @@ public abstract class UdpAuthenticationKit extends UdpKitBase {
     public void rotatedClientCredentials_reachTheNextTunnel_whileOpenOnesGoOn() throws Exception {
         StreamServer server = startServer();
         StreamClient client = client(server);
-        try (io.streamproxy.DatagramTunnel before = client.openUdp(echo.host(), echo.port())) {
+        try (DatagramTunnel before = client.openUdp(echo.host(), echo.port())) {
             assertThat(events.awaitOpened(WAIT).clientIdentity()).as("the first tunnel's client certificate")
                     .isEqualTo("CN=stream-proxy test client");
-            TestPki.PemFiles rotated = pki.clientValidUntil(java.time.Instant.now().plus(Duration.ofDays(1)));
+            TestPki.PemFiles rotated = pki.clientValidUntil(Instant.now().plus(Duration.ofDays(1)));
             client.updateCredentials(TlsCredentials.fromPem(pki.caFile(), rotated.certificate(), rotated.key()));
-            try (io.streamproxy.DatagramTunnel after = client.openUdp(echo.host(), echo.port())) {
+            try (DatagramTunnel after = client.openUdp(echo.host(), echo.port())) {
                 assertThat(events.awaitOpened(WAIT).clientIdentity())
                         .as("the client certificate of the tunnel opened after the rotation")
                         .isEqualTo("CN=stream-proxy short-lived client");
-                after.send(java.nio.ByteBuffer.wrap(new byte[] {2}));
+                after.send(ByteBuffer.wrap(new byte[] {2}));
                 assertThat(receive(after)).containsExactly(2);
             }
-            before.send(java.nio.ByteBuffer.wrap(new byte[] {1}));
+            before.send(ByteBuffer.wrap(new byte[] {1}));
             assertThat(receive(before)).as("the first tunnel, still relaying").containsExactly(1);
         }
     }
