@@ -15,13 +15,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 /**
- * A UDP relay on loopback (port 0) between clients and a server that can lose chosen datagrams from the server. Each
- * client address gets a socket of its own towards the server, so that the server sees one address per client, as
+ * A UDP relay on loopback (port 0) between clients and a server that can lose chosen datagrams from the server, or
+ * turn to another server. Each client address gets a socket of its own towards the server, so that the server sees one address per client, as
  * without the relay. One thread reads from the clients and one per client from the server; {@link #close()} ends
  * them all.
  */
 final class DatagramLossRelay implements Closeable {
-    private final InetSocketAddress server;
+    private volatile InetSocketAddress server;
     private final DatagramChannel front;
     private final Map<SocketAddress, DatagramChannel> backs = new ConcurrentHashMap<>();
     private volatile Predicate<ByteBuffer> losing;
@@ -61,6 +61,16 @@ final class DatagramLossRelay implements Closeable {
         losing = which;
     }
 
+    /**
+     * Sends what clients send from now on to another server, from the same addresses: to that server the clients'
+     * sessions are sessions it does not know, as to a server restarted on the same address.
+     *
+     * @param to the other server
+     */
+    void redirect(InetSocketAddress to) {
+        server = to;
+    }
+
     /** @return how many datagrams were lost */
     int lost() {
         return lost.get();
@@ -96,7 +106,7 @@ final class DatagramLossRelay implements Closeable {
                 if (losing != null && lostSinceArmed) {
                     losing = null; // the client repeats its flight: the server's answer passes
                 }
-                backFor(client).write(buf);
+                backFor(client).send(buf, server);
             } catch (IOException e) {
                 if (closed) {
                     return;
@@ -111,7 +121,6 @@ final class DatagramLossRelay implements Closeable {
         if (back == null) {
             back = DatagramChannel.open();
             back.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            back.connect(server);
             backs.put(client, back);
             DatagramChannel from = back;
             start("testkit-loss-relay-server", () -> fromServer(from, client));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamproxy.Destination;
 import io.streamproxy.PortForward;
 import io.streamproxy.StreamClient;
+import io.streamproxy.StreamServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -18,7 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The UDP port forward, as {@code stream-proxy forward --udp} runs it ({@link StreamClient#forwardUdp}): each local
  * source gets its own session and only its own replies, datagrams pipelined faster than the round trip arrive
- * whole, and closing the forward stops it.
+ * whole, a restarted server does not leave a source that keeps sending without replies, and closing the forward
+ * stops it.
  */
 public abstract class UdpForwardKit extends UdpKitBase {
     private static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
@@ -106,5 +108,44 @@ public abstract class UdpForwardKit extends UdpKitBase {
                 // nothing answers any more
             }
         }
+    }
+
+    /**
+     * The server the forward's sessions go to is restarted on the same address (the relay turns to a new server):
+     * a local source that keeps sending gets replies again within {@link #WAIT}, through a new session, instead of
+     * its datagrams going into a session the server no longer knows until the flow idles out (which its own
+     * traffic would never let happen).
+     */
+    @Test
+    public void serverRestarted_aSourceThatKeepsSending_getsRepliesThroughANewSession() throws Exception {
+        StreamServer first = startServer();
+        StreamServer restarted = startServer();
+        try (DatagramLossRelay relay = new DatagramLossRelay(first.udpAddress())) {
+            StreamClient client = clientThrough(relay);
+            PortForward f = forward(client);
+            try (DatagramChannel ch = local(f)) {
+                ch.write(ByteBuffer.wrap(datagram(4, 0)));
+                assertThat(receive(ch)).isEqualTo(datagram(4, 0));
+                relay.redirect(restarted.udpAddress());
+                ch.socket().setSoTimeout(200);
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                int seq = 1;
+                byte[] reply = null;
+                while (reply == null && System.nanoTime() < deadline) {
+                    ch.write(ByteBuffer.wrap(datagram(4, seq++)));
+                    java.net.DatagramPacket p = new java.net.DatagramPacket(new byte[2048], 2048);
+                    try {
+                        ch.socket().receive(p);
+                        reply = Arrays.copyOf(p.getData(), p.getLength());
+                    } catch (SocketTimeoutException e) {
+                        // not yet: the source keeps sending, as a stream of datagrams does
+                    }
+                }
+                assertThat(reply).as("a reply through the restarted server within %s", WAIT).isNotNull();
+                assertThat(ByteBuffer.wrap(reply).getInt(0)).isEqualTo(4);
+            }
+        }
+        assertThat(echo.sourceCount()).as("destination sockets: the first session's and the new one's")
+                .isEqualTo(2);
     }
 }

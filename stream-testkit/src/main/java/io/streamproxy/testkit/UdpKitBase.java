@@ -75,6 +75,18 @@ public abstract class UdpKitBase extends ConformanceKitBase {
     }
 
     /**
+     * Creates a client with good credentials whose datagrams go through a relay, with {@link #WAIT} for its
+     * handshakes.
+     *
+     * @param relay the relay in front of the server
+     * @return the client
+     */
+    StreamClient clientThrough(DatagramLossRelay relay) {
+        return closeLater(newClient(clientOptions(relay.address(), pki.clientCredentials())
+                .handshakeTimeout(WAIT).build()));
+    }
+
+    /**
      * Creates a client with good credentials.
      *
      * @param server the server

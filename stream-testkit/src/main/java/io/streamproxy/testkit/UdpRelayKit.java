@@ -26,8 +26,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Relaying over UDP: datagrams echo with their boundaries, ten thousand of random sizes keep boundaries and content,
  * sizes up to 16384 bytes pass both ways as one record each, oversize datagrams are dropped (from the destination) or
- * refused (by the client), fifty concurrent sessions never see each other's datagrams, and a handshake, full or
- * resumed, survives the loss of the server's final flight.
+ * refused (by the client), fifty concurrent sessions never see each other's datagrams, a handshake, full or resumed,
+ * survives the loss of the server's final flight, and a client learns at once that a server does not know its
+ * session.
  */
 public abstract class UdpRelayKit extends UdpKitBase {
     @Test
@@ -238,8 +239,7 @@ public abstract class UdpRelayKit extends UdpKitBase {
     public void lostFinalFlightOfTheServer_isResent_inAFullAndAResumedHandshake() throws Exception {
         StreamServer server = startServer(b -> b.headerTimeout(WAIT));
         try (DatagramLossRelay relay = new DatagramLossRelay(server.udpAddress())) {
-            StreamClient client = closeLater(newClient(clientOptions(relay.address(), pki.clientCredentials())
-                    .handshakeTimeout(WAIT).build()));
+            StreamClient client = clientThrough(relay);
             int lostBefore = 0;
             for (int i = 1; i <= 2; i++) {
                 relay.loseFromServerUntilTheClientRepeats(DatagramLossRelay::carriesFinalFlight);
@@ -252,5 +252,34 @@ public abstract class UdpRelayKit extends UdpKitBase {
             }
         }
         assertThat(events.refusedCount()).isZero();
+    }
+
+    /**
+     * A server that does not know a client's session (it restarted on the same address, or ended the session and its
+     * close_notify was lost) answers the session's next record with a close_notify in the clear, and the client's
+     * tunnel ends at once (receive gives the end) instead of sending into the void until it idles out; the answer is
+     * counted as a datagram from an unauthenticated peer, and a new tunnel on the same path relays again.
+     */
+    @Test
+    public void serverThatDoesNotKnowTheSession_endsTheClientsTunnel_andANewOneRelays() throws Exception {
+        StreamServer first = startServer();
+        StreamServer restarted = startServer();
+        try (DatagramLossRelay relay = new DatagramLossRelay(first.udpAddress())) {
+            StreamClient client = clientThrough(relay);
+            try (DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
+                t.send(ByteBuffer.wrap(new byte[] {1}));
+                assertThat(receive(t)).containsExactly(1);
+                relay.redirect(restarted.udpAddress());
+                long before = events.unauthenticatedDrops().values().stream().mapToLong(Long::longValue).sum();
+                t.send(ByteBuffer.wrap(new byte[] {2}));
+                assertThat(receive(t)).as("the tunnel's end, within %s", WAIT).isNull();
+                assertThat(events.unauthenticatedDrops().values().stream().mapToLong(Long::longValue).sum())
+                        .as("the record of the unknown session, counted").isGreaterThan(before);
+            }
+            try (DatagramTunnel t = client.openUdp(echo.host(), echo.port())) {
+                t.send(ByteBuffer.wrap(new byte[] {3}));
+                assertThat(receive(t)).as("a new tunnel through the restarted server").containsExactly(3);
+            }
+        }
     }
 }

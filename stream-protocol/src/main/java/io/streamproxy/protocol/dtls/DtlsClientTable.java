@@ -17,7 +17,8 @@ import javax.net.ssl.SSLEngine;
  * address whose session is established (a client restarted on the same port, RFC 6347 4.2.8), goes through the
  * stateless {@link DtlsCookieFront}: only a ClientHello that echoes the cookie made for its address gets an engine,
  * and only within the core's handshake limits (the server's and its source's); anything else from an unknown
- * address is dropped and counted (a datagram from a known address that does not decode is dropped by its session's
+ * address is dropped and counted, a protected application record being answered with a close_notify in the clear
+ * so that its client learns its session is gone ({@link DtlsRecords#answerUnknownSession}) (a datagram from a known address that does not decode is dropped by its session's
  * driver). While a new handshake of an established address runs, that address's datagrams
  * go to it; the old session ends when the new one completes its handshake, and goes on if the new one fails. A
  * session that throws is ended, never the server's loop. Not thread-safe: one table per receive loop.
@@ -43,7 +44,8 @@ public final class DtlsClientTable {
         SSLEngine engine();
 
         /**
-         * Sends a datagram from the server's socket (a HelloVerifyRequest).
+         * Sends a datagram from the server's socket (a HelloVerifyRequest, or the answer to a record of an
+         * unknown session).
          *
          * @param to       the address
          * @param datagram the bytes; only valid during the call
@@ -54,6 +56,11 @@ public final class DtlsClientTable {
 
     /** A drop reason: a datagram from an address with no session that is not a ClientHello. */
     public static final String DROP_NOT_A_HELLO = "not a ClientHello";
+    /**
+     * A drop reason: a protected record from an address with no session (the client's session is one this server
+     * does not know), answered with a close_notify in the clear ({@link DtlsRecords#answerUnknownSession}).
+     */
+    public static final String DROP_UNKNOWN_SESSION = "record of an unknown session";
 
     private final SessionCore core;
     private final Sessions sessions;
@@ -105,16 +112,15 @@ public final class DtlsClientTable {
                 if (e != null) {
                     DtlsServerSession to = e.current;
                     guarded(to, () -> to.fromClient(datagram, now));
+                } else if (DtlsRecords.answerUnknownSession(datagram, reply)) {
+                    core.dropped(from, DROP_UNKNOWN_SESSION);
+                    send(from, reply);
                 } else {
                     core.dropped(from, DROP_NOT_A_HELLO);
                 }
                 return;
             case ANSWERED:
-                try {
-                    sessions.send(from, reply);
-                } catch (IOException | RuntimeException ex) {
-                    // like any lost datagram: the client retransmits
-                }
+                send(from, reply);
                 return;
             default:
         }
@@ -131,6 +137,14 @@ public final class DtlsClientTable {
             e.replacement = s;
         }
         guarded(s, () -> s.startVerified(datagram, now));
+    }
+
+    private void send(SocketAddress to, ByteBuffer datagram) {
+        try {
+            sessions.send(to, datagram);
+        } catch (IOException | RuntimeException ex) {
+            // like any lost datagram: the client sends again
+        }
     }
 
     /**

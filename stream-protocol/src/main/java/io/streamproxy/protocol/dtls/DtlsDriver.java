@@ -131,7 +131,12 @@ public final class DtlsDriver {
         return handshakeDone;
     }
 
-    /** @return true once the connection has ended (close_notify either way, or a fatal error) */
+    /**
+     * Tells whether the connection has ended: close_notify either way, a fatal error, or (a client) an alert in the
+     * clear from a server that does not know the session ({@link DtlsRecords#answerUnknownSession}).
+     *
+     * @return true once it has
+     */
     public boolean isClosed() {
         return closed;
     }
@@ -193,6 +198,11 @@ public final class DtlsDriver {
         }
         if (!handshakeDone) {
             receiveInHandshake(in, scratch, now);
+        } else if (engine.getUseClientMode() && DtlsRecords.isClearAlert(in)) {
+            // the server does not know this session (DtlsRecords.answerUnknownSession): it is over
+            closed = true;
+            timerDeadline = Long.MAX_VALUE;
+            in.position(in.limit());
         } else if (finalFlight != null && FinalFlight.isRetransmittedFlight(in)) {
             finalFlight.resend(output, now); // the peer lost our last flight; the engine would not answer
             in.position(in.limit());

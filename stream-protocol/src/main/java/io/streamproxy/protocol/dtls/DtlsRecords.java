@@ -11,6 +11,8 @@ import java.nio.ByteBuffer;
 public final class DtlsRecords {
     /** The size of a record header. */
     public static final int HEADER = 13;
+    /** The content type of an alert record. */
+    public static final int ALERT = 21;
     /** The content type of a ChangeCipherSpec record. */
     public static final int CHANGE_CIPHER_SPEC = 20;
     /** The content type of a handshake record. */
@@ -19,6 +21,15 @@ public final class DtlsRecords {
     public static final int APPLICATION_DATA = 23;
     /** The largest DTLSCiphertext fragment: 2^14 plus 2048 bytes of expansion. */
     public static final int MAX_FRAGMENT = 16384 + 2048;
+    /** The size of an alert record in the clear: a header and two bytes. */
+    public static final int CLEAR_ALERT = HEADER + 2;
+    /**
+     * The sequence number of the close_notify that answers a record of a session the server does not know: above
+     * any of the handshake's own epoch 0 records, so that a client's replay window takes it.
+     */
+    private static final long UNKNOWN_SESSION_SEQUENCE = 1L << 40;
+    /** The fewest bytes a protected application record carries (AES-GCM's explicit nonce and tag). */
+    private static final int MIN_PROTECTED = 8 + 16;
 
     private DtlsRecords() {
     }
@@ -94,6 +105,47 @@ public final class DtlsRecords {
      */
     public static int type(ByteBuffer datagram, int at) {
         return datagram.get(at) & 0xff;
+    }
+
+    /**
+     * Answers a datagram from an address that has no session, when it starts with a protected application record
+     * (epoch above 0; a read with UDP GRO may join several): the client has a session that this server does not know (the server restarted, or ended the session
+     * and its close_notify was lost). The answer is a close_notify alert in the clear (epoch 0), which the client's
+     * DTLS library cannot authenticate: Go's pion/dtls ends the connection on it, and this project's clients end
+     * the tunnel ({@link #isClearAlert}), so that a forward makes a new session instead of sending into the void.
+     * It is smaller than what it answers, and never answers an alert, so two servers cannot answer each other.
+     *
+     * @param datagram the datagram, position to limit (not moved)
+     * @param answer   where the answer goes, cleared first and flipped after, when there is one
+     * @return true if {@code answer} holds a datagram to send back
+     */
+    public static boolean answerUnknownSession(ByteBuffer datagram, ByteBuffer answer) {
+        int at = datagram.position();
+        if (recordSize(datagram, at, MIN_PROTECTED) < 0 || isClear(datagram, at)
+                || type(datagram, at) != APPLICATION_DATA) {
+            return false;
+        }
+        answer.clear();
+        answer.put((byte) ALERT).put(datagram.get(at + 1)).put(datagram.get(at + 2)); // the client's version
+        answer.putShort((short) 0).putShort((short) (UNKNOWN_SESSION_SEQUENCE >>> 32))
+                .putInt((int) UNKNOWN_SESSION_SEQUENCE);
+        answer.putShort((short) 2).put((byte) 1).put((byte) 0); // warning, close_notify
+        answer.flip();
+        return true;
+    }
+
+    /**
+     * Tells whether a datagram is one alert record in the clear (epoch 0). After the handshake no DTLS library
+     * would take such a record (it is not of the session's epoch): a client checks for it itself, as the answer of
+     * a server that does not know its session ({@link #answerUnknownSession}).
+     *
+     * @param datagram the datagram, position to limit (not moved)
+     * @return true for one clear alert record
+     */
+    public static boolean isClearAlert(ByteBuffer datagram) {
+        int at = datagram.position();
+        return datagram.remaining() == CLEAR_ALERT && type(datagram, at) == ALERT && isClear(datagram, at)
+                && recordSize(datagram, at, 0) == CLEAR_ALERT;
     }
 
     /**

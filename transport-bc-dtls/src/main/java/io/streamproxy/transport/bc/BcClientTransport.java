@@ -9,16 +9,20 @@ import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
+import io.streamproxy.protocol.dtls.DtlsRecords;
 import org.bouncycastle.tls.DatagramTransport;
 
 /**
  * A connected UDP socket as Bouncy Castle's {@link DatagramTransport}: a large receive limit (it sizes Bouncy
- * Castle's receive buffer) and a send limit from the path MTU (it only cuts handshake messages).
+ * Castle's receive buffer) and a send limit from the path MTU (it only cuts handshake messages). After the handshake,
+ * an alert in the clear from the server ends the tunnel: the server does not know the session.
  */
 final class BcClientTransport implements DatagramTransport {
     private final DatagramChannel channel;
     private final int mtu;
     private final DatagramPacket packet = new DatagramPacket(new byte[0], 0);
+    private volatile boolean established;
+    private volatile boolean sessionUnknownToServer;
 
     BcClientTransport(InetSocketAddress server, int mtu) throws IOException {
         this.mtu = mtu;
@@ -31,6 +35,21 @@ final class BcClientTransport implements DatagramTransport {
             channel.close();
             throw e;
         }
+    }
+
+    /** The handshake is done: from now on an alert in the clear is a server that does not know the session. */
+    void established() {
+        established = true;
+    }
+
+    /**
+     * Tells whether the server answered with an alert in the clear ({@link DtlsRecords#answerUnknownSession}):
+     * it does not know this session, which is over.
+     *
+     * @return true if it did
+     */
+    boolean sessionUnknownToServer() {
+        return sessionUnknownToServer;
     }
 
     InetSocketAddress localAddress() {
@@ -66,7 +85,13 @@ final class BcClientTransport implements DatagramTransport {
                 c.initCause(e);
                 throw c;
             }
-            return packet.getLength();
+            int n = packet.getLength();
+            if (established && DtlsRecords.isClearAlert(ByteBuffer.wrap(buf, off, n))) {
+                // Bouncy Castle drops a record of another epoch: say it here, and the tunnel ends
+                sessionUnknownToServer = true;
+                throw new IOException("the server does not know this DTLS session");
+            }
+            return n;
         }
     }
 

@@ -63,7 +63,7 @@ final class BcDatagramTunnel implements UdpClientTemplate.Handshaken {
         synchronized (receiveLock) {
             long deadline = System.nanoTime() + timeout.toNanos();
             while (true) {
-                if (peer.closeNotifyReceived()) {
+                if (peer.closeNotifyReceived() || transport.sessionUnknownToServer()) {
                     return -1;
                 }
                 if (closed) {
@@ -81,7 +81,7 @@ final class BcDatagramTunnel implements UdpClientTemplate.Handshaken {
                                 (int) Math.min(left, SLICE_MILLIS));
                     }
                 } catch (IOException e) {
-                    if (peer.closeNotifyReceived()) {
+                    if (peer.closeNotifyReceived() || transport.sessionUnknownToServer()) {
                         return -1; // Bouncy Castle closed the socket after the server's close_notify
                     }
                     throw e;

@@ -70,6 +70,7 @@ final class BcUdpClient extends UdpClientTemplate {
             }
             throw e;
         }
+        transport.established();
         BcDatagramTunnel[] holder = new BcDatagramTunnel[1];
         BcDatagramTunnel t = new BcDatagramTunnel(dtls, peer, transport, () -> open.remove(holder[0]));
         holder[0] = t;

@@ -78,6 +78,8 @@ final class BcUdpServer implements ServerEndpoint {
     private final InetSocketAddress localAddress;
     private final Map<SocketAddress, Session> sessions = new ConcurrentHashMap<>();
     private final Queue<Session> toRegister = new ConcurrentLinkedQueue<>();
+    /** The answer to a record of a session this server does not know; used on the receive loop only. */
+    private final ByteBuffer unknownSessionAnswer = ByteBuffer.allocate(DtlsRecords.CLEAR_ALERT);
     private final ThreadPoolExecutor handshakes;
     private final ThreadPoolExecutor pumps;
     private final Thread receiver;
@@ -170,6 +172,15 @@ final class BcUdpServer implements ServerEndpoint {
 
     /** A source with no session: stateless cookie check; state only for a verified ClientHello within the caps. */
     private void newSource(SocketAddress from, byte[] data, int length) {
+        if (DtlsRecords.answerUnknownSession(ByteBuffer.wrap(data, 0, length), unknownSessionAnswer)) {
+            core.dropped(from, DtlsClientTable.DROP_UNKNOWN_SESSION);
+            try {
+                channel.send(unknownSessionAnswer, from);
+            } catch (IOException e) {
+                // like any lost datagram: the client sends again
+            }
+            return;
+        }
         DTLSRequest request;
         try {
             request = verifier.verifyRequest(clientId(from), data, 0, length, sender(from));
