@@ -155,7 +155,8 @@ public final class StreamClient implements Closeable {
     }
 
     /**
-     * Runs a UDP health probe: DTLS handshake, probe header, then waits for the server's close_notify. A rejected
+     * Runs a UDP health probe: DTLS handshake, probe header, then waits for the server's close_notify, sending the
+     * header again after 0.5 s, 1 s, 2 s... without one (a lost datagram does not fail a healthy server). A rejected
      * certificate or a silent server is a failure within the timeout.
      *
      * @param timeout bounds the whole probe

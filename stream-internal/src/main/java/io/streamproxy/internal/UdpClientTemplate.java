@@ -6,15 +6,22 @@ import io.streamproxy.HealthProbeException;
 import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.spi.UdpClientTransport;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What every UDP client does alike, around the transport's own handshake: send the header as the first record
  * (and close the tunnel if that fails), and run a health probe (probe header, then wait for the server's
- * close_notify within the timeout, a datagram in answer being a protocol error). A transport implements
+ * close_notify within the timeout, a datagram in answer being a protocol error). A probe sends its header again
+ * after 0.5 s, 1 s, 2 s... without an answer: a lost header or a lost close_notify (which the Go agent sends once)
+ * would otherwise fail a healthy server's probe; a server that already ended the session answers the repeat with
+ * a close_notify in the clear ({@code DtlsRecords.answerUnknownSession}), which ends the tunnel too. A transport implements
  * {@link #connect} and {@link #classify}. Internal: not API.
  */
 public abstract class UdpClientTemplate implements UdpClientTransport {
+    /** How long a probe waits for the server's close before it sends its header again; doubled each time. */
+    private static final long FIRST_PROBE_RESEND_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
     /** A tunnel whose DTLS handshake is done and whose header is not yet sent. */
     public interface Handshaken extends DatagramTunnel {
@@ -88,12 +95,25 @@ public abstract class UdpClientTemplate implements UdpClientTransport {
         Handshaken t = null;
         try {
             t = connect(timeout);
-            t.sendHeader(null, HeaderCodec.healthProbe());
-            if (!ClientSupport.awaitClose(t, start + timeout.toNanos())) {
-                throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
-                        "server sent a datagram in answer to a health probe instead of closing", null);
+            long deadline = start + timeout.toNanos();
+            byte[] header = HeaderCodec.healthProbe();
+            long resend = FIRST_PROBE_RESEND_NANOS;
+            while (true) {
+                t.sendHeader(null, header);
+                long wake = System.nanoTime() + resend;
+                try {
+                    if (!ClientSupport.awaitClose(t, Math.min(deadline, wake))) {
+                        throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
+                                "server sent a datagram in answer to a health probe instead of closing", null);
+                    }
+                    return Duration.ofNanos(System.nanoTime() - start);
+                } catch (SocketTimeoutException e) {
+                    if (deadline - System.nanoTime() <= 0) {
+                        throw e;
+                    }
+                    resend *= 2; // the header or the server's close_notify was lost: the header goes again
+                }
             }
-            return Duration.ofNanos(System.nanoTime() - start);
         } catch (HealthProbeException e) {
             throw e;
         } catch (IOException | RuntimeException e) {

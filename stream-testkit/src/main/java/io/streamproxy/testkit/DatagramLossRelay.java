@@ -84,12 +84,35 @@ final class DatagramLossRelay implements Closeable {
      * @return true if it does
      */
     static boolean carriesFinalFlight(ByteBuffer datagram) {
+        return anyRecord(datagram, (at, size) -> {
+            int type = DtlsRecords.type(datagram, at);
+            return type == DtlsRecords.CHANGE_CIPHER_SPEC || type == DtlsRecords.HANDSHAKE
+                    && (!DtlsRecords.isClear(datagram, at) || size > DtlsRecords.HEADER
+                    && datagram.get(at + DtlsRecords.HEADER) == 4);
+        });
+    }
+
+    /**
+     * Tells a datagram that carries a protected alert (a close_notify after the handshake, say).
+     *
+     * @param datagram the datagram
+     * @return true if it does
+     */
+    static boolean carriesProtectedAlert(ByteBuffer datagram) {
+        return anyRecord(datagram, (at, size) -> DtlsRecords.type(datagram, at) == DtlsRecords.ALERT
+                && !DtlsRecords.isClear(datagram, at));
+    }
+
+    /** A test of the record at an index, of a size. */
+    private interface RecordTest {
+        boolean test(int at, int size);
+    }
+
+    /** Tells whether a well-framed record of the datagram, up to the first that is not, passes the test. */
+    private static boolean anyRecord(ByteBuffer datagram, RecordTest test) {
         for (int at = datagram.position(), size; at < datagram.limit()
                 && (size = DtlsRecords.recordSize(datagram, at, 0)) > 0; at += size) {
-            int type = DtlsRecords.type(datagram, at);
-            if (type == DtlsRecords.CHANGE_CIPHER_SPEC || type == DtlsRecords.HANDSHAKE
-                    && (!DtlsRecords.isClear(datagram, at) || size > DtlsRecords.HEADER
-                    && datagram.get(at + DtlsRecords.HEADER) == 4)) {
+            if (test.test(at, size)) {
                 return true;
             }
         }

@@ -10,6 +10,7 @@ import io.streamproxy.StreamServer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -27,8 +28,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Relaying over UDP: datagrams echo with their boundaries, ten thousand of random sizes keep boundaries and content,
  * sizes up to 16384 bytes pass both ways as one record each, oversize datagrams are dropped (from the destination) or
  * refused (by the client), fifty concurrent sessions never see each other's datagrams, a handshake, full or resumed,
- * survives the loss of the server's final flight, and a client learns at once that a server does not know its
- * session.
+ * survives the loss of the server's final flight, a client learns at once that a server does not know its
+ * session, and a probe survives the loss of the server's close_notify.
  */
 public abstract class UdpRelayKit extends UdpKitBase {
     @Test
@@ -280,6 +281,22 @@ public abstract class UdpRelayKit extends UdpKitBase {
                 t.send(ByteBuffer.wrap(new byte[] {3}));
                 assertThat(receive(t)).as("a new tunnel through the restarted server").containsExactly(3);
             }
+        }
+    }
+
+    /**
+     * A UDP probe whose answer is lost (the server's close_notify, which the Go agent sends once and a lossy path
+     * may drop) still succeeds within its timeout: the probe sends its header again, and the server, which ended the
+     * session, answers it with a close_notify in the clear.
+     */
+    @Test
+    public void probe_succeeds_whenTheServersCloseNotifyIsLost() throws Exception {
+        StreamServer server = startServer();
+        try (DatagramLossRelay relay = new DatagramLossRelay(server.udpAddress())) {
+            StreamClient client = clientThrough(relay);
+            relay.loseFromServerUntilTheClientRepeats(DatagramLossRelay::carriesProtectedAlert);
+            assertThat(client.probeUdp(Duration.ofSeconds(5))).isPositive();
+            assertThat(relay.lost()).as("the server's close_notify, lost").isPositive();
         }
     }
 }

@@ -198,7 +198,7 @@ public final class DtlsDriver {
         }
         if (!handshakeDone) {
             receiveInHandshake(in, scratch, now);
-        } else if (engine.getUseClientMode() && DtlsRecords.isClearAlert(in)) {
+        } else if (DtlsRecords.isClearAlert(in) && engine.getUseClientMode()) {
             // the server does not know this session (DtlsRecords.answerUnknownSession): it is over
             closed = true;
             timerDeadline = Long.MAX_VALUE;
