@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * Local UDP port forwarding: every local source address gets its own tunnel session (its own DTLS session and its
  * own destination socket at the server); replies go back to that source. A new flow's tunnel opens on a worker thread
  * (the receive loop never waits for a handshake; up to {@link #PENDING} datagrams wait for it). A flow is closed when
- * neither side sent anything for the idle timeout.
+ * neither side sent anything for the idle timeout. While set-ups fail, new flows back off ({@link UdpFlowBackoff}).
  */
 final class DatagramPortForward implements PortForward {
     private static final Logger LOG = LoggerFactory.getLogger(DatagramPortForward.class);
@@ -46,6 +46,7 @@ final class DatagramPortForward implements PortForward {
                 return t;
             });
     private volatile boolean closed;
+    private final UdpFlowBackoff backoff;
 
     DatagramPortForward(UdpClientTransport transport, Destination destination, InetSocketAddress listen,
                         Duration idle) throws IOException {
@@ -62,6 +63,7 @@ final class DatagramPortForward implements PortForward {
             throw new IOException("cannot listen on UDP " + listen + ": " + e.getMessage(), e);
         }
         this.bound = (InetSocketAddress) channel.getLocalAddress();
+        this.backoff = new UdpFlowBackoff(LOG, "UDP forward " + bound + " -> " + destination);
         threads.execute(this::receiveLoop);
     }
 
@@ -90,6 +92,9 @@ final class DatagramPortForward implements PortForward {
             buf.flip();
             Flow f = flows.get(from);
             if (f == null) {
+                if (!backoff.mayOpen(System.nanoTime())) {
+                    continue; // set-ups fail: this source waits, as every new one does
+                }
                 f = new Flow(from);
                 flows.put(from, f);
                 Flow flow = f;
@@ -114,6 +119,8 @@ final class DatagramPortForward implements PortForward {
         private final java.util.ArrayDeque<ByteBuffer> pending = new java.util.ArrayDeque<>();
         private DatagramTunnel tunnel;
         private boolean ended;
+        private long openedAt;
+        private boolean replied;
         volatile long lastActivity = System.nanoTime();
 
         Flow(SocketAddress source) {
@@ -126,10 +133,13 @@ final class DatagramPortForward implements PortForward {
             try {
                 t = transport.open(destination);
             } catch (IOException | RuntimeException e) {
-                LOG.warn("UDP forward from {} failed: {}", source, e.getMessage());
+                if (!closed) {
+                    backoff.failed(source, String.valueOf(e.getMessage()), System.nanoTime());
+                }
                 end();
                 return;
             }
+            openedAt = System.nanoTime();
             synchronized (this) {
                 if (ended) {
                     closeQuietly(t);
@@ -176,6 +186,7 @@ final class DatagramPortForward implements PortForward {
 
         private void replies(DatagramTunnel t) {
             ByteBuffer buf = ByteBuffer.allocate(DatagramTunnel.MAX_DATAGRAM);
+            String cause = null;
             try {
                 while (!closed) {
                     buf.clear();
@@ -191,14 +202,23 @@ final class DatagramPortForward implements PortForward {
                         continue; // the loop checks whether the local side kept the flow busy meanwhile
                     }
                     if (n < 0) {
+                        cause = UdpFlowBackoff.SERVER_ENDED;
                         break;
                     }
                     lastActivity = System.nanoTime();
+                    if (!replied) {
+                        replied = true;
+                        backoff.succeeded();
+                    }
                     buf.flip();
                     channel.send(buf, source);
                 }
             } catch (IOException e) {
                 LOG.debug("UDP flow from {} ended: {}", source, e.getMessage());
+                cause = String.valueOf(e.getMessage());
+            }
+            if (!closed) {
+                backoff.ended(source, openedAt, replied, cause, System.nanoTime());
             }
             end();
         }

@@ -79,7 +79,20 @@ public abstract class UdpClientTemplate implements UdpClientTransport {
     @Override
     public DatagramTunnel open(Destination destination) throws IOException {
         byte[] header = HeaderCodec.encode(destination);
-        Handshaken t = connect(handshakeTimeout());
+        Handshaken t;
+        try {
+            t = connect(handshakeTimeout());
+        } catch (IOException e) {
+            String refused = HandshakeFailures.refusedByServer(e);
+            if (refused == null) {
+                throw e;
+            }
+            // in words, as the TCP forwards log it: "certificate refused: the server answered with alert ..."
+            javax.net.ssl.SSLHandshakeException worded = new javax.net.ssl.SSLHandshakeException(
+                    "certificate refused: " + refused + " (" + e.getMessage() + ")");
+            worded.initCause(e);
+            throw worded;
+        }
         try {
             t.sendHeader(destination, header);
             return t;

@@ -14,13 +14,15 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 /**
  * The UDP port forward, as {@code stream-proxy forward --udp} runs it ({@link StreamClient#forwardUdp}): each local
  * source gets its own session and only its own replies, datagrams pipelined faster than the round trip arrive
- * whole, a restarted server does not leave a source that keeps sending without replies, and closing the forward
- * stops it.
+ * whole, a restarted server does not leave a source that keeps sending without replies, failing set-ups back off
+ * instead of costing a handshake per datagram, and closing the forward stops it.
  */
 public abstract class UdpForwardKit extends UdpKitBase {
     private static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
@@ -147,5 +149,27 @@ public abstract class UdpForwardKit extends UdpKitBase {
         }
         assertThat(echo.sourceCount()).as("destination sockets: the first session's and the new one's")
                 .isEqualTo(2);
+    }
+
+    /**
+     * A source that keeps sending while every set-up fails (here the server refuses the forward's certificate) does
+     * not cost a DTLS handshake per datagram: new flows back off (200 ms, doubling), so a hundred datagrams in a
+     * second cost the server a handful of refused handshakes, not one per datagram.
+     */
+    @Test
+    public void failingSetUps_backOff_insteadOfAHandshakePerDatagram() throws Exception {
+        StreamServer server = startServer();
+        PortForward f = forward(client(server, pki.impostorClientCredentials()));
+        int sent = 0;
+        try (DatagramChannel ch = local(f)) {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            while (System.nanoTime() < end) {
+                ch.write(ByteBuffer.wrap(datagram(5, sent++)));
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10)); // a source's pace
+            }
+        }
+        assertThat(events.awaitRefusal(WAIT)).as("the server refused the certificate").isNotNull();
+        assertThat(events.refusedCount()).as("handshakes the server refused, for %d datagrams", sent)
+                .isBetween(1, 8);
     }
 }

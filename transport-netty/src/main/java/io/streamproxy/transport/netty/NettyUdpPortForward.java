@@ -10,6 +10,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.streamproxy.Destination;
 import io.streamproxy.PortForward;
 import io.streamproxy.internal.NamedThreads;
+import io.streamproxy.spi.UdpFlowBackoff;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -30,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * the one loop, so a local datagram is encrypted and sent, and a reply decrypted and sent back to its source, without
  * a thread hand-off or a copy beyond the DTLS engine's. Every local source gets its own tunnel (its own DTLS session
  * and destination socket at the server). A new flow's handshake runs on an opener thread, never on the loop; up to
- * {@link #PENDING} datagrams of the flow wait for it. A flow ends when neither side sent for the idle timeout.
+ * {@link #PENDING} datagrams of the flow wait for it. A flow ends when neither side sent for the idle timeout. While
+ * set-ups fail, new flows back off ({@link UdpFlowBackoff}).
  */
 final class NettyUdpPortForward implements PortForward {
     private static final Logger LOG = LoggerFactory.getLogger(NettyUdpPortForward.class);
@@ -51,6 +53,7 @@ final class NettyUdpPortForward implements PortForward {
     private final ExecutorService openers = new ThreadPoolExecutor(0, MAX_FLOWS, 30, TimeUnit.SECONDS,
             new SynchronousQueue<>(), new NamedThreads("stream-proxy-forward-udp-open"));
     private final ScheduledFuture<?> reaper;
+    private final UdpFlowBackoff backoff;
     private volatile boolean closed;
 
     private NettyUdpPortForward(NettyUdpClient client, Destination destination, Duration idle, Channel local,
@@ -62,6 +65,7 @@ final class NettyUdpPortForward implements PortForward {
         this.loop = local.eventLoop();
         this.bound = (InetSocketAddress) local.localAddress();
         this.onClose = onClose;
+        this.backoff = new UdpFlowBackoff(LOG, "UDP forward " + bound + " -> " + destination);
         long tick = Math.max(50, Math.min(1000, idle.toMillis() / 4));
         this.reaper = loop.scheduleAtFixedRate(this::endIdleFlows, tick, tick, TimeUnit.MILLISECONDS);
     }
@@ -102,8 +106,8 @@ final class NettyUdpPortForward implements PortForward {
     private void fromLocal(InetSocketAddress source, ByteBuf content) {
         Flow f = flows.get(source);
         if (f == null) {
-            if (closed || flows.size() >= MAX_FLOWS) {
-                return;
+            if (closed || flows.size() >= MAX_FLOWS || !backoff.mayOpen(System.nanoTime())) {
+                return; // while set-ups fail, new sources wait (UdpFlowBackoff)
             }
             f = new Flow(source);
             flows.put(source, f);
@@ -123,7 +127,7 @@ final class NettyUdpPortForward implements PortForward {
         long now = System.nanoTime();
         for (Flow f : flows.values().toArray(new Flow[0])) {
             if (now - f.lastActivity >= idleNanos) {
-                f.end();
+                f.ended(null, now);
             }
         }
     }
@@ -134,6 +138,8 @@ final class NettyUdpPortForward implements PortForward {
         private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
         private NettyDatagramTunnel tunnel;
         private boolean ended;
+        private long openedAt;
+        private boolean replied;
         long lastActivity = System.nanoTime();
 
         Flow(InetSocketAddress source) {
@@ -146,7 +152,9 @@ final class NettyUdpPortForward implements PortForward {
             try {
                 t = (NettyDatagramTunnel) client.open(destination);
             } catch (IOException | RuntimeException e) {
-                LOG.warn("UDP forward from {} failed: {}", source, e.getMessage());
+                if (!closed) {
+                    backoff.failed(source, String.valueOf(e.getMessage()), System.nanoTime());
+                }
                 loop.execute(this::end);
                 return;
             }
@@ -163,6 +171,7 @@ final class NettyUdpPortForward implements PortForward {
                 return;
             }
             tunnel = t;
+            openedAt = System.nanoTime();
             t.deliverTo(this); // replies (and any that came already) go straight to the source from now on
             ByteBuf b;
             while ((b = pending.poll()) != null) {
@@ -207,6 +216,10 @@ final class NettyUdpPortForward implements PortForward {
                 return;
             }
             lastActivity = System.nanoTime();
+            if (!replied) {
+                replied = true;
+                backoff.succeeded();
+            }
             ByteBuf out = local.alloc().directBuffer(plaintext.remaining()).writeBytes(plaintext);
             local.writeAndFlush(new DatagramPacket(out, source), local.voidPromise());
         }
@@ -215,6 +228,15 @@ final class NettyUdpPortForward implements PortForward {
         public void ended(IOException cause) {
             if (cause != null) {
                 LOG.debug("UDP flow from {} ended: {}", source, cause.getMessage());
+            }
+            ended(cause == null ? UdpFlowBackoff.SERVER_ENDED : String.valueOf(cause.getMessage()),
+                    System.nanoTime());
+        }
+
+        /** On the loop: the tunnel ended (a cause), or the flow idled out (null). */
+        void ended(String cause, long now) {
+            if (!ended && !closed && tunnel != null) {
+                backoff.ended(source, openedAt, replied, cause, now);
             }
             end();
         }
