@@ -29,6 +29,8 @@ import picocli.CommandLine.Spec;
         description = "Forward a local port to HOST:PORT through the server. Prints "
                 + "'forwarding LISTEN_IP:PORT -> HOST:PORT via SERVER' when ready.")
 final class ForwardCommand implements Callable<Integer> {
+    /** The JDK's switch that makes an SSLSocket fail on a FIN without close_notify (read once, JVM-wide). */
+    static final String REQUIRE_CLOSE_NOTIFY = "com.sun.net.ssl.requireCloseNotify";
     @Spec
     CommandSpec spec;
 
@@ -75,6 +77,12 @@ final class ForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // a forward only runs TLS clients, whose servers end a tunnel with close_notify: the JDK's SSLSocket (the
+        // jdk transport) then fails a read that meets a bare FIN instead of taking it as the end, so that a server
+        // that died mid-transfer resets the local client rather than ending it cleanly (netty checks it itself)
+        if (System.getProperty(REQUIRE_CLOSE_NOTIFY) == null) {
+            System.setProperty(REQUIRE_CLOSE_NOTIFY, "true");
+        }
         Destination destination;
         try {
             destination = Destination.of(to.getHost(), to.getPort());

@@ -21,6 +21,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The built jar as a process: certs, server, forward, data, probe, /healthz, /metrics, SIGTERM, exit 0. */
 @Timeout(value = 180, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
@@ -265,6 +267,43 @@ class StreamProxyJarIT {
         assertThat(sessions).as("%s", sessions).hasSize(2);
         assertThat(sessions).anyMatch(l -> l.contains("\"client_identity\":\"CN=stream-proxy client\""))
                 .anyMatch(l -> l.contains("\"client_identity\":\"CN=stream-proxy renewed client\""));
+    }
+
+    /**
+     * The server process dies (SIGKILL) while a tunnel through the forward is open: its kernel ends the connection
+     * with a FIN and no close_notify, and the forward's local client sees a reset (a cut-off transfer must not look
+     * complete), with the reason in the forward's log; on the default transport and on jdk.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"netty", "jdk"})
+    void serverKilledMidTunnel_forwardResetsItsLocalClient(String transport, @TempDir Path dir) throws Exception {
+        Path certs = certs(dir);
+        Path serverErr = dir.resolve("server.err");
+        Process server = start(serverErr, "server", "--certs", certs.toString(), "--tcp", "127.0.0.1:0",
+                "--no-http", "--transport", transport);
+        Matcher sm = Pattern.compile("^listening tcp=127\\.0\\.0\\.1:(\\d+) .*").matcher(firstLine(server, serverErr));
+        assertThat(sm.matches()).isTrue();
+        try (TcpDestination echo = TcpDestination.echo()) {
+            Path err = dir.resolve("forward.err");
+            Process forward = start(err, "forward", "--certs", certs.toString(), "--server", "127.0.0.1:" + sm.group(1),
+                    "--to", echo.host() + ":" + echo.port(), "--transport", transport);
+            Matcher fm = Pattern.compile("^forwarding 127\\.0\\.0\\.1:(\\d+) -> .*").matcher(firstLine(forward, err));
+            assertThat(fm.matches()).isTrue();
+            try (Socket local = new Socket("127.0.0.1", Integer.parseInt(fm.group(1)))) {
+                local.setSoTimeout((int) WAIT.toMillis());
+                echoLine(local, "through the tunnel");
+                server.destroyForcibly();
+                assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                int read;
+                try {
+                    read = local.getInputStream().read();
+                } catch (java.net.SocketException reset) {
+                    read = -2;
+                }
+                assertThat(read).as("the local client's read: -2 for a reset, -1 for a clean end").isEqualTo(-2);
+            }
+            awaitNotification(err, l -> l.contains("TLS failed"));
+        }
     }
 
     private static void echoLine(java.net.Socket s, String text) throws java.io.IOException {

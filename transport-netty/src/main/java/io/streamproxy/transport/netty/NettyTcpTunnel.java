@@ -62,7 +62,8 @@ final class NettyTcpTunnel implements TcpTunnel {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
-                inbound.add(EOF);
+                javax.net.ssl.SSLException cut = sawEof ? null : TlsTruncation.ofEndedInput(ctx.channel());
+                inbound.add(cut != null ? cut : EOF); // a server gone without close_notify fails the read
             } else if (evt instanceof SslCloseCompletionEvent && ((SslCloseCompletionEvent) evt).isSuccess()
                     && ctx.pipeline().get(SslHandler.class).engine().isInboundDone()) {
                 inbound.add(EOF); // a real close_notify, not OpenSSL's early report after our own

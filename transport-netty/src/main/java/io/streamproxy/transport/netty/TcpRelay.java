@@ -290,7 +290,13 @@ final class TcpRelay {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
-                inputEnded(isClient); // FIN (on a TLS side, a FIN without close_notify ends its input too)
+                javax.net.ssl.SSLException cut = done() ? null : TlsTruncation.ofEndedInput(ctx.channel());
+                if (cut != null) {
+                    events.sideFailed(isClient, cut); // a forward's server gone without close_notify: a reset
+                    end(true);
+                    return;
+                }
+                inputEnded(isClient); // FIN (on a server's TLS side, a FIN without close_notify ends its input too)
                 return;
             }
             if (evt instanceof SslCloseCompletionEvent) {
