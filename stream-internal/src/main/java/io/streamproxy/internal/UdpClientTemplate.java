@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
  * close_notify within the timeout, a datagram in answer being a protocol error). A probe sends its header again
  * after 0.5 s, 1 s, 2 s... without an answer: a lost header or a lost close_notify (which the Go agent sends once)
  * would otherwise fail a healthy server's probe; a server that already ended the session answers the repeat with
- * a close_notify in the clear ({@code DtlsRecords.answerUnknownSession}), which ends the tunnel too. A transport implements
- * {@link #connect} and {@link #classify}. Internal: not API.
+ * a close_notify in the clear ({@code DtlsRecords.answerUnknownSession}), which ends the tunnel too. A transport
+ * implements {@link #connect} and {@link #classify}. Internal: not API.
  */
 public abstract class UdpClientTemplate implements UdpClientTransport {
     /** How long a probe waits for the server's close before it sends its header again; doubled each time. */

@@ -16,9 +16,9 @@ import java.util.function.Predicate;
 
 /**
  * A UDP relay on loopback (port 0) between clients and a server that can lose chosen datagrams from the server, or
- * turn to another server. Each client address gets a socket of its own towards the server, so that the server sees one address per client, as
- * without the relay. One thread reads from the clients and one per client from the server; {@link #close()} ends
- * them all.
+ * turn to another server. Each client address gets a socket of its own towards the server, so that the server
+ * sees one address per client, as without the relay. One thread reads from the clients and one per client from
+ * the server; {@link #close()} ends them all.
  */
 final class DatagramLossRelay implements Closeable {
     private volatile InetSocketAddress server;

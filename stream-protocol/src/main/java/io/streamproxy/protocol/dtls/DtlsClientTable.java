@@ -18,9 +18,10 @@ import javax.net.ssl.SSLEngine;
  * stateless {@link DtlsCookieFront}: only a ClientHello that echoes the cookie made for its address gets an engine,
  * and only within the core's handshake limits (the server's and its source's); anything else from an unknown
  * address is dropped and counted, a protected application record being answered with a close_notify in the clear
- * so that its client learns its session is gone ({@link DtlsRecords#answerUnknownSession}) (a datagram from a known address that does not decode is dropped by its session's
- * driver). While a new handshake of an established address runs, that address's datagrams
- * go to it; the old session ends when the new one completes its handshake, and goes on if the new one fails. A
+ * so that its client learns its session is gone ({@link DtlsRecords#answerUnknownSession}) (a datagram from a
+ * known address that does not decode is dropped by its session's driver). While a new handshake of an established
+ * address runs, that address's datagrams go to it; the old session ends when the new one completes its handshake,
+ * and goes on if the new one fails. A
  * session that throws is ended, never the server's loop. Not thread-safe: one table per receive loop.
  */
 public final class DtlsClientTable {

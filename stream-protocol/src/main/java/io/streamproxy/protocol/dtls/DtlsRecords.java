@@ -109,11 +109,12 @@ public final class DtlsRecords {
 
     /**
      * Answers a datagram from an address that has no session, when it starts with a protected application record
-     * (epoch above 0; a read with UDP GRO may join several): the client has a session that this server does not know (the server restarted, or ended the session
-     * and its close_notify was lost). The answer is a close_notify alert in the clear (epoch 0), which the client's
-     * DTLS library cannot authenticate: Go's pion/dtls ends the connection on it, and this project's clients end
-     * the tunnel ({@link #isClearAlert}), so that a forward makes a new session instead of sending into the void.
-     * It is smaller than what it answers, and never answers an alert, so two servers cannot answer each other.
+     * (epoch above 0; a read with UDP GRO may join several): the client has a session that this server does not
+     * know (the server restarted, or ended the session and its close_notify was lost). The answer is a close_notify
+     * alert in the clear (epoch 0), which the client's DTLS library cannot authenticate: Go's pion/dtls ends the
+     * connection on it, and this project's clients end the tunnel ({@link #isClearAlert}), so that a forward makes a
+     * new session instead of sending into the void. It is smaller than what it answers, and never answers an alert,
+     * so two servers cannot answer each other.
      *
      * @param datagram the datagram, position to limit (not moved)
      * @param answer   where the answer goes, cleared first and flipped after, when there is one
