@@ -1,5 +1,6 @@
 package io.streamproxy.transport.bc;
 
+import io.streamproxy.protocol.dtls.DtlsRecords;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.DatagramPacket;
@@ -9,7 +10,6 @@ import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import io.streamproxy.protocol.dtls.DtlsRecords;
 import org.bouncycastle.tls.DatagramTransport;
 
 /**
