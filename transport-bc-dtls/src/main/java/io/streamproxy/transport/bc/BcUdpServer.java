@@ -579,13 +579,15 @@ final class BcUdpServer implements ServerEndpoint {
                 }
                 fromDestination.flip();
                 fromDestination.get(toClient, 0, n);
+                // counted before it goes: the client may answer it with close_notify, which the pump thread turns
+                // into the session's close report before this thread would count it after the send
+                tunnel.relayedFromDestination(n, System.nanoTime());
                 try {
                     dtls.send(toClient, 0, n);
                 } catch (IOException | RuntimeException e) {
                     end("sending to the client failed: " + describe(e));
                     return;
                 }
-                tunnel.relayedFromDestination(n, System.nanoTime());
             }
         }
 
