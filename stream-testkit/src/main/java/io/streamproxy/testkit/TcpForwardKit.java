@@ -270,6 +270,24 @@ public abstract class TcpForwardKit extends TcpKitBase {
                 .isInstanceOf(java.net.SocketException.class);
     }
 
+    /**
+     * A forward whose client certificate the server refuses resets its local connection: in TLS 1.3 the refusal is
+     * an alert on a tunnel whose handshake the client already finished, and a clean end of stream would tell the
+     * local program that its request got an empty answer.
+     */
+    @Test
+    public void refusedClientCertificate_resetsTheLocalConnection() throws Exception {
+        StreamServer server = startServer();
+        PortForward f = closeLater(client(server, pki.impostorClientCredentials()).forwardTcp(
+                Destination.of(echo.host(), echo.port()), new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)));
+        try (Socket local = connect(f)) {
+            local.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+            assertThatThrownBy(() -> local.getInputStream().read())
+                    .as("a reset, not an end of stream, when the server refused the forward's certificate")
+                    .isInstanceOf(java.net.SocketException.class);
+        }
+    }
+
     /** A destination that cannot be reached resets the local connection instead of leaving it open. */
     @Test
     public void unreachableDestination_endsTheLocalConnection() throws Exception {

@@ -9,6 +9,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
 import io.streamproxy.protocol.TunnelSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,8 +96,13 @@ final class TcpRelay {
     void start() {
         resumeReading(client);
         resumeReading(destination);
-        destination.closeFuture().addListener(f -> end(!(destinationDone || sentCloseNotify(destination))));
-        client.closeFuture().addListener(f -> end(!(clientDone || sentCloseNotify(client))));
+        // judged one task later: SslHandler closes a channel whose TLS failed (a TLS 1.3 server's alert refusing our
+        // certificate, after our handshake) and its engine's inbound side before it passes the failure on to
+        // exceptionCaught, and meanwhile the closed inbound side reads as a close_notify
+        destination.closeFuture().addListener(f -> destination.eventLoop().execute(
+                () -> end(!(destinationDone || sentCloseNotify(destination)))));
+        client.closeFuture().addListener(f -> client.eventLoop().execute(
+                () -> end(!(clientDone || sentCloseNotify(client)))));
     }
 
     /**
@@ -254,6 +260,11 @@ final class TcpRelay {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (ended) {
+                // an aborted side: this is the ciphertext an SslHandler hands on when it is removed, never data
+                ReferenceCountUtil.release(msg);
+                return;
+            }
             ByteBuf b = (ByteBuf) msg;
             if (isClient) {
                 bytesToDestination += b.readableBytes();
