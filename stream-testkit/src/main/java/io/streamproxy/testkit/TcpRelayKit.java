@@ -1,6 +1,7 @@
 package io.streamproxy.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.streamproxy.Destination;
@@ -227,6 +228,68 @@ public abstract class TcpRelayKit extends TcpKitBase {
             assertThat(new String(echoed, StandardCharsets.US_ASCII)).as("the reply to a client that sent header, "
                     + "data and close_notify at once, then end of stream: its half-close must end only its own "
                     + "direction").isEqualTo(new String(payload, StandardCharsets.US_ASCII));
+        }
+    }
+
+    /**
+     * {@link TcpTunnel#abort()} while another thread waits in a read: the destination sees a reset (never a FIN that
+     * would make a cut-off upload look complete), the waiting read fails rather than ending the stream cleanly, and a
+     * read after that fails at once rather than waiting.
+     */
+    @Test
+    public void abort_resetsTheDestination_andFailsTheReads() throws Exception {
+        TcpDestination dest = closeLater(TcpDestination.scripted());
+        StreamServer server = startServer();
+        TcpTunnel t = closeLater(open(client(server), dest.host(), dest.port()));
+        t.output().write(1);
+        t.output().flush();
+        java.net.Socket d = dest.takeConnection(WAIT);
+        d.setSoTimeout((int) WAIT.toMillis());
+        assertThat(d.getInputStream().read()).isEqualTo(1);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        closeLater(pool::shutdownNow);
+        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+        Future<Integer> read = pool.submit(() -> {
+            reading.countDown();
+            return t.input().read();
+        });
+        assertThat(reading.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+        t.abort();
+        assertThatThrownBy(() -> read.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+                .as("the read that waited while the tunnel was aborted")
+                .isInstanceOf(java.util.concurrent.ExecutionException.class)
+                .hasCauseInstanceOf(java.io.IOException.class);
+        Future<Integer> later = pool.submit(() -> t.input().read());
+        assertThatThrownBy(() -> later.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+                .as("a read of the aborted tunnel").isInstanceOf(java.util.concurrent.ExecutionException.class)
+                .hasCauseInstanceOf(java.io.IOException.class);
+        assertThatThrownBy(() -> d.getInputStream().read())
+                .as("what the destination reads after the client aborted its tunnel: a reset, not an end of stream")
+                .isInstanceOf(java.net.SocketException.class);
+    }
+
+    /** A read of a closed tunnel returns at once (end of stream or an IOException): it never waits for bytes. */
+    @Test
+    public void readAfterClose_returnsAtOnce() throws Exception {
+        StreamServer server = startServer();
+        TcpTunnel t = open(client(server), echo.host(), echo.port());
+        t.output().write(1);
+        t.output().flush();
+        assertThat(t.input().read()).isEqualTo(1);
+        t.close();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        closeLater(pool::shutdownNow);
+        Future<Integer> read = pool.submit(() -> {
+            try {
+                return t.input().read();
+            } catch (java.io.IOException e) {
+                return -2; // failing is an answer too
+            }
+        });
+        try {
+            assertThat(read.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).as("a read of a closed tunnel").isNegative();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("a read of a closed tunnel still waited after " + WAIT, e);
         }
     }
 

@@ -53,9 +53,15 @@ final class NettyTcpTunnel implements TcpTunnel {
     /** The pipeline end of the tunnel. */
     final class Bridge extends ChannelInboundHandlerAdapter {
         private boolean sawEof;
+        /** Set on the loop when the tunnel is aborted: nothing read after that reaches the reader. */
+        private boolean discarding;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (discarding) {
+                ReferenceCountUtil.release(msg); // the ciphertext an SslHandler hands on when it is removed
+                return;
+            }
             inbound.add(msg);
         }
 
@@ -107,6 +113,7 @@ final class NettyTcpTunnel implements TcpTunnel {
         private ByteBuf current;
         private boolean eof;
         private IOException failure;
+        private boolean released;
 
         private boolean fill() throws IOException {
             while (current == null || !current.isReadable()) {
@@ -119,6 +126,9 @@ final class NettyTcpTunnel implements TcpTunnel {
                 }
                 if (failure != null) {
                     throw failure;
+                }
+                if (released) {
+                    throw new IOException("tunnel is closed");
                 }
                 Object o = inbound.poll();
                 if (o == null) {
@@ -167,6 +177,7 @@ final class NettyTcpTunnel implements TcpTunnel {
         }
 
         synchronized void release() {
+            released = true;
             if (current != null) {
                 current.release();
                 current = null;
@@ -250,6 +261,8 @@ final class NettyTcpTunnel implements TcpTunnel {
         if (ch != null && ch.isOpen()) {
             io.netty.handler.ssl.SslHandler ssl = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
             ch.eventLoop().execute(() -> {
+                bridge.discarding = true;
+                inbound.add(new IOException("tunnel aborted")); // a reader waiting meanwhile fails, as on a reset
                 if (ssl != null && ch.pipeline().context(ssl) != null) {
                     ch.pipeline().remove(ssl); // so that closing sends no close_notify
                 }
