@@ -141,7 +141,9 @@ final class StreamPortForward implements PortForward {
             if (e instanceof javax.net.ssl.SSLException) {
                 // the tunnel's TLS failed after its handshake: in TLS 1.3 that is how a server refuses the client's
                 // certificate (its alert is in the message), which the operator must learn of
-                LOG.warn("forward from {}: TLS failed: {}", local.getRemoteSocketAddress(), e.getMessage());
+                String m = String.valueOf(e.getMessage());
+                LOG.warn("forward from {}: {}{}", local.getRemoteSocketAddress(),
+                        m.startsWith("certificate refused: ") ? "" : "TLS failed: ", m);
             }
             finished.remove(tunnel);
             abort(local); // a failure on either side reaches each peer as a reset, not a clean end

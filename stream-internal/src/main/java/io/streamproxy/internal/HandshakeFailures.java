@@ -28,6 +28,9 @@ public final class HandshakeFailures {
             "certificate_revoked", "this client's certificate is revoked",
             "access_denied", "it denied this client's certificate access");
 
+    /** How a worded refusal begins. */
+    public static final String CERTIFICATE_REFUSED = "certificate refused: ";
+
     private HandshakeFailures() {
     }
 
@@ -43,6 +46,26 @@ public final class HandshakeFailures {
         String alert = receivedAlert(failure);
         String meaning = alert == null ? null : REFUSED_CERTIFICATE_ALERTS.get(alert);
         return meaning == null ? null : "the server answered with alert " + alert + ": " + meaning;
+    }
+
+    /**
+     * Words a client's failure that holds the server's certificate alert the way every forward logs it: an
+     * {@link javax.net.ssl.SSLException} "certificate refused: the server answered with alert ...: ... (the
+     * original message)", with the original as its cause; any other failure is returned as it is.
+     *
+     * @param failure what the client's handshake or a read of its tunnel failed with
+     * @return the worded failure, or {@code failure}
+     */
+    public static java.io.IOException wordedRefusal(java.io.IOException failure) {
+        String refused = refusedByServer(failure);
+        if (refused == null || String.valueOf(failure.getMessage()).startsWith(CERTIFICATE_REFUSED)) {
+            return failure;
+        }
+        String message = CERTIFICATE_REFUSED + refused + " (" + failure.getMessage() + ")";
+        javax.net.ssl.SSLException worded = failure instanceof javax.net.ssl.SSLHandshakeException
+                ? new javax.net.ssl.SSLHandshakeException(message) : new javax.net.ssl.SSLException(message);
+        worded.initCause(failure);
+        return worded;
     }
 
     /**

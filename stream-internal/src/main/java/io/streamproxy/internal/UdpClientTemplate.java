@@ -83,15 +83,8 @@ public abstract class UdpClientTemplate implements UdpClientTransport {
         try {
             t = connect(handshakeTimeout());
         } catch (IOException e) {
-            String refused = HandshakeFailures.refusedByServer(e);
-            if (refused == null) {
-                throw e;
-            }
             // in words, as the TCP forwards log it: "certificate refused: the server answered with alert ..."
-            javax.net.ssl.SSLHandshakeException worded = new javax.net.ssl.SSLHandshakeException(
-                    "certificate refused: " + refused + " (" + e.getMessage() + ")");
-            worded.initCause(e);
-            throw worded;
+            throw HandshakeFailures.wordedRefusal(e);
         }
         try {
             t.sendHeader(destination, header);

@@ -45,4 +45,21 @@ class HandshakeFailuresTest {
         assertThat(HandshakeFailures.serverReason(new SSLException("no cipher suites in common")))
                 .isEqualTo("no cipher suites in common");
     }
+
+    @Test
+    void aRefusal_isWordedOnce_keepingItsKindAndCause_andOtherFailuresStayAsTheyAre() {
+        SSLHandshakeException handshake = new SSLHandshakeException("Received fatal alert: unknown_ca");
+        IOException worded = HandshakeFailures.wordedRefusal(handshake);
+        assertThat(worded).isInstanceOf(SSLHandshakeException.class).hasCause(handshake).hasMessage(
+                "certificate refused: the server answered with alert unknown_ca: it does not trust the CA that issued "
+                        + "this client's certificate (Received fatal alert: unknown_ca)");
+        assertThat(HandshakeFailures.wordedRefusal(worded)).as("worded already").isSameAs(worded);
+        SSLException read = new SSLException("(certificate_unknown) Received fatal alert: certificate_unknown");
+        assertThat(HandshakeFailures.wordedRefusal(read)).isExactlyInstanceOf(SSLException.class)
+                .hasMessageStartingWith("certificate refused: the server answered with alert certificate_unknown: ");
+        SSLException other = new SSLException("Received fatal alert: decrypt_error");
+        assertThat(HandshakeFailures.wordedRefusal(other)).as("not a certificate alert").isSameAs(other);
+        IOException reset = new java.net.SocketException("Connection reset");
+        assertThat(HandshakeFailures.wordedRefusal(reset)).isSameAs(reset);
+    }
 }

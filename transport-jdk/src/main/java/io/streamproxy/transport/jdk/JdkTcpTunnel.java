@@ -2,6 +2,7 @@ package io.streamproxy.transport.jdk;
 
 import io.streamproxy.Destination;
 import io.streamproxy.TcpTunnel;
+import io.streamproxy.internal.HandshakeFailures;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -22,7 +23,7 @@ final class JdkTcpTunnel implements TcpTunnel {
         this.socket = socket;
         this.transport = transport;
         this.destination = destination;
-        this.input = socket.getInputStream();
+        this.input = new RefusalWordingInput(socket.getInputStream());
         this.output = socket.getOutputStream();
         this.onClose = onClose;
     }
@@ -89,5 +90,33 @@ final class JdkTcpTunnel implements TcpTunnel {
     public String toString() {
         return "TcpTunnel{" + socket.getLocalSocketAddress() + " -> " + socket.getRemoteSocketAddress() + " -> "
                 + destination + "}";
+    }
+
+    /**
+     * The socket's input, whose failures carrying the server's certificate alert (in TLS 1.3 the refusal of this
+     * client's certificate comes on the first read, after the handshake) say so in words.
+     */
+    private static final class RefusalWordingInput extends java.io.FilterInputStream {
+        RefusalWordingInput(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return in.read();
+            } catch (javax.net.ssl.SSLException e) {
+                throw HandshakeFailures.wordedRefusal(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return in.read(b, off, len);
+            } catch (javax.net.ssl.SSLException e) {
+                throw HandshakeFailures.wordedRefusal(e);
+            }
+        }
     }
 }
