@@ -1,7 +1,6 @@
 package io.streamproxy.transport.netty;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -38,12 +37,21 @@ final class NettyTcpTunnel implements TcpTunnel {
     private final Runnable onClose;
     private final In in = new In();
     private final Out out = new Out();
+    /** The largest buffer one write of the output takes from the pool; a larger write is split. */
+    private static final int WRITE_CHUNK = 64 * 1024;
+
+    /** Whether a write's bytes go into a pooled direct buffer (else a pooled heap one): what the engine reads best. */
+    private volatile boolean directWrites = true;
 
     NettyTcpTunnel(Runnable onClose) {
         this.onClose = onClose;
     }
 
     void attach(Channel ch, Destination d) {
+        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        // BoringSSL encrypts from native memory (a heap buffer is copied there first); the JDK's engine from either
+        this.directWrites = ssl == null || ssl.engine() instanceof HalfCloseSslEngine
+                || ssl.engine() instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
         this.channel = ch;
         this.destination = d;
         ch.config().setAutoRead(false);
@@ -201,7 +209,19 @@ final class NettyTcpTunnel implements TcpTunnel {
             if (ch == null || !ch.isActive()) {
                 throw new IOException("tunnel is closed");
             }
-            ch.writeAndFlush(Unpooled.copiedBuffer(b, off, len));
+            // one copy, into a pooled buffer the engine encrypts from directly: the caller may reuse its array as
+            // soon as this returns, so the bytes cannot stay in it, and BoringSSL would copy a heap buffer again
+            for (int done = 0; done < len; ) {
+                int n = Math.min(len - done, WRITE_CHUNK);
+                ByteBuf buf = directWrites ? ch.alloc().directBuffer(n) : ch.alloc().heapBuffer(n);
+                buf.writeBytes(b, off + done, n);
+                done += n;
+                if (done < len) {
+                    ch.write(buf, ch.voidPromise());
+                } else {
+                    ch.writeAndFlush(buf, ch.voidPromise());
+                }
+            }
             synchronized (writable) {
                 while (!ch.isWritable() && ch.isActive()) {
                     try {
