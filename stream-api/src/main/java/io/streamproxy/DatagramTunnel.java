@@ -32,7 +32,8 @@ public interface DatagramTunnel extends Closeable {
      * @param timeout how long to wait
      * @return the datagram's length, or -1 when the server ended the session (close_notify)
      * @throws java.net.SocketTimeoutException if nothing arrived within the timeout (the tunnel stays usable)
-     * @throws IOException                     if the session failed
+     * @throws IOException                     if the session failed, or if this side closed the tunnel (a receive
+     *                                         that waits meanwhile ends then too)
      */
     int receive(ByteBuffer into, Duration timeout) throws IOException;
 

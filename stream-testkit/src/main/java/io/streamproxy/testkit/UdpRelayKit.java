@@ -47,6 +47,41 @@ public abstract class UdpRelayKit extends UdpKitBase {
         assertThat(closed.bytesFromDestination()).isEqualTo(11);
     }
 
+    /**
+     * Closing a tunnel while another thread waits in a long receive ends that receive (end or an IOException, well
+     * before its own timeout), and a receive after the close returns at once.
+     */
+    @Test
+    public void close_endsAWaitingReceive_andLaterReceivesReturnAtOnce() throws Exception {
+        StreamServer server = startServer();
+        DatagramTunnel t = closeLater(client(server).openUdp(echo.host(), echo.port()));
+        t.send(ByteBuffer.wrap(new byte[] {1}));
+        assertThat(receive(t)).containsExactly(1);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        closeLater(pool::shutdownNow);
+        Callable<Integer> longReceive = () -> {
+            try {
+                return t.receive(ByteBuffer.allocate(DatagramTunnel.MAX_DATAGRAM), Duration.ofHours(1));
+            } catch (IOException e) {
+                return -2; // failing is an answer too
+            }
+        };
+        java.util.concurrent.CountDownLatch receiving = new java.util.concurrent.CountDownLatch(1);
+        Future<Integer> waiting = pool.submit(() -> {
+            receiving.countDown();
+            return longReceive.call();
+        });
+        assertThat(receiving.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+        t.close();
+        try {
+            assertThat(waiting.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).as("the receive that waited").isNegative();
+            assertThat(pool.submit(longReceive).get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+                    .as("a receive after the close").isNegative();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("a receive of a closed tunnel still waited after " + WAIT, e);
+        }
+    }
+
     @Test
     public void tenThousandDatagrams_ofRandomSizes_keepBoundariesAndContent() throws Exception {
         StreamServer server = startServer();

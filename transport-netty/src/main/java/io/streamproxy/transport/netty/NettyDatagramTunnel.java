@@ -36,6 +36,8 @@ import javax.net.ssl.SSLEngine;
 final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> implements UdpClientTemplate.Handshaken,
         DtlsDriver.Output {
     private static final Object CLOSED = new Object();
+    /** What a receive finds once this side closed the tunnel: it fails at once, a waiting one included. */
+    private static final Object CLOSED_HERE = new Object();
 
     private final Channel channel;
     private final DtlsDriver driver;
@@ -300,6 +302,9 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
 
     @Override
     public int receive(ByteBuffer into, Duration timeout) throws IOException {
+        if (closed) {
+            throw new IOException("tunnel is closed");
+        }
         Object o;
         try {
             o = records.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -313,6 +318,10 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
         if (o == CLOSED) {
             records.add(CLOSED);
             return -1;
+        }
+        if (o == CLOSED_HERE) {
+            records.add(CLOSED_HERE);
+            throw new IOException("tunnel is closed");
         }
         if (o instanceof IOException) {
             records.add(o);
@@ -361,6 +370,7 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
                     ((ByteBuf) o).release();
                 }
             }
+            records.add(CLOSED_HERE);
             onClose.run();
         };
         if (channel.eventLoop().inEventLoop()) {
@@ -398,6 +408,7 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
                 ((ByteBuf) o).release();
             }
         }
+        records.add(CLOSED_HERE); // wakes a receive that waits meanwhile
         onClose.run();
     }
 }
