@@ -38,17 +38,17 @@ final class HttpApiRoute implements TlsRoute {
     private final Metrics metrics;
     private final GodoxyAgentApi agent;
 
-    private final java.util.function.BooleanSupplier draining;
+    private final java.util.function.Supplier<String> problem;
 
     HttpApiRoute(Metrics metrics, GodoxyAgentApi agent) {
-        this(metrics, agent, () -> false);
+        this(metrics, agent, () -> null);
     }
 
-    /** With {@code draining}: while it is true, {@code /healthz} answers 503 {@code draining}. */
-    HttpApiRoute(Metrics metrics, GodoxyAgentApi agent, java.util.function.BooleanSupplier draining) {
+    /** With {@code problem}: while it says something, {@code /healthz} answers 503 with it ({@code draining}...). */
+    HttpApiRoute(Metrics metrics, GodoxyAgentApi agent, java.util.function.Supplier<String> problem) {
         this.metrics = metrics;
         this.agent = agent;
-        this.draining = draining;
+        this.problem = problem;
     }
 
     @Override
@@ -173,8 +173,8 @@ final class HttpApiRoute implements TlsRoute {
             if (request.method() != HttpMethod.GET) {
                 response = GodoxyAgentApi.text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n");
             } else if (path.equals("/healthz")) {
-                response = draining.getAsBoolean()
-                        ? GodoxyAgentApi.text(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining")
+                String wrong = problem.get();
+                response = wrong != null ? GodoxyAgentApi.text(HttpResponseStatus.SERVICE_UNAVAILABLE, wrong)
                         : GodoxyAgentApi.text(HttpResponseStatus.OK, "ok");
             } else if (path.equals("/metrics")) {
                 response = GodoxyAgentApi.response(HttpResponseStatus.OK, metrics.scrape(),

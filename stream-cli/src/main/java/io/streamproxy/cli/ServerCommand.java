@@ -18,7 +18,6 @@ import java.util.concurrent.Callable;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -232,12 +231,13 @@ final class ServerCommand implements Callable<Integer> {
             base = base.toBuilder().listener(new FanOutListener(List.of(metrics, log))).build();
         }
         StreamServerOptions.Builder tcpOptions = base.toBuilder().transport(tcpProvider.name());
-        AtomicBoolean draining = new AtomicBoolean();
+        ServerHealth serverHealth = new ServerHealth(credentials);
         if (!noHttp) {
             RouteHealth health = new RouteHealth(base.policy());
             open.add(health);
             tcpOptions.route(new HttpApiRoute(metrics, new GodoxyAgentApi(
-                    agentName != null ? agentName : hostName(), agentRuntime, health), draining::get));
+                    agentName != null ? agentName : hostName(), agentRuntime, health),
+                    () -> serverHealth.problem(java.time.Instant.now())));
         }
         try {
             StreamServer tcpServer = StreamServer.start(tcpOptions.build(), registry);
@@ -246,7 +246,8 @@ final class ServerCommand implements Callable<Integer> {
                     .transport(udpProvider.name()).build(), registry);
             open.add(udpServer);
             CertificateReloader reloader = new CertificateReloader(files.paths("server"), "server",
-                    List.of(tcpServer::updateCredentials, udpServer::updateCredentials), metrics, reloadInterval,
+                    List.of(tcpServer::updateCredentials, udpServer::updateCredentials,
+                            serverHealth::certificatesInUse), metrics, reloadInterval,
                     credentials);
             open.add(reloader);
             SystemdNotify systemd = SystemdNotify.fromEnvironment();
@@ -274,7 +275,7 @@ final class ServerCommand implements Callable<Integer> {
                             + Values.text(udpServer.udpAddress()));
                 }
             }, () -> {
-                draining.set(true);
+                serverHealth.draining();
                 if (systemd != null) {
                     systemd.stopping();
                 }
@@ -282,7 +283,7 @@ final class ServerCommand implements Callable<Integer> {
                 drainBoth(tcpServer, udpServer, drainTimeout);
                 closeAll(open);
             }, () -> {
-                draining.set(true);
+                serverHealth.draining();
                 closeAll(open);
             });
             return 0;

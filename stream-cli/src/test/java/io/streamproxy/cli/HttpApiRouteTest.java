@@ -83,12 +83,12 @@ class HttpApiRouteTest {
 
     @Test
     void healthz_answers503Draining_whileTheServerDrains() {
-        java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
-        HttpApiRoute route = new HttpApiRoute(new Metrics(), null, draining::get);
+        ServerHealth health = new ServerHealth(io.streamproxy.testkit.TestPki.shared().serverCredentials());
+        HttpApiRoute route = new HttpApiRoute(new Metrics(), null, () -> health.problem(java.time.Instant.now()));
         FakeChannel before = new FakeChannel();
         route.open(before).received(ascii("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
         assertThat(before.written.toString()).startsWith("HTTP/1.1 200").endsWith("ok");
-        draining.set(true);
+        health.draining();
         FakeChannel during = new FakeChannel();
         route.open(during).received(ascii("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
         assertThat(during.written.toString()).startsWith("HTTP/1.1 503").endsWith("draining");
