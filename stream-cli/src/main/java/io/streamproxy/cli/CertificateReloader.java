@@ -38,6 +38,11 @@ final class CertificateReloader implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(CertificateReloader.class);
     /** After a change in a watched folder, wait until it is this long quiet: writers replace several files. */
     private static final long QUIET_MILLIS = 300;
+    /**
+     * How often a certificate that expires soon (or has) is warned about again while it stays in use: a server
+     * that runs for months was told only at its start, long before.
+     */
+    static final Duration EXPIRY_REMINDER = Duration.ofDays(1);
 
     /** What takes new credentials: a server or a client. */
     interface Target {
@@ -55,9 +60,20 @@ final class CertificateReloader implements Closeable {
     private final Thread thread;
     private byte[] lastTried;
     private volatile boolean closed;
+    /** The material in use: what the expiry reminder looks at. */
+    private volatile TlsCredentials inUse;
+    private final Duration reminder;
 
     CertificateReloader(CertificateFiles.Files3 files, String role, List<Target> targets, Metrics metrics,
                         Duration interval, TlsCredentials inUse) throws IOException {
+        this(files, role, targets, metrics, interval, inUse, EXPIRY_REMINDER);
+    }
+
+    /** As above, with the period of the expiry reminder (tests shorten it). */
+    CertificateReloader(CertificateFiles.Files3 files, String role, List<Target> targets, Metrics metrics,
+                        Duration interval, TlsCredentials inUse, Duration reminder) throws IOException {
+        this.reminder = reminder;
+        this.inUse = inUse;
         this.files = files;
         this.role = role;
         this.targets = List.copyOf(targets);
@@ -117,6 +133,7 @@ final class CertificateReloader implements Closeable {
         } catch (IOException | RuntimeException e) {
             return failed(trigger, e.getMessage());
         }
+        inUse = credentials;
         if (metrics != null) {
             metrics.certificateReload("success");
             metrics.certificatesInUse(credentials);
@@ -161,6 +178,13 @@ final class CertificateReloader implements Closeable {
         return restore::run;
     }
 
+    /** Warns again of each certificate in use that expires within the warning's window, or has. */
+    private void remindOfExpiry() {
+        for (String w : CertificateWarnings.expiry(inUse, Instant.now())) {
+            LOG.warn("{} (still in use; said again every {} until it is renewed)", w, reminder);
+        }
+    }
+
     /** Logs what is wrong with the material although it loads ({@link CertificateWarnings}), one line each. */
     private void warnAbout(TlsCredentials credentials) {
         for (String w : CertificateWarnings.of(credentials, role, Instant.now())) {
@@ -185,9 +209,15 @@ final class CertificateReloader implements Closeable {
     private void run() {
         long intervalNanos = interval.isZero() ? Long.MAX_VALUE : interval.toNanos();
         long next = System.nanoTime() + Math.min(intervalNanos, Long.MAX_VALUE / 2);
+        long reminderNanos = Math.min(reminder.toNanos(), Long.MAX_VALUE / 4);
+        long nextReminder = System.nanoTime() + reminderNanos;
         try {
             while (!closed) {
-                long left = next - System.nanoTime();
+                if (System.nanoTime() - nextReminder >= 0) {
+                    remindOfExpiry();
+                    nextReminder = System.nanoTime() + reminderNanos;
+                }
+                long left = Math.min(next - System.nanoTime(), nextReminder - System.nanoTime());
                 WatchKey key = left > 0 ? watch.poll(Math.max(1, left / 1_000_000L), TimeUnit.MILLISECONDS) : null;
                 if (key != null) {
                     do {

@@ -29,14 +29,13 @@ final class CertificateWarnings {
     }
 
     /**
-     * Lists the warnings, one line each.
+     * Lists the certificates (chain and trusted CAs) that expire within {@link #EXPIRY_WARNING}, or have.
      *
      * @param credentials the material
-     * @param role        {@code server} or {@code client}: whose certificate it is
      * @param now         the time to judge dates by
-     * @return the warnings, empty when there is nothing to say
+     * @return one line each, empty when none
      */
-    static List<String> of(TlsCredentials credentials, String role, Instant now) {
+    static List<String> expiry(TlsCredentials credentials, Instant now) {
         List<String> out = new ArrayList<>();
         List<X509Certificate> all = new ArrayList<>(credentials.certificateChain());
         all.addAll(credentials.trustedCas());
@@ -48,6 +47,19 @@ final class CertificateWarnings {
                         + end);
             }
         }
+        return out;
+    }
+
+    /**
+     * Lists the warnings, one line each.
+     *
+     * @param credentials the material
+     * @param role        {@code server} or {@code client}: whose certificate it is
+     * @param now         the time to judge dates by
+     * @return the warnings, empty when there is nothing to say
+     */
+    static List<String> of(TlsCredentials credentials, String role, Instant now) {
+        List<String> out = expiry(credentials, now);
         X509Certificate leaf = credentials.certificateChain().get(0);
         String leafName = leaf.getSubjectX500Principal().getName();
         boolean server = role.equals("server");

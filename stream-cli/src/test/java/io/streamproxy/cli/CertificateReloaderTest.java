@@ -172,4 +172,28 @@ class CertificateReloaderTest {
         assertThat(RecordedLogs.since(mark, Level.WARN)).isEmpty();
         assertThat(Files.readString(dir.resolve("server.pem"), StandardCharsets.US_ASCII)).contains("BEGIN");
     }
+
+    @Test
+    void certificateExpiringSoon_isWarnedAboutAgain_whileItStaysInUse_andNoLongerOnceRenewed(@TempDir Path dir)
+            throws Exception {
+        CertsCommand.write(dir, "godoxy.agent", List.of(), false, 30);
+        write(dir, renew(dir, Duration.ofDays(3)));
+        CertificateFiles.Files3 files = new CertificateFiles.Files3(dir.resolve("ca.pem"), dir.resolve("server.pem"),
+                dir.resolve("server-key.pem"));
+        java.util.function.Predicate<RecordedLogs.Event> reminder = e -> e.message().contains("expires on")
+                && e.message().contains("said again every PT0.2S until it is renewed");
+        int mark = RecordedLogs.mark();
+        reloader = new CertificateReloader(files, "server", List.of(), null, Duration.ZERO,
+                TlsCredentials.fromPem(files.ca(), files.cert(), files.key()), Duration.ofMillis(200));
+        assertThat(RecordedLogs.await(mark, Level.WARN, reminder, WAIT)).as("the first reminder").anyMatch(reminder);
+        mark = RecordedLogs.mark();
+        assertThat(RecordedLogs.await(mark, Level.WARN, reminder, WAIT)).as("the next one").anyMatch(reminder);
+        write(dir, renew(dir, Duration.ofDays(30)));
+        assertThat(reloader.reload("test", false)).isEqualTo("success");
+        // reloaded between two reminders: from the one after next on, none may come (five periods are watched)
+        RecordedLogs.await(RecordedLogs.mark(), Level.WARN, reminder, Duration.ofMillis(250));
+        mark = RecordedLogs.mark();
+        assertThat(RecordedLogs.await(mark, Level.WARN, reminder, Duration.ofSeconds(1)))
+                .as("reminders after the renewal").noneMatch(reminder);
+    }
 }
