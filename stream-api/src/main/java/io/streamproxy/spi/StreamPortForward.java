@@ -40,6 +40,8 @@ final class StreamPortForward implements PortForward {
             });
     private final Set<Closeable> open = ConcurrentHashMap.newKeySet();
     private final Set<Object> finished = ConcurrentHashMap.newKeySet();
+    /** Failures in runs: a client that reconnects in a loop while the server is down logs a line, not thousands. */
+    private final ForwardFailureLog failures;
     private volatile boolean closed;
 
     StreamPortForward(TcpClientTransport transport, Destination destination, InetSocketAddress listen)
@@ -54,6 +56,8 @@ final class StreamPortForward implements PortForward {
             listener.close();
             throw new IOException("cannot listen on " + listen + ": " + e.getMessage(), e);
         }
+        this.failures = new ForwardFailureLog(LOG, "TCP forward " + listener.getLocalSocketAddress() + " -> "
+                + destination, "connection");
         threads.execute(this::acceptLoop);
     }
 
@@ -101,10 +105,10 @@ final class StreamPortForward implements PortForward {
             tunnel = transport.open(destination);
             open.add(tunnel);
             TcpTunnel t = tunnel;
-            threads.execute(() -> pump(local::getInputStream, t.output(), t::shutdownOutput, local, t));
-            pump(t::input, local.getOutputStream(), local::shutdownOutput, local, t);
+            threads.execute(() -> pump(local::getInputStream, t.output(), t::shutdownOutput, local, t, false));
+            pump(t::input, local.getOutputStream(), local::shutdownOutput, local, t, true);
         } catch (IOException | RuntimeException e) {
-            LOG.warn("forward from {} failed: {}", local.getRemoteSocketAddress(), e.toString());
+            failures.failed(local.getRemoteSocketAddress(), e.toString(), "", "", System.nanoTime());
             // nothing relays them (the tunnel failed to open, or no thread was left for its second pump)
             abort(local);
             if (tunnel != null) {
@@ -122,14 +126,23 @@ final class StreamPortForward implements PortForward {
     }
 
     /** Copies one direction; on end of stream half-closes the other side; the second direction to end closes. */
-    private void pump(Source source, OutputStream out, HalfClose halfClose, Socket local, TcpTunnel tunnel) {
+    private void pump(Source source, OutputStream out, HalfClose halfClose, Socket local, TcpTunnel tunnel,
+                      boolean fromTunnel) {
         byte[] buffer = new byte[64 * 1024];
         try {
             InputStream in = source.get();
+            boolean unproven = fromTunnel; // until the tunnel's first byte shows the server relays
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                if (unproven) {
+                    unproven = false;
+                    failures.succeeded(""); // a run of failures, if any, ended
+                }
                 out.write(buffer, 0, n);
                 out.flush();
+            }
+            if (unproven) {
+                failures.succeeded(""); // a clean end of a tunnel that sent nothing: it worked too
             }
             halfClose.run();
             if (!finished.add(tunnel)) {
@@ -142,8 +155,8 @@ final class StreamPortForward implements PortForward {
                 // the tunnel's TLS failed after its handshake: in TLS 1.3 that is how a server refuses the client's
                 // certificate (its alert is in the message), which the operator must learn of
                 String m = String.valueOf(e.getMessage());
-                LOG.warn("forward from {}: {}{}", local.getRemoteSocketAddress(),
-                        m.startsWith("certificate refused: ") ? "" : "TLS failed: ", m);
+                failures.failed(local.getRemoteSocketAddress(), m.startsWith("certificate refused: ") ? m
+                        : "TLS failed: " + m, "", "", System.nanoTime());
             }
             finished.remove(tunnel);
             abort(local); // a failure on either side reaches each peer as a reset, not a clean end

@@ -25,15 +25,10 @@ public final class UdpFlowBackoff {
     public static final String SERVER_ENDED = "the server ended the tunnel right after it opened, with no datagram "
             + "back: it refused the destination, or it is draining (its access log says which)";
     private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
-    private static final long REMINDER_NANOS = TimeUnit.MINUTES.toNanos(1);
 
-    private final Logger log;
-    private final String forward;
-    private int failures;
+    private final ForwardFailureLog failures;
     private long openAfter;
     private long dropped;
-    private String lastReason;
-    private long lastWarned;
 
     /**
      * Creates the back-off of one forward.
@@ -42,8 +37,7 @@ public final class UdpFlowBackoff {
      * @param forward names the forward in them ({@code "UDP forward 127.0.0.1:5353 -> db:53"})
      */
     public UdpFlowBackoff(Logger log, String forward) {
-        this.log = log;
-        this.forward = forward;
+        this.failures = new ForwardFailureLog(log, forward, "flow");
     }
 
     /**
@@ -54,7 +48,7 @@ public final class UdpFlowBackoff {
      * @return true outside a back-off
      */
     public synchronized boolean mayOpen(long now) {
-        if (failures == 0 || now - openAfter >= 0) {
+        if (failures.failuresInARow() == 0 || now - openAfter >= 0) {
             return true;
         }
         dropped++;
@@ -69,22 +63,13 @@ public final class UdpFlowBackoff {
      * @param now    {@link System#nanoTime()}
      */
     public synchronized void failed(SocketAddress source, String reason, long now) {
-        failures++;
-        long backoff = Math.min(FIRST_BACKOFF_NANOS << Math.min(failures - 1, 20),
+        int inARow = failures.failuresInARow() + 1;
+        long backoff = Math.min(FIRST_BACKOFF_NANOS << Math.min(inARow - 1, 20),
                 TimeUnit.MILLISECONDS.toNanos(MAX_BACKOFF_MILLIS));
         openAfter = now + backoff;
-        if (failures == 1 || !reason.equals(lastReason)) {
-            log.warn("{}: flow from {} failed: {}; new flows wait {} ms, up to {} ms while it fails", forward, source,
-                    reason, TimeUnit.NANOSECONDS.toMillis(backoff), MAX_BACKOFF_MILLIS);
-            lastWarned = now;
-        } else if (now - lastWarned >= REMINDER_NANOS) {
-            log.warn("{}: still failing, {} attempts in a row, {} datagrams of new flows dropped meanwhile; last: {}",
-                    forward, failures, dropped, reason);
-            lastWarned = now;
-        } else {
-            log.debug("{}: flow from {} failed: {}", forward, source, reason);
-        }
-        lastReason = reason;
+        failures.failed(source, reason, "; new flows wait " + TimeUnit.NANOSECONDS.toMillis(backoff) + " ms, up to "
+                + MAX_BACKOFF_MILLIS + " ms while it fails", ", " + dropped + " datagrams of new flows dropped meanwhile",
+                now);
     }
 
     /**
@@ -92,13 +77,8 @@ public final class UdpFlowBackoff {
      * failures.
      */
     public synchronized void succeeded() {
-        if (failures > 0) {
-            log.info("{}: flows work again after {} failed attempts ({} datagrams of new flows dropped meanwhile)",
-                    forward, failures, dropped);
-        }
-        failures = 0;
+        failures.succeeded(" (" + dropped + " datagrams of new flows dropped meanwhile)");
         dropped = 0;
-        lastReason = null;
     }
 
     /**

@@ -288,6 +288,32 @@ public abstract class TcpForwardKit extends TcpKitBase {
         }
     }
 
+    /**
+     * A local client that reconnects in a loop while the server is down makes the forward log a run of failures,
+     * not a line per connection (thousands a second filled the log), and each of its connections still ends.
+     */
+    @Test
+    public void serverDown_reconnectingClient_logsOneWarning_notOnePerConnection() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(RecordedLogs.isActive(), "needs the kit's recording logger");
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        server.close(); // its port now refuses connections
+        PortForward f = forward(client, echo);
+        int mark = RecordedLogs.mark();
+        for (int i = 0; i < 50; i++) {
+            try (Socket local = connect(f)) {
+                assertThat(local.getInputStream().read()).as("connection %d", i).isEqualTo(-1);
+            } catch (java.net.SocketException reset) {
+                // a reset ends it too, sometimes before the socket is even set up here
+            }
+        }
+        // the server is gone: every warning since the mark is the forward's (each is logged before its reset)
+        RecordedLogs.await(mark, org.slf4j.event.Level.WARN, e -> true, WAIT);
+        assertThat(RecordedLogs.since(mark, org.slf4j.event.Level.WARN))
+                .as("the warnings about 50 connections refused by a server that is down").hasSize(1)
+                .first().satisfies(e -> assertThat(e.message()).contains("connection from ").contains(" failed: "));
+    }
+
     /** A destination that cannot be reached resets the local connection instead of leaving it open. */
     @Test
     public void unreachableDestination_endsTheLocalConnection() throws Exception {

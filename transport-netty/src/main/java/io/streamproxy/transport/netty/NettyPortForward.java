@@ -18,6 +18,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.streamproxy.Destination;
 import io.streamproxy.PortForward;
 import io.streamproxy.internal.HandshakeFailures;
+import io.streamproxy.spi.ForwardFailureLog;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -47,6 +48,8 @@ final class NettyPortForward implements PortForward {
     private final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Channel listener;
     private final Runnable onClose;
+    /** Failures in runs: a client that reconnects in a loop while the server is down logs a line, not thousands. */
+    private final ForwardFailureLog failures;
 
     private NettyPortForward(NettyTunnels tunnels, NettyRuntime runtime, EventLoopGroup group,
                              Destination destination, InetSocketAddress listen, Runnable onClose) throws IOException {
@@ -74,6 +77,8 @@ final class NettyPortForward implements PortForward {
                     : "bind took longer than 10 s"), cause);
         }
         this.listener = bind.channel();
+        this.failures = new ForwardFailureLog(LOG, "TCP forward " + listener.localAddress() + " -> " + destination,
+                "connection");
     }
 
     static NettyPortForward start(NettyTunnels tunnels, NettyRuntime runtime, EventLoopGroup group,
@@ -108,7 +113,7 @@ final class NettyPortForward implements PortForward {
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 if (!done.isCancelled()) {
-                    LOG.warn("forward from {} failed: {}", local.remoteAddress(), why(done.cause()));
+                    failures.failed(local.remoteAddress(), why(done.cause()), "", "", System.nanoTime());
                 }
                 early.release();
                 fromLocal.release();
@@ -127,6 +132,14 @@ final class NettyPortForward implements PortForward {
                 public void ended(String how, long toDestination, long fromDestination) {
                     LOG.debug("{} ended ({}): {} bytes sent, {} received", label, how, toDestination,
                             fromDestination);
+                    if (fromDestination == 0 && !how.equals("failed")) {
+                        failures.succeeded(""); // a clean end of a tunnel that sent nothing: it worked too
+                    }
+                }
+
+                @Override
+                public void destinationResponded() {
+                    failures.succeeded(""); // the server relays: a run of failures, if any, ended
                 }
 
                 @Override
@@ -143,10 +156,12 @@ final class NettyPortForward implements PortForward {
                     String refused = clientSide || warned ? null : HandshakeFailures.refusedByServer(cause);
                     if (refused != null) {
                         warned = true;
-                        LOG.warn("{}: certificate refused: {}", label, refused);
+                        failures.failed(local.remoteAddress(), "certificate refused: " + refused, "", "",
+                                System.nanoTime());
                     } else if (!clientSide && !warned && cause instanceof javax.net.ssl.SSLException) {
                         warned = true;
-                        LOG.warn("{}: TLS failed: {}", label, cause.getMessage());
+                        failures.failed(local.remoteAddress(), "TLS failed: " + cause.getMessage(), "", "",
+                                System.nanoTime());
                     } else {
                         TcpRelay.Events.super.sideFailed(clientSide, cause);
                     }

@@ -43,6 +43,10 @@ final class TcpRelay {
         /** A name for log lines. */
         String label();
 
+        /** The destination's side sent its first bytes (a port forward's server relays); once per relay. */
+        default void destinationResponded() {
+        }
+
         /** A side failed (a reset, a TLS alert), just before the relay ends; logged at debug unless overridden. */
         default void sideFailed(boolean clientSide, Throwable cause) {
             LOG.debug("{}: {} side failed: {}", label(), clientSide ? "client" : "destination", cause.toString());
@@ -125,6 +129,9 @@ final class TcpRelay {
 
     /** Bytes the destination side sent before the relay was in place. */
     void fromDestination(ByteBuf b) {
+        if (bytesFromDestination == 0 && b.isReadable()) {
+            events.destinationResponded();
+        }
         bytesFromDestination += b.readableBytes();
         client.write(b, client.voidPromise());
     }
@@ -269,6 +276,9 @@ final class TcpRelay {
             if (isClient) {
                 bytesToDestination += b.readableBytes();
             } else {
+                if (bytesFromDestination == 0 && b.isReadable()) {
+                    events.destinationResponded();
+                }
                 bytesFromDestination += b.readableBytes();
             }
             Channel peer = peer();
