@@ -29,6 +29,17 @@ final class CertificateWarnings {
     }
 
     /**
+     * Names a certificate in warnings and health answers.
+     *
+     * @param c the certificate
+     * @return {@code certificate CN=... (serial 1f3a)}
+     */
+    static String named(X509Certificate c) {
+        return "certificate " + c.getSubjectX500Principal().getName() + " (serial " + c.getSerialNumber().toString(16)
+                + ")";
+    }
+
+    /**
      * Lists the certificates (chain and trusted CAs) that expire within {@link #EXPIRY_WARNING}, or have.
      *
      * @param credentials the material
@@ -42,9 +53,7 @@ final class CertificateWarnings {
         for (X509Certificate c : all) {
             Instant end = c.getNotAfter().toInstant();
             if (end.isBefore(now.plus(EXPIRY_WARNING))) {
-                out.add("certificate " + c.getSubjectX500Principal().getName() + " (serial "
-                        + c.getSerialNumber().toString(16) + ") " + (end.isBefore(now) ? "expired on " : "expires on ")
-                        + end);
+                out.add(named(c) + " " + (end.isBefore(now) ? "expired on " : "expires on ") + end);
             }
         }
         return out;

@@ -47,8 +47,7 @@ final class ServerHealth {
             Instant end = c.getNotAfter().toInstant();
             Instant start = c.getNotBefore().toInstant();
             if (now.isAfter(end) || now.isBefore(start)) {
-                return "certificate " + c.getSubjectX500Principal().getName() + " (serial "
-                        + c.getSerialNumber().toString(16) + ") " + (now.isAfter(end) ? "expired on " + end
+                return CertificateWarnings.named(c) + " " + (now.isAfter(end) ? "expired on " + end
                         : "is not valid before " + start) + ": clients refuse this server's certificate";
             }
         }
