@@ -132,7 +132,7 @@ final class NettyPortForward implements PortForward {
                 public void ended(String how, long toDestination, long fromDestination) {
                     LOG.debug("{} ended ({}): {} bytes sent, {} received", label, how, toDestination,
                             fromDestination);
-                    if (fromDestination == 0 && !how.equals("failed")) {
+                    if (fromDestination == 0 && !how.equals(TcpRelay.FAILED)) {
                         failures.succeeded(""); // a clean end of a tunnel that sent nothing: it worked too
                     }
                 }

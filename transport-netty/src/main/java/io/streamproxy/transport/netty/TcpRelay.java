@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
 final class TcpRelay {
     static final String CLIENT_SIDE = "stream-relay-client";
     static final String DESTINATION_SIDE = "stream-relay-destination";
+    /** How {@link Events#ended} names a relay that ended because a side failed. */
+    static final String FAILED = "failed";
     private static final Logger LOG = LoggerFactory.getLogger(TcpRelay.class);
 
     /** How long the queued bytes of a finished session may take to reach a slow reader before it is closed. */
@@ -246,7 +248,7 @@ final class TcpRelay {
         } else {
             drainThenClose(); // a clean end of one side that closed the channel: the other side closes plainly
         }
-        events.ended(complete ? "both directions ended" : failed ? "failed" : "closed", bytesToDestination,
+        events.ended(complete ? "both directions ended" : failed ? FAILED : "closed", bytesToDestination,
                 bytesFromDestination);
     }
 
