@@ -279,7 +279,7 @@ final class ServerCommand implements Callable<Integer> {
                 if (systemd != null) {
                     systemd.stopping();
                 }
-                LOG.info("draining: no new tunnels or UDP sessions; live ones have {}", drainTimeout);
+                LOG.info("draining: no new tunnels or UDP sessions; live ones have {}", Values.text(drainTimeout));
                 drainBoth(tcpServer, udpServer, drainTimeout);
                 closeAll(open);
             }, () -> {

@@ -102,6 +102,14 @@ class CliTest {
     }
 
     @Test
+    void durations_areWrittenAsTheOptionsTakeThem_andReadBack() {
+        for (String text : List.of("500ms", "1500ms", "0s", "20s", "90s", "2m", "61m", "1h", "25h")) {
+            assertThat(Values.text(Values.duration(text))).isEqualTo(text);
+        }
+        assertThat(Values.text(Duration.ofSeconds(120))).isEqualTo("2m");
+    }
+
+    @Test
     void badInput_isOneLineAndExitTwo(@TempDir Path dir) throws Exception {
         assertOneLineError(run("server", "--bogus"), "Unknown option");
         assertOneLineError(run("probe", "--server", "nohostport", "--certs", dir.toString()), "HOST:PORT");
