@@ -18,7 +18,12 @@ public class HealthProbeException extends StreamProxyException {
         /** Nothing listens at the server address, or the network refused the connection. */
         CONNECTION_REFUSED,
         /** The server answered the probe with data or in another way the protocol does not allow. */
-        PROTOCOL_ERROR
+        PROTOCOL_ERROR,
+        /**
+         * The server took the probe but answered it with a reset instead of a quiet close: it is draining (shutting
+         * down) and admits no new tunnel, which is how this project's TCP servers answer a probe then.
+         */
+        UNAVAILABLE
     }
 
     /** The class of failure. */

@@ -1,6 +1,7 @@
 package io.streamproxy.internal;
 
 import io.streamproxy.HealthProbeException;
+import java.io.IOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
@@ -48,6 +49,29 @@ public final class ProbeFailures {
             }
         }
         return false;
+    }
+
+    /**
+     * Classifies a failure of the read that waits for the server's answer to the probe header: a connection reset
+     * there, with no alert before it, is how a draining server refuses a probe ({@code UNAVAILABLE}); anything else
+     * as {@link #classify}.
+     *
+     * @param e       what the read failed with
+     * @param timeout the probe's timeout, for the message
+     * @return the probe exception
+     */
+    public HealthProbeException classifyAnswer(Throwable e, Duration timeout) {
+        if (HandshakeFailures.refusedByServer(e) == null) {
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof IOException
+                        && String.valueOf(c.getMessage()).toLowerCase(Locale.ROOT).contains("connection reset")) {
+                    return new HealthProbeException(HealthProbeException.Failure.UNAVAILABLE,
+                            "the server reset the connection in answer to the probe: it is draining (shutting "
+                                    + "down) and admits no new tunnel", e);
+                }
+            }
+        }
+        return classify(e, timeout);
     }
 
     /**

@@ -24,8 +24,8 @@ import javax.net.ssl.SSLSession;
  * The server side of one tunnel as an I/O-free state machine: every server, TCP and UDP, on every transport, feeds
  * it what happened and carries out the {@link Step} it answers. Events in: the handshake finished or failed, the
  * header bytes, the addresses a name resolved to, each dial's outcome, a direction of the relay ended, the relay
- * ended, {@link #tick} with the time, close. Steps out: wait, refuse (the reason is already reported), end a probe
- * quietly, resolve {@link #destination()}, dial {@link #dialAddress()}, start the relay, end. One deadline from
+ * ended, {@link #tick} with the time, close. Steps out: wait, refuse (the reason is already reported) quietly or with
+ * a reset, end a probe quietly, resolve {@link #destination()}, dial {@link #dialAddress()}, start the relay, end. One deadline from
  * accept bounds handshake plus header; the dial timeout bounds resolving plus every dial attempt; a UDP session
  * that relays nothing for the idle timeout ends. Only addresses the {@link DestinationPolicy} allows are dialled, in
  * the resolver's order, each at most once. Counters, refusal reasons and listener events come from here only. The
@@ -41,6 +41,13 @@ public final class TunnelSession {
         REFUSE,
         /** A health probe: close quietly, nothing was dialled; it was reported as a probe. */
         PROBE,
+        /**
+         * TCP only: refuse with a reset, not a quiet close (SO_LINGER 0 under the TLS layer, no close_notify), so the
+         * client can tell it from a healthy server's answer to a probe: a health probe while the server drains. The
+         * refusal was reported ({@link #refusalReason()}). A transport that closes quietly here lets a prober take a
+         * draining server for a healthy one.
+         */
+        RESET,
         /** Resolve {@link #destination()}'s host, then call {@link #resolved} or {@link #resolveFailed}. */
         RESOLVE,
         /** Connect to {@link #dialAddress()} by {@link #dialDeadline()}, then {@link #dialSucceeded} or {@link #dialFailed}. */
@@ -309,7 +316,8 @@ public final class TunnelSession {
      *
      * @param header the bytes; the position is not moved
      * @param now    {@link System#nanoTime()}
-     * @return {@link Step#PROBE}, {@link Step#REFUSE}, {@link Step#RESOLVE} or {@link Step#DIAL}
+     * @return {@link Step#PROBE}, {@link Step#REFUSE}, {@link Step#RESET} (a TCP probe while draining),
+     *         {@link Step#RESOLVE} or {@link Step#DIAL}
      */
     public synchronized Step header(ByteBuffer header, long now) {
         if (state != State.HEADER && !(state == State.HANDSHAKE && core.protocol() == Protocol.UDP)) {
@@ -327,6 +335,11 @@ public final class TunnelSession {
         SessionDecision decision = SessionRules.decide(header, d -> policy.allows(d, who));
         switch (decision.action()) {
             case CLOSE_QUIETLY:
+                if (core.isDraining()) {
+                    Step refused = refuse(RefusalReason.DRAINING, "the server is draining; health probe answered "
+                            + (core.protocol() == Protocol.TCP ? "with a reset" : "as a refusal"));
+                    return refused == Step.REFUSE && core.protocol() == Protocol.TCP ? Step.RESET : refused;
+                }
                 finish();
                 try {
                     core.listener().healthProbe(core.protocol(), client);

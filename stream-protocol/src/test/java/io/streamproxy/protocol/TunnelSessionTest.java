@@ -231,6 +231,18 @@ class TunnelSessionTest {
     }
 
     @Test
+    void probe_whileDraining_isRefusedWithAReset_notAnsweredAsHealthy() {
+        SessionCore core = core();
+        TunnelSession t = handshaken(core);
+        core.drain();
+        assertThat(t.header(ByteBuffer.wrap(HeaderCodec.healthProbe()), now)).isEqualTo(Step.RESET);
+        assertThat(t.refusalReason()).isEqualTo(RefusalReason.DRAINING);
+        assertThat(t.isEnded()).isTrue();
+        assertThat(core.handshaking()).isZero();
+        assertThat(events).singleElement().asString().startsWith("refused DRAINING");
+    }
+
+    @Test
     void invalidChecksum_isInvalidHeader() {
         byte[] h = HeaderCodec.encode("example.com", "443", 0);
         h[272] ^= 4;

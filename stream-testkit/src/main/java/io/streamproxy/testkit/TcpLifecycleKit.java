@@ -3,6 +3,7 @@ package io.streamproxy.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.streamproxy.HealthProbeException;
 import io.streamproxy.RefusalReason;
 import io.streamproxy.StreamClient;
 import io.streamproxy.StreamServer;
@@ -14,12 +15,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
 
 /**
  * Running a TCP server for months: new credentials given to a running server reach new handshakes at once while open
  * tunnels keep working, and a TLS session made before the update is not resumed after it; a drain refuses new tunnels with {@link RefusalReason#DRAINING}, lets live ones finish, and
- * ends what is left at its timeout.
+ * ends what is left at its timeout, and a health probe meanwhile gets a reset, so that it does not read healthy.
  */
 public abstract class TcpLifecycleKit extends TcpKitBase {
 
@@ -91,6 +93,31 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
         assertThat(drained.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
                 .as("every session ended by itself").isTrue();
         assertThat(events.awaitClosed(WAIT).bytesToDestination()).isPositive();
+    }
+
+    @Test
+    public void healthProbe_whileDraining_isAnsweredWithAReset_andFailsAsUnavailable() throws Exception {
+        StreamServer server = startServer();
+        StreamClient client = client(server);
+        assertThat(client.probeTcp(WAIT)).as("healthy before the drain").isPositive();
+        events.awaitProbe(WAIT);
+        server.stopAdmitting();
+
+        // on the wire: no close_notify and no FIN, which a prober would take for a healthy server's quiet close
+        try (SSLSocket s = RawTlsClient.connect(server.tcpAddress(), pki.clientCredentials(), null,
+                new String[] {"godoxy-agent-stream/1"}, WAIT)) {
+            s.getOutputStream().write(WireHeaders.valid("", "", 1));
+            s.getOutputStream().flush();
+            assertThatThrownBy(() -> s.getInputStream().read())
+                    .as("a probe of a draining server ends with a reset, not an end of stream")
+                    .isInstanceOf(IOException.class).hasMessageContaining("reset");
+        }
+        assertThat(events.awaitRefusal(WAIT).reason()).isEqualTo(RefusalReason.DRAINING);
+
+        assertThatThrownBy(() -> client.probeTcp(WAIT)).as("the transport's own probe")
+                .isInstanceOfSatisfying(HealthProbeException.class, e -> assertThat(e.failure())
+                        .as("%s", e.getMessage()).isEqualTo(HealthProbeException.Failure.UNAVAILABLE));
+        assertThat(echo.connectionCount()).isZero();
     }
 
     @Test

@@ -92,7 +92,12 @@ final class JdkTcpClient implements TcpClientTransport {
                 throw new SocketTimeoutException("probe timeout " + timeout + " passed");
             }
             socket.setSoTimeout(left);
-            int b = socket.getInputStream().read();
+            int b;
+            try {
+                b = socket.getInputStream().read();
+            } catch (IOException e) {
+                throw TLS_FAILURES.classifyAnswer(e, timeout);
+            }
             if (b >= 0) {
                 throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
                         "server sent data in answer to a health probe instead of closing", null);

@@ -152,7 +152,8 @@ final class TcpRelay {
         closeBoth();
     }
 
-    private static void reset(Socket s) {
+    /** Closes a socket with a reset (SO_LINGER 0); a TCP socket under TLS so sends no close_notify. */
+    static void reset(Socket s) {
         try {
             s.setSoLinger(true, 0);
         } catch (IOException | RuntimeException e) {

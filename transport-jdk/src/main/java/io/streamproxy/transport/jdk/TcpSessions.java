@@ -279,6 +279,9 @@ final class TcpSessions {
                     case PROBE:
                         linger = t.refusalReason() != RefusalReason.HEADER_TIMEOUT;
                         return;
+                    case RESET:
+                        TcpRelay.reset(c.raw != null ? c.raw : c.socket); // under TLS: no close_notify goes first
+                        return;
                     case END:
                     default:
                         return;

@@ -11,7 +11,6 @@ import io.streamproxy.StreamClientOptions;
 import io.streamproxy.TcpTunnel;
 import io.streamproxy.spi.TcpClientTransport;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
@@ -106,8 +105,13 @@ final class NettyTcpClient implements TcpClientTransport {
                 throw new SocketTimeoutException("probe timeout " + timeout + " passed");
             }
             t.setReadTimeout(Duration.ofMillis(left));
-            InputStream in = t.input();
-            if (in.read() >= 0) {
+            int b;
+            try {
+                b = t.input().read();
+            } catch (IOException e) {
+                throw TLS_FAILURES.classifyAnswer(e, timeout);
+            }
+            if (b >= 0) {
                 throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
                         "server sent data in answer to a health probe instead of closing", null);
             }

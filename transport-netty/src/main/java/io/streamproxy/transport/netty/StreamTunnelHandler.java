@@ -217,7 +217,11 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
                     timer.cancel(false);
                 }
                 releasePending();
-                ctx.close();
+                if (step == Step.RESET) {
+                    TcpRelay.reset(ctx.channel()); // no close_notify, no FIN: a prober tells it from a quiet close
+                } else {
+                    ctx.close();
+                }
         }
     }
 

@@ -213,7 +213,8 @@ final class TcpRelay {
         reset(client);
     }
 
-    private static void reset(Channel c) {
+    /** Closes a channel with a reset (SO_LINGER 0): its SslHandler is removed first, so no close_notify goes. */
+    static void reset(Channel c) {
         SslHandler ssl = c.pipeline().get(SslHandler.class);
         if (ssl != null) {
             c.pipeline().remove(ssl); // so that closing sends no close_notify

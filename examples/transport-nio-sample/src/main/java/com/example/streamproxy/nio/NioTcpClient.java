@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 
@@ -99,7 +100,19 @@ final class NioTcpClient implements TcpClientTransport {
                 throw new SocketTimeoutException("probe timeout " + timeout + " passed");
             }
             channel.setReadTimeout((int) Math.min(Integer.MAX_VALUE, left));
-            if (channel.read(ByteBuffer.allocate(1)) >= 0) {
+            int n;
+            try {
+                n = channel.read(ByteBuffer.allocate(1));
+            } catch (IOException e) {
+                // a reset with no alert before it: the server refused the probe (it drains), not a healthy close
+                if (!(e instanceof SSLException)
+                        && String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("connection reset")) {
+                    throw new HealthProbeException(HealthProbeException.Failure.UNAVAILABLE,
+                            "the server reset the connection in answer to the probe: it is draining", e);
+                }
+                throw e;
+            }
+            if (n >= 0) {
                 throw new HealthProbeException(HealthProbeException.Failure.PROTOCOL_ERROR,
                         "server sent data in answer to a health probe instead of closing", null);
             }

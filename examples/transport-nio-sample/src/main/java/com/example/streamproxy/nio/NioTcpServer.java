@@ -360,6 +360,9 @@ final class NioTcpServer implements ServerEndpoint {
                     case PROBE:
                         linger = t.refusalReason() != RefusalReason.HEADER_TIMEOUT;
                         return;
+                    case RESET:
+                        c.tls.reset(); // a probe while draining: no close_notify, so the prober sees a refusal
+                        return;
                     case END:
                     default:
                         return;
