@@ -20,8 +20,9 @@ public class HealthProbeException extends StreamProxyException {
         /** The server answered the probe with data or in another way the protocol does not allow. */
         PROTOCOL_ERROR,
         /**
-         * The server took the probe but answered it with a reset instead of a quiet close: it is draining (shutting
-         * down) and admits no new tunnel, which is how this project's TCP servers answer a probe then.
+         * The server is draining (shutting down) and admits no new tunnel: this project's servers answer a TCP probe
+         * then with a reset instead of a quiet close, and a new DTLS client's handshake with alert
+         * {@code user_canceled}.
          */
         UNAVAILABLE
     }

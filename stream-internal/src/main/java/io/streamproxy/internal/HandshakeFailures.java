@@ -14,6 +14,11 @@ import java.util.regex.Pattern;
  * what the server's certificate alert means. Internal: not API.
  */
 public final class HandshakeFailures {
+    /**
+     * How the JDK's engine words a received fatal {@code user_canceled} (its {@code Alert.AlertConsumer} names it
+     * after close_notify; a close_notify of either level takes another branch and never reads so).
+     */
+    private static final String JDK_FATAL_USER_CANCELED = "received fatal close_notify alert";
     private static final Pattern RECEIVED_ALERT = Pattern.compile("(?:received fatal alert: |_alert_)([a-z_]+)");
 
     /** The alerts a peer refuses a certificate with, and what a server means by each when it refuses a client's. */
@@ -30,6 +35,8 @@ public final class HandshakeFailures {
 
     /** How a worded refusal begins. */
     public static final String CERTIFICATE_REFUSED = "certificate refused: ";
+    /** How {@link #wordedRefusal} begins the words for a draining server's {@code user_canceled}. */
+    public static final String SERVER_DRAINING = "server draining: ";
 
     private HandshakeFailures() {
     }
@@ -49,19 +56,36 @@ public final class HandshakeFailures {
     }
 
     /**
+     * Says, for a client, that the server canceled its handshake because it drains, when the failure holds the
+     * {@code user_canceled} alert a draining server answers a new DTLS client with.
+     *
+     * @param failure what the client's handshake failed with
+     * @return the words, or null when the server sent no such alert
+     */
+    public static String drainingServer(Throwable failure) {
+        return "user_canceled".equals(receivedAlert(failure)) ? "the server canceled the handshake with alert "
+                + "user_canceled: it is draining (shutting down) and admits no new session" : null;
+    }
+
+    /**
      * Words a client's failure that holds the server's certificate alert the way every forward logs it: an
      * {@link javax.net.ssl.SSLException} "certificate refused: the server answered with alert ...: ... (the
-     * original message)", with the original as its cause; any other failure is returned as it is.
+     * original message)", with the original as its cause; a draining server's {@code user_canceled} likewise as
+     * "server draining: ..." ({@link #drainingServer}); any other failure is returned as it is.
      *
      * @param failure what the client's handshake or a read of its tunnel failed with
      * @return the worded failure, or {@code failure}
      */
     public static java.io.IOException wordedRefusal(java.io.IOException failure) {
         String refused = refusedByServer(failure);
-        if (refused == null || String.valueOf(failure.getMessage()).startsWith(CERTIFICATE_REFUSED)) {
+        String draining = refused == null ? drainingServer(failure) : null;
+        String was = String.valueOf(failure.getMessage());
+        if (refused == null && draining == null || was.startsWith(CERTIFICATE_REFUSED)
+                || was.startsWith(SERVER_DRAINING)) {
             return failure;
         }
-        String message = CERTIFICATE_REFUSED + refused + " (" + failure.getMessage() + ")";
+        String message = (refused != null ? CERTIFICATE_REFUSED + refused : SERVER_DRAINING + draining) + " ("
+                + was + ")";
         javax.net.ssl.SSLException worded = failure instanceof javax.net.ssl.SSLHandshakeException
                 ? new javax.net.ssl.SSLHandshakeException(message) : new javax.net.ssl.SSLException(message);
         worded.initCause(failure);
@@ -77,7 +101,11 @@ public final class HandshakeFailures {
     public static String receivedAlert(Throwable failure) {
         for (Throwable c = failure; c != null; c = c.getCause()) {
             if (c.getMessage() != null) {
-                Matcher m = RECEIVED_ALERT.matcher(c.getMessage().toLowerCase(Locale.ROOT));
+                String message = c.getMessage().toLowerCase(Locale.ROOT);
+                if (message.contains(JDK_FATAL_USER_CANCELED)) {
+                    return "user_canceled";
+                }
+                Matcher m = RECEIVED_ALERT.matcher(message);
                 if (m.find()) {
                     return m.group(1);
                 }

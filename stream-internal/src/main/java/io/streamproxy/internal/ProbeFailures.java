@@ -16,8 +16,9 @@ import java.util.Locale;
  * {@link HealthProbeException.Failure}, the same way for every transport: a timeout anywhere in the cause chain
  * (the socket's, or the transport's own handshake timeout types) is {@code TIMEOUT}; a refused or unroutable
  * connection or an unknown host is {@code CONNECTION_REFUSED}; a {@link CertificateException} in the chain, or a
- * TLS or DTLS failure whose message or alert names a certificate problem, is {@code CERTIFICATE_REFUSED}; anything
- * else is {@code HANDSHAKE_FAILED}. Internal: not API.
+ * TLS or DTLS failure whose message or alert names a certificate problem, is {@code CERTIFICATE_REFUSED}; a draining
+ * server's {@code user_canceled} alert (DTLS) or reset in answer to the probe header (TLS) is {@code UNAVAILABLE};
+ * anything else is {@code HANDSHAKE_FAILED}. Internal: not API.
  */
 public final class ProbeFailures {
     private static final List<String> CERTIFICATE_WORDS = List.of("certificate", "pkix", "unknown_ca",
@@ -67,7 +68,7 @@ public final class ProbeFailures {
                         && String.valueOf(c.getMessage()).toLowerCase(Locale.ROOT).contains("connection reset")) {
                     return new HealthProbeException(HealthProbeException.Failure.UNAVAILABLE,
                             "the server reset the connection in answer to the probe: it is draining (shutting "
-                                    + "down) and admits no new tunnel", e);
+                                    + "down) and admits no new tunnel, or it failed", e);
                 }
             }
         }
@@ -102,6 +103,10 @@ public final class ProbeFailures {
         if (refused != null) {
             return new HealthProbeException(HealthProbeException.Failure.CERTIFICATE_REFUSED,
                     "certificate refused: " + refused + " (" + what + ")", e);
+        }
+        String draining = HandshakeFailures.drainingServer(e);
+        if (draining != null) {
+            return new HealthProbeException(HealthProbeException.Failure.UNAVAILABLE, draining + " (" + what + ")", e);
         }
         for (Throwable c = e; c != null; c = c.getCause()) {
             String m = String.valueOf(c.getMessage()).toLowerCase(Locale.ROOT);

@@ -24,6 +24,20 @@ class HandshakeFailuresTest {
     }
 
     @Test
+    void aDrainingServersUserCanceled_isNamed_inTheJdksQuirkyWordsAndBouncyCastles() {
+        // the JDK's engine reads a fatal user_canceled as "Received fatal close_notify alert"
+        SSLException jdk = new SSLException("Received fatal close_notify alert");
+        assertThat(HandshakeFailures.receivedAlert(jdk)).isEqualTo("user_canceled");
+        assertThat(HandshakeFailures.receivedAlert(new IOException("received fatal alert: user_canceled(90)")))
+                .isEqualTo("user_canceled");
+        assertThat(HandshakeFailures.wordedRefusal(jdk)).isInstanceOf(SSLException.class).hasCause(jdk)
+                .hasMessageStartingWith("server draining: the server canceled the handshake with alert "
+                        + "user_canceled: it is draining");
+        assertThat(HandshakeFailures.drainingServer(new SSLException("Received fatal alert: internal_error")))
+                .isNull();
+    }
+
+    @Test
     void aServersReason_prefersTheRefusedCertificatesOwnWords() {
         SSLHandshakeException openSsl = new SSLHandshakeException("General OpenSslEngine problem");
         openSsl.initCause(new CertificateException("client certificate \"CN=x\" issued by \"CN=y\" refused: ..."));

@@ -10,6 +10,7 @@ import java.net.UnknownHostException;
 import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.List;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;
 
@@ -65,6 +66,19 @@ class ProbeFailuresTest {
                 "TLS: error:10000438:SSL routines:OPENSSL_internal:TLSV1_ALERT_INTERNAL_ERROR"), timeout);
         assertThat(internal.failure()).as("an alert that says nothing of certificates")
                 .isEqualTo(Failure.HANDSHAKE_FAILED);
+    }
+
+    @Test
+    void aDrainingServer_isUnavailable_byItsUserCanceled_orByAResetInAnswerToTheProbe() {
+        var alert = failures.classify(new SSLException("Received fatal close_notify alert"), timeout);
+        assertThat(alert.failure()).isEqualTo(Failure.UNAVAILABLE);
+        assertThat(alert.getMessage()).contains("draining");
+        var reset = failures.classifyAnswer(new java.net.SocketException("Connection reset"), timeout);
+        assertThat(reset.failure()).isEqualTo(Failure.UNAVAILABLE);
+        assertThat(failures.classify(new java.net.SocketException("Connection reset"), timeout).failure())
+                .as("a reset during the handshake is not an answer to the probe").isEqualTo(Failure.HANDSHAKE_FAILED);
+        assertThat(failures.classifyAnswer(new SSLException("Received fatal alert: unknown_ca"), timeout).failure())
+                .as("an alert before the reset").isEqualTo(Failure.CERTIFICATE_REFUSED);
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamproxy.DatagramTunnel;
+import io.streamproxy.HealthProbeException;
 import io.streamproxy.Protocol;
 import io.streamproxy.StreamClient;
 import io.streamproxy.StreamServer;
@@ -54,9 +55,13 @@ public abstract class UdpLifecycleKit extends UdpKitBase {
 
         StreamClient impatient = closeLater(newClient(clientOptions(server.udpAddress(), pki.clientCredentials())
                 .handshakeTimeout(Duration.ofSeconds(1)).build()));
-        assertThatThrownBy(() -> roundTrip(impatient, 2)).as("no new session while draining")
-                .isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> roundTrip(impatient, 2)).as("no new session while draining, and the client is "
+                + "told why (a fatal user_canceled alert), not left to its handshake timeout")
+                .isInstanceOf(IOException.class).hasMessageContaining("draining");
         assertThat(events.unauthenticatedDrops(SessionCore.DROP_DRAINING)).isPositive();
+        assertThatThrownBy(() -> client.probeUdp(WAIT)).as("a probe of the draining server")
+                .isInstanceOfSatisfying(HealthProbeException.class, e -> assertThat(e.failure())
+                        .as("%s", e.getMessage()).isEqualTo(HealthProbeException.Failure.UNAVAILABLE));
         echoOnce(live, 3);
         assertThat(drained).as("the drain waits for the live session").isNotDone();
         live.close();

@@ -127,6 +127,9 @@ public final class DtlsClientTable {
         }
         TunnelSession tunnel = core.tryAccept(from, now);
         if (tunnel == null) {
+            if (core.isDraining() && DtlsRecords.answerDraining(datagram, reply)) {
+                send(from, reply); // told at once, instead of retransmitting into its handshake timeout
+            }
             return; // dropped and counted by the core; the client retransmits its ClientHello
         }
         DtlsServerSession s = sessions.create(from, tunnel);

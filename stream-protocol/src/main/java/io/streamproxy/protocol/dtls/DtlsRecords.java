@@ -21,6 +21,8 @@ public final class DtlsRecords {
     public static final int APPLICATION_DATA = 23;
     /** The largest DTLSCiphertext fragment: 2^14 plus 2048 bytes of expansion. */
     public static final int MAX_FRAGMENT = 16384 + 2048;
+    /** The alert that ends a handshake for a reason that is not a protocol failure (RFC 5246 7.2.2). */
+    public static final int USER_CANCELED = 90;
     /** The size of an alert record in the clear: a header and two bytes. */
     public static final int CLEAR_ALERT = HEADER + 2;
     /**
@@ -131,6 +133,32 @@ public final class DtlsRecords {
         answer.putShort((short) 0).putShort((short) (UNKNOWN_SESSION_SEQUENCE >>> 32))
                 .putInt((int) UNKNOWN_SESSION_SEQUENCE);
         answer.putShort((short) 2).put((byte) 1).put((byte) 0); // warning, close_notify
+        answer.flip();
+        return true;
+    }
+
+    /**
+     * Answers a ClientHello that a draining server will not admit: a fatal {@code user_canceled} alert in the clear
+     * (epoch 0, the ClientHello's version and record sequence number, as a HelloVerifyRequest has them), which ends
+     * the client's handshake at once ("received fatal alert: user_canceled", the alert for a handshake canceled for
+     * a reason that is not a protocol failure) instead of leaving it to time out. Only for a ClientHello whose cookie
+     * proved its source address, so that it cannot be turned on a third party; smaller than what it answers.
+     *
+     * @param clientHello the datagram, position to limit (not moved), starting with a handshake record in the clear
+     * @param answer      where the answer goes, cleared first and flipped after, when there is one
+     * @return true if {@code answer} holds a datagram to send back
+     */
+    public static boolean answerDraining(ByteBuffer clientHello, ByteBuffer answer) {
+        int at = clientHello.position();
+        if (recordSize(clientHello, at, 0) < 0 || !isClear(clientHello, at) || type(clientHello, at) != HANDSHAKE) {
+            return false;
+        }
+        answer.clear();
+        answer.put((byte) ALERT).put(clientHello.get(at + 1)).put(clientHello.get(at + 2)); // the client's version
+        for (int i = 3; i < HEADER - 2; i++) {
+            answer.put(clientHello.get(at + i)); // epoch 0 and the ClientHello's sequence number
+        }
+        answer.putShort((short) 2).put((byte) 2).put((byte) USER_CANCELED); // fatal
         answer.flip();
         return true;
     }

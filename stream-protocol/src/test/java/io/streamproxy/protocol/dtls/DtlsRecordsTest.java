@@ -35,6 +35,29 @@ class DtlsRecordsTest {
     }
 
     @Test
+    void aClientHelloADrainingServerWillNotAdmit_isAnsweredWithAFatalUserCanceledInTheClear() {
+        ByteBuffer hello = record(DtlsRecords.HANDSHAKE, 0, 120);
+        hello.putShort(5, (short) 0).putInt(7, 7); // the ClientHello's record sequence number: 7
+        ByteBuffer answer = ByteBuffer.allocate(64);
+        assertThat(DtlsRecords.answerDraining(hello, answer)).isTrue();
+        assertThat(hello.position()).as("not moved").isZero();
+        assertThat(answer.remaining()).isEqualTo(DtlsRecords.CLEAR_ALERT);
+        assertThat(answer.get(0)).as("type alert").isEqualTo((byte) 21);
+        assertThat(answer.getShort(1)).as("the client's version").isEqualTo(hello.getShort(1));
+        assertThat(answer.getShort(3)).as("epoch").isZero();
+        assertThat(answer.getInt(7)).as("the ClientHello's sequence number, as a HelloVerifyRequest").isEqualTo(7);
+        assertThat(answer.get(13)).as("fatal").isEqualTo((byte) 2);
+        assertThat(answer.get(14)).as("user_canceled").isEqualTo((byte) 90);
+
+        assertThat(DtlsRecords.answerDraining(record(DtlsRecords.HANDSHAKE, 1, 40), answer))
+                .as("a protected handshake record").isFalse();
+        assertThat(DtlsRecords.answerDraining(record(DtlsRecords.ALERT, 0, 2), answer)).as("an alert").isFalse();
+        ByteBuffer truncated = record(DtlsRecords.HANDSHAKE, 0, 120);
+        truncated.limit(truncated.limit() - 1);
+        assertThat(DtlsRecords.answerDraining(truncated, answer)).as("truncated").isFalse();
+    }
+
+    @Test
     void recordsThatAreNotOfAnEstablishedSession_areNotAnswered() {
         ByteBuffer answer = ByteBuffer.allocate(64);
         assertThat(DtlsRecords.answerUnknownSession(record(DtlsRecords.APPLICATION_DATA, 0, 40), answer))

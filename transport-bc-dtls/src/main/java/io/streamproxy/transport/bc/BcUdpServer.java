@@ -79,7 +79,7 @@ final class BcUdpServer implements ServerEndpoint {
     private final Map<SocketAddress, Session> sessions = new ConcurrentHashMap<>();
     private final Queue<Session> toRegister = new ConcurrentLinkedQueue<>();
     /** The answer to a record of a session this server does not know; used on the receive loop only. */
-    private final ByteBuffer unknownSessionAnswer = ByteBuffer.allocate(DtlsRecords.CLEAR_ALERT);
+    private final ByteBuffer clearAlertAnswer = ByteBuffer.allocate(DtlsRecords.CLEAR_ALERT);
     private final ThreadPoolExecutor handshakes;
     private final ThreadPoolExecutor pumps;
     private final Thread receiver;
@@ -172,10 +172,10 @@ final class BcUdpServer implements ServerEndpoint {
 
     /** A source with no session: stateless cookie check; state only for a verified ClientHello within the caps. */
     private void newSource(SocketAddress from, byte[] data, int length) {
-        if (DtlsRecords.answerUnknownSession(ByteBuffer.wrap(data, 0, length), unknownSessionAnswer)) {
+        if (DtlsRecords.answerUnknownSession(ByteBuffer.wrap(data, 0, length), clearAlertAnswer)) {
             core.dropped(from, DtlsClientTable.DROP_UNKNOWN_SESSION);
             try {
-                channel.send(unknownSessionAnswer, from);
+                channel.send(clearAlertAnswer, from);
             } catch (IOException e) {
                 // like any lost datagram: the client sends again
             }
@@ -193,6 +193,14 @@ final class BcUdpServer implements ServerEndpoint {
         }
         TunnelSession tunnel = core.tryAccept(from, System.nanoTime());
         if (tunnel == null) {
+            if (core.isDraining() && DtlsRecords.answerDraining(ByteBuffer.wrap(data, 0, length),
+                    clearAlertAnswer)) {
+                try {
+                    channel.send(clearAlertAnswer, from); // told at once, instead of timing out
+                } catch (IOException e) {
+                    // like any lost datagram
+                }
+            }
             return; // at the server's or the source's handshake limit (counted); the client retransmits
         }
         Session s = new Session(from, tunnel);

@@ -280,7 +280,10 @@ final class TcpSessions {
                         linger = t.refusalReason() != RefusalReason.HEADER_TIMEOUT;
                         return;
                     case RESET:
-                        TcpRelay.reset(c.raw != null ? c.raw : c.socket); // under TLS: no close_notify goes first
+                        c.disarm(); // the timer's close would send close_notify
+                        if (c.raw != null) { // a handed-over socket has none, but its handler cannot drain
+                            TcpRelay.reset(c.raw); // under TLS: no close_notify goes first
+                        }
                         return;
                     case END:
                     default:

@@ -108,7 +108,7 @@ final class NioTcpClient implements TcpClientTransport {
                 if (!(e instanceof SSLException)
                         && String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("connection reset")) {
                     throw new HealthProbeException(HealthProbeException.Failure.UNAVAILABLE,
-                            "the server reset the connection in answer to the probe: it is draining", e);
+                            "the server reset the connection in answer to the probe: it is draining or failed", e);
                 }
                 throw e;
             }
