@@ -41,7 +41,8 @@ final class StreamPortForward implements PortForward {
     private final Set<Closeable> open = ConcurrentHashMap.newKeySet();
     private final Set<Object> finished = ConcurrentHashMap.newKeySet();
     /** Failures in runs: a client that reconnects in a loop while the server is down logs a line, not thousands. */
-    private final ForwardFailureLog failures;
+    private final FailureRunLog failures;
+    private final FailureRunLog acceptFailures;
     private volatile boolean closed;
 
     StreamPortForward(TcpClientTransport transport, Destination destination, InetSocketAddress listen)
@@ -56,8 +57,9 @@ final class StreamPortForward implements PortForward {
             listener.close();
             throw new IOException("cannot listen on " + listen + ": " + e.getMessage(), e);
         }
-        this.failures = new ForwardFailureLog(LOG, "TCP forward " + listener.getLocalSocketAddress() + " -> "
-                + destination, "connection");
+        String name = "TCP forward " + listener.getLocalSocketAddress() + " -> " + destination;
+        this.failures = new FailureRunLog(LOG, name, "connection");
+        this.acceptFailures = new FailureRunLog(LOG, name, "accept");
         threads.execute(this::acceptLoop);
     }
 
@@ -80,10 +82,12 @@ final class StreamPortForward implements PortForward {
                 if (closed) {
                     return;
                 }
-                LOG.warn("TCP forward on {}: accept failed: {}", address(), e.toString());
+                // out of descriptors (EMFILE) or the like: said once per run, backed off, no spinning
+                acceptFailures.failed(null, e.toString(), " (trying again every 100 ms)", "", System.nanoTime());
                 parkAfterFailure();
                 continue;
             }
+            acceptFailures.succeeded("");
             try {
                 threads.execute(() -> serve(local));
             } catch (RuntimeException e) {

@@ -26,7 +26,7 @@ public final class UdpFlowBackoff {
             + "back: it refused the destination, or it is draining (its access log says which)";
     private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
-    private final ForwardFailureLog failures;
+    private final FailureRunLog failures;
     private long openAfter;
     private long dropped;
 
@@ -37,7 +37,7 @@ public final class UdpFlowBackoff {
      * @param forward names the forward in them ({@code "UDP forward 127.0.0.1:5353 -> db:53"})
      */
     public UdpFlowBackoff(Logger log, String forward) {
-        this.failures = new ForwardFailureLog(log, forward, "flow");
+        this.failures = new FailureRunLog(log, forward, "flow");
     }
 
     /**

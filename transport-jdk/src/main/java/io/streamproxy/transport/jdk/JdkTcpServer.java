@@ -4,6 +4,7 @@ import io.streamproxy.StreamServerOptions;
 import io.streamproxy.TlsCredentials;
 import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.protocol.TunnelSession;
+import io.streamproxy.spi.FailureRunLog;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -26,11 +27,12 @@ import org.slf4j.LoggerFactory;
  */
 final class JdkTcpServer implements ServerEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(JdkTcpServer.class);
+    /** Failed accepts, in runs: a logger of their own, so that an application can hear of the recovery alone. */
+    private static final Logger ACCEPT_LOG = LoggerFactory.getLogger(JdkTcpServer.class.getName() + ".accept");
 
     /** The listen backlog: where a burst of clients waits while every handshake slot is held (the kernel caps it). */
     static final int BACKLOG = 4096;
     private static final long BACKOFF_MILLIS = 100;
-    private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final Object gate = new Object();
     private final StreamServerOptions options;
@@ -90,7 +92,7 @@ final class JdkTcpServer implements ServerEndpoint {
     }
 
     private void acceptLoop() {
-        long lastFailureLog = 0;
+        FailureRunLog failures = new FailureRunLog(ACCEPT_LOG, "TCP stream server on " + localAddress, "accept");
         while (!sessions.isClosed()) {
             try {
                 awaitCapacity();
@@ -104,16 +106,13 @@ final class JdkTcpServer implements ServerEndpoint {
                     if (listener.isClosed() || sessions.isClosed()) {
                         return;
                     }
-                    // out of descriptors (EMFILE) or the like: say so now and then, back off, do not spin
-                    long now = System.nanoTime();
-                    if (now - lastFailureLog > LOG_EVERY_NANOS || lastFailureLog == 0) {
-                        lastFailureLog = now;
-                        LOG.warn("accept failed on {} (backing off {} ms; said at most every 10 s): {}",
-                                localAddress, BACKOFF_MILLIS, e.toString());
-                    }
+                    // out of descriptors (EMFILE) or the like: said once per run, backed off, no spinning
+                    failures.failed(null, e.toString(), " (trying again every " + BACKOFF_MILLIS + " ms)", "",
+                            System.nanoTime());
                     backOff();
                     continue;
                 }
+                failures.succeeded("");
                 TunnelSession tunnel = sessions.core().accept(raw.getRemoteSocketAddress(), System.nanoTime(),
                         t -> start(raw, t));
                 if (tunnel == null) {

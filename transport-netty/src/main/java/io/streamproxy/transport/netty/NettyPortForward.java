@@ -18,7 +18,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.streamproxy.Destination;
 import io.streamproxy.PortForward;
 import io.streamproxy.internal.HandshakeFailures;
-import io.streamproxy.spi.ForwardFailureLog;
+import io.streamproxy.spi.FailureRunLog;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -42,6 +42,7 @@ final class NettyPortForward implements PortForward {
     /** Bytes of a local connection held while its tunnel opens before reading pauses. */
     private static final int HOLD = 256 * 1024;
 
+    private final AcceptFailures acceptFailures = new AcceptFailures("TCP forward");
     private final NettyTunnels tunnels;
     private final Class<? extends SocketChannel> channelType;
     private final Destination destination;
@@ -49,7 +50,7 @@ final class NettyPortForward implements PortForward {
     private final Channel listener;
     private final Runnable onClose;
     /** Failures in runs: a client that reconnects in a loop while the server is down logs a line, not thousands. */
-    private final ForwardFailureLog failures;
+    private final FailureRunLog failures;
 
     private NettyPortForward(NettyTunnels tunnels, NettyRuntime runtime, EventLoopGroup group,
                              Destination destination, InetSocketAddress listen, Runnable onClose) throws IOException {
@@ -77,7 +78,8 @@ final class NettyPortForward implements PortForward {
                     : "bind took longer than 10 s"), cause);
         }
         this.listener = bind.channel();
-        this.failures = new ForwardFailureLog(LOG, "TCP forward " + listener.localAddress() + " -> " + destination,
+        listener.pipeline().addLast(acceptFailures); // after Netty's acceptor, which pauses on a failed accept
+        this.failures = new FailureRunLog(LOG, "TCP forward " + listener.localAddress() + " -> " + destination,
                 "connection");
     }
 
@@ -98,6 +100,7 @@ final class NettyPortForward implements PortForward {
     }
 
     private void accepted(SocketChannel local) {
+        acceptFailures.accepted();
         if (open.size() >= 2 * MAX_CONNECTIONS) {
             reset(local);
             return;

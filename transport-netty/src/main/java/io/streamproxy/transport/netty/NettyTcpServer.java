@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
 final class NettyTcpServer implements ServerEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTcpServer.class);
 
+    private final AcceptFailures acceptFailures = new AcceptFailures("TCP stream server");
     private final NettyRuntime runtime;
     private final EventLoopGroup group;
     private final StreamTunnelService service;
@@ -63,6 +64,7 @@ final class NettyTcpServer implements ServerEndpoint {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
             throw new IOException("cannot listen on " + options.tcpAddress() + ": " + e.getMessage(), e);
         }
+        listener.pipeline().addLast(acceptFailures); // after Netty's acceptor, which pauses on a failed accept
         this.localAddress = (InetSocketAddress) listener.localAddress();
         service.core.onCapacity(this::resumeAccepting);
         LOG.info("TCP stream server (netty, {}) listening on {}", runtime.describe(), localAddress);
@@ -74,6 +76,7 @@ final class NettyTcpServer implements ServerEndpoint {
      * stops accepting, so that a burst waits in the listen backlog.
      */
     private void admit(SocketChannel ch, SslContext tls, StreamServerOptions options) {
+        acceptFailures.accepted();
         boolean[] admitting = {true};
         TunnelSession tunnel = service.core.accept(ch.remoteAddress(), System.nanoTime(), t -> {
             if (admitting[0]) {
