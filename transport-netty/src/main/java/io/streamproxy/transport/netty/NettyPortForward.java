@@ -243,6 +243,13 @@ final class NettyPortForward implements PortForward {
     /** Why opening a tunnel failed, in words: the server's certificate alert explained, else the exception. */
     private static String why(Throwable cause) {
         String refused = HandshakeFailures.refusedByServer(cause);
-        return refused != null ? "certificate refused: " + refused : String.valueOf(cause);
+        if (refused != null) {
+            return "certificate refused: " + refused;
+        }
+        Throwable root = cause;
+        while (cause instanceof io.netty.channel.ChannelException && root.getCause() != null) {
+            root = root.getCause(); // "Unable to create Channel": the socket's own failure says why (EMFILE)
+        }
+        return root == cause ? String.valueOf(cause) : cause.getMessage() + ": " + root;
     }
 }

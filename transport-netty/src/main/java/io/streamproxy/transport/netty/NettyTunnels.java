@@ -120,8 +120,9 @@ public final class NettyTunnels {
         });
         // a caller that cancels (its timeout) or any failure closes the channel: nothing is left open
         result.addListener(f -> {
-            if (!f.isSuccess()) {
-                connect.channel().close();
+            Channel c = connect.channel();
+            if (!f.isSuccess() && c.isOpen()) { // never opened (no descriptor left: EMFILE) has no loop to close on
+                c.close();
             }
         });
         return result;

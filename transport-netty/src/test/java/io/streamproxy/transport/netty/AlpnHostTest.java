@@ -171,6 +171,28 @@ class AlpnHostTest {
         assertThat(failure).isInstanceOf(java.io.IOException.class);
     }
 
+    /** A socket channel that cannot be made, as when the process has no descriptor left (EMFILE). */
+    public static final class NoDescriptorLeft extends NioSocketChannel {
+        public NoDescriptorLeft() {
+            throw new io.netty.channel.ChannelException("newSocketStream(..) failed: Too many open files");
+        }
+    }
+
+    @Test
+    void aTunnelWhoseSocketCannotBeMade_failsItsFuture_withoutAnErrorInNettysListeners() throws Exception {
+        NettyTunnels opener = NettyTunnels.create(StreamClientOptions.builder(address(), pki.clientCredentials())
+                .build());
+        int mark = io.streamproxy.testkit.RecordedLogs.mark();
+        Future<Channel> opened = opener.open(group, NoDescriptorLeft.class, Destination.of(echo.host(), echo.port()),
+                new io.netty.channel.ChannelInboundHandlerAdapter());
+        java.util.concurrent.CountDownLatch listenersRan = new java.util.concurrent.CountDownLatch(1);
+        opened.addListener(f -> listenersRan.countDown()); // after open()'s own listeners, which run in order
+        assertThat(listenersRan.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(opened.cause()).isInstanceOf(io.netty.channel.ChannelException.class);
+        // a listener that throws is logged by Netty's promise at WARN: closing a channel that never was
+        assertThat(io.streamproxy.testkit.RecordedLogs.since(mark, org.slf4j.event.Level.WARN)).isEmpty();
+    }
+
     @Test
     void nettyNativeTunnel_isAChannelWithTheCallersHandler() throws Exception {
         NettyTunnels opener = NettyTunnels.create(StreamClientOptions.builder(address(), pki.clientCredentials())
