@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
@@ -33,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * ended first, the end reason) and every refused one ({@code "event":"refused"} with the reason and detail). The
  * relay never waits for it: a line is formatted on the transport thread, put in a bounded queue
  * ({@link #CAPACITY} lines) and written by one writer thread, which flushes whenever the queue runs empty; a line
- * that finds the queue full is dropped and counted ({@code stream_proxy_access_log_dropped_total}).
+ * that finds the queue full is dropped and counted ({@code stream_proxy_access_log_dropped_total}). A file that is
+ * moved or removed (rotated) is noticed before the next batch, and a new one is written at the path; a failed write
+ * drops and counts its line, and the file is opened again at the next check.
  */
 final class AccessLog implements SessionListener, Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(AccessLog.class);
@@ -41,8 +44,14 @@ final class AccessLog implements SessionListener, Closeable {
     static final int CAPACITY = 16384;
 
     private final BlockingQueue<String> lines = new ArrayBlockingQueue<>(CAPACITY);
-    private final Writer out;
+    /** Written by the writer thread only, and by {@link #close()} once that thread ended. */
+    private volatile Writer out;
     private final boolean closeOut;
+    /** The file, when the log is one: a rotation (the file moved or removed) is noticed and a new one opened. */
+    private final Path path;
+    private Object fileKey;
+    private long lastCheck;
+    private long failedLines;
     private final Map<Protocol, String> transports;
     private final Metrics metrics;
     private final AtomicLong dropped = new AtomicLong();
@@ -50,8 +59,14 @@ final class AccessLog implements SessionListener, Closeable {
     private volatile boolean closed;
 
     AccessLog(Writer out, boolean closeOut, Map<Protocol, String> transports, Metrics metrics) {
+        this(out, closeOut, null, transports, metrics);
+    }
+
+    private AccessLog(Writer out, boolean closeOut, Path path, Map<Protocol, String> transports, Metrics metrics) {
         this.out = out;
         this.closeOut = closeOut;
+        this.path = path;
+        this.fileKey = path == null ? null : fileKey(path);
         this.transports = transports;
         this.metrics = metrics;
         this.writer = new Thread(this::write, "stream-proxy-access-log");
@@ -73,9 +88,22 @@ final class AccessLog implements SessionListener, Closeable {
             return new AccessLog(new OutputStreamWriter(nonClosing(System.out), StandardCharsets.UTF_8), true,
                     transports, metrics);
         }
-        Writer w = Files.newBufferedWriter(Path.of(target), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+        Path path = Path.of(target);
+        return new AccessLog(append(path), true, path, transports, metrics);
+    }
+
+    private static Writer append(Path path) throws IOException {
+        return Files.newBufferedWriter(path, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND, StandardOpenOption.WRITE);
-        return new AccessLog(w, true, transports, metrics);
+    }
+
+    /** @return what identifies the file now at {@code path} (device and inode), or null when there is none */
+    private static Object fileKey(Path path) {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     @Override
@@ -133,22 +161,91 @@ final class AccessLog implements SessionListener, Closeable {
     }
 
     private void write() {
+        boolean idle = true;
         try {
             while (!closed || !lines.isEmpty()) {
                 String line = lines.poll(200, TimeUnit.MILLISECONDS);
-                if (line != null) {
-                    out.write(line);
+                if (line == null) {
+                    continue;
                 }
-                if (lines.isEmpty()) {
-                    out.flush();
+                long now = System.nanoTime();
+                if (idle || now - lastCheck > CHECK_NANOS) { // a stat per batch, and at least every second
+                    lastCheck = now;
+                    reopenIfRotated();
+                }
+                writeLine(line);
+                idle = lines.isEmpty();
+                if (idle) {
+                    flush();
                 }
             }
         } catch (InterruptedException e) {
             // closing: what is queued is written by close
-        } catch (IOException e) {
-            LOG.warn("access log: writing failed, lines from now on are dropped: {}", e.toString());
-            closed = true;
         }
+    }
+
+    private static final long CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /**
+     * Log rotation (logrotate's default moves the file and the next one is created), a removed file, or a failed
+     * write before: the lines go to a new file at the path from now on, not to the moved or deleted one.
+     */
+    private void reopenIfRotated() {
+        if (path == null) {
+            return;
+        }
+        Object now = fileKey(path);
+        if (now != null && now.equals(fileKey) && failedLines == 0) {
+            return;
+        }
+        try {
+            Writer next = append(path);
+            try {
+                out.close();
+            } catch (IOException e) {
+                // the old file: what it holds is written already
+            }
+            out = next;
+            Object was = fileKey;
+            fileKey = fileKey(path);
+            if (!java.util.Objects.equals(was, fileKey)) {
+                LOG.info("access log {}: the file was moved or removed (rotated): writing to a new one", path);
+            }
+        } catch (IOException e) {
+            // the next check tries again; failed writes are dropped and counted meanwhile
+        }
+    }
+
+    private void writeLine(String line) {
+        try {
+            out.write(line);
+        } catch (IOException e) {
+            dropFailed(e);
+        }
+    }
+
+    private void flush() {
+        try {
+            out.flush();
+        } catch (IOException e) {
+            dropFailed(e);
+            return;
+        }
+        if (failedLines > 0) {
+            LOG.info("access log{}: writing again, after {} failed writes (their lines dropped and counted)",
+                    path == null ? "" : " " + path, failedLines);
+            failedLines = 0;
+        }
+    }
+
+    /** A failed write (a full disk, say): dropped and counted; the file is opened again at the next check. */
+    private void dropFailed(IOException e) {
+        if (failedLines++ == 0) {
+            LOG.warn("access log{}: writing failed: {}; lines are dropped (counted) until a write works again",
+                    path == null ? "" : " " + path, e.toString());
+        }
+        dropped.incrementAndGet();
+        metrics.accessLogDropped();
     }
 
     /** Stops taking lines, writes what is queued (bounded: 5 s), flushes and closes the file. */

@@ -57,6 +57,57 @@ class AccessLogTest {
     }
 
     @Test
+    void aRotatedFile_movedOrRemoved_isFollowedByANewFileAtThePath(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("access.log");
+        Path rotated = dir.resolve("access.log.1");
+        try (AccessLog log = AccessLog.open(file.toString(), TRANSPORTS, new Metrics())) {
+            log.sessionRefused(Protocol.TCP, new InetSocketAddress("127.0.0.1", 1), RefusalReason.POLICY_DENIED, "a");
+            awaitLines(file, 1);
+            Files.move(file, rotated); // logrotate's default: move, and the program's next file is a new one
+            log.sessionRefused(Protocol.TCP, new InetSocketAddress("127.0.0.1", 2), RefusalReason.POLICY_DENIED, "b");
+            awaitLines(file, 1);
+            Files.delete(file); // removed outright
+            log.sessionRefused(Protocol.TCP, new InetSocketAddress("127.0.0.1", 3), RefusalReason.POLICY_DENIED, "c");
+        }
+        assertThat(Files.readAllLines(rotated)).singleElement().asString().contains("\"detail\":\"a\"");
+        assertThat(Files.readAllLines(file)).singleElement().asString().contains("\"detail\":\"c\"");
+    }
+
+    @Test
+    void aFailingWrite_dropsAndCountsItsLine_andWritingResumesWhenTheFileWorksAgain(@TempDir Path dir)
+            throws Exception {
+        Path full = Path.of("/dev/full"); // every write fails with ENOSPC, as on a full disk
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(full), "needs Linux's /dev/full");
+        Path link = dir.resolve("access.log");
+        Path real = dir.resolve("real.log");
+        Files.createSymbolicLink(link, full);
+        Metrics metrics = new Metrics();
+        try (AccessLog log = AccessLog.open(link.toString(), TRANSPORTS, metrics)) {
+            log.sessionRefused(Protocol.TCP, new InetSocketAddress("127.0.0.1", 1), RefusalReason.POLICY_DENIED, "a");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (log.dropped() == 0) {
+                assertThat(System.nanoTime() - deadline).as("the failed write was counted").isNegative();
+                Thread.sleep(5);
+            }
+            Files.delete(link);
+            Files.createSymbolicLink(link, real); // room again
+            log.sessionRefused(Protocol.TCP, new InetSocketAddress("127.0.0.1", 2), RefusalReason.POLICY_DENIED, "b");
+            awaitLines(real, 1);
+            assertThat(log.dropped()).isEqualTo(1);
+        }
+        assertThat(Files.readAllLines(real)).singleElement().asString().contains("\"detail\":\"b\"");
+    }
+
+    /** Waits (bounded) until the writer thread wrote a file with this many lines. */
+    private static void awaitLines(Path file, int count) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!(Files.exists(file) && Files.readAllLines(file).size() >= count)) {
+            assertThat(System.nanoTime() - deadline).as("the writer wrote %s", file).isNegative();
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
     void aWriterThatFallsBehind_neverBlocksTheRelay_andDropsAreCounted() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         StringBuilder written = new StringBuilder();
