@@ -12,7 +12,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The listener every transport hands to its {@link io.streamproxy.protocol.SessionCore}: it passes each event to
  * the server's own {@link SessionListener} (one that throws is logged and ignored) and logs it the same way for
- * every transport. Only what the operator must act on is a warning: a dial that failed for an authenticated client.
+ * every transport. Only what the operator must act on is a warning: a dial that failed for an authenticated client,
+ * at most 10 in 10 s (a {@link WarningBudget}; a client that reconnects in a loop to a destination that is down would
+ * otherwise log thousands a second), the rest at debug and counted in the next warning.
  * What an unauthenticated peer can trigger (handshake failures, timeouts, bad headers, capacity) is counted by the
  * listener and logged at debug, never line by line at a level that floods a log; probes and normal closes are not
  * errors. Internal: not API.
@@ -21,6 +23,8 @@ public final class SessionEvents implements SessionListener {
     private static final Logger LOG = LoggerFactory.getLogger(SessionEvents.class);
 
     private final SessionListener listener;
+    /** Dial failures: 10 warnings per 10 s, the rest at debug and counted (a client in a reconnect loop). */
+    private final WarningBudget dialWarnings = new WarningBudget(10, java.util.concurrent.TimeUnit.SECONDS.toNanos(10));
 
     private SessionEvents(SessionListener listener) {
         this.listener = listener;
@@ -38,8 +42,14 @@ public final class SessionEvents implements SessionListener {
 
     @Override
     public void sessionRefused(Protocol protocol, SocketAddress client, RefusalReason reason, String detail) {
-        if (reason == RefusalReason.DIAL_FAILED) {
-            LOG.warn("{} session from {} refused: {} ({})", protocol, client, reason, printable(detail));
+        WarningBudget.Spent spent = reason == RefusalReason.DIAL_FAILED ? dialWarnings.spend(System.nanoTime())
+                : null;
+        if (spent != null && spent.warn()) {
+            if (spent.debugSince() > 0) {
+                LOG.warn("{} more dial failures were logged at debug since the last warning", spent.debugSince());
+            }
+            LOG.warn("{} session from {} refused: {} ({}){}", protocol, client, reason, printable(detail),
+                    spent.last() ? "; the next ones within " + dialWarnings.window() + " are logged at debug" : "");
         } else {
             LOG.debug("{} session from {} refused: {} ({})", protocol, client, reason, printable(detail));
         }
