@@ -5,6 +5,7 @@ import io.streamproxy.RefusalReason;
 import io.streamproxy.SessionEnd;
 import io.streamproxy.SessionInfo;
 import io.streamproxy.SessionListener;
+import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -44,8 +45,11 @@ final class AccessLog implements SessionListener, Closeable {
     static final int CAPACITY = 16384;
 
     private final BlockingQueue<String> lines = new ArrayBlockingQueue<>(CAPACITY);
-    /** Written by the writer thread only, and by {@link #close()} once that thread ended. */
-    private volatile Writer out;
+    /** Used by the writer thread only. */
+    private Writer out;
+    /** What {@link #out} writes to, when the log is a file: closed without a flush when a write failed. */
+    private OutputStream rawOut;
+    private long unflushedLines;
     private final boolean closeOut;
     /** The file, when the log is one: a rotation (the file moved or removed) is noticed and a new one opened. */
     private final Path path;
@@ -59,11 +63,13 @@ final class AccessLog implements SessionListener, Closeable {
     private volatile boolean closed;
 
     AccessLog(Writer out, boolean closeOut, Map<Protocol, String> transports, Metrics metrics) {
-        this(out, closeOut, null, transports, metrics);
+        this(out, null, closeOut, null, transports, metrics);
     }
 
-    private AccessLog(Writer out, boolean closeOut, Path path, Map<Protocol, String> transports, Metrics metrics) {
+    private AccessLog(Writer out, OutputStream raw, boolean closeOut, Path path, Map<Protocol, String> transports,
+                      Metrics metrics) {
         this.out = out;
+        this.rawOut = raw;
         this.closeOut = closeOut;
         this.path = path;
         this.fileKey = path == null ? null : fileKey(path);
@@ -89,20 +95,21 @@ final class AccessLog implements SessionListener, Closeable {
                     transports, metrics);
         }
         Path path = Path.of(target);
-        return new AccessLog(append(path), true, path, transports, metrics);
+        OutputStream raw = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
+                StandardOpenOption.WRITE);
+        return new AccessLog(new BufferedWriter(new OutputStreamWriter(raw, StandardCharsets.UTF_8)), raw, true, path,
+                transports, metrics);
     }
 
-    private static Writer append(Path path) throws IOException {
-        return Files.newBufferedWriter(path, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND, StandardOpenOption.WRITE);
-    }
-
-    /** @return what identifies the file now at {@code path} (device and inode), or null when there is none */
+    /**
+     * @return what identifies the file now at {@code path} (device and inode), {@link #MISSING} when there is none,
+     *         null when the file system cannot tell
+     */
     private static Object fileKey(Path path) {
         try {
             return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
         } catch (IOException e) {
-            return null;
+            return MISSING;
         }
     }
 
@@ -180,11 +187,22 @@ final class AccessLog implements SessionListener, Closeable {
                 }
             }
         } catch (InterruptedException e) {
-            // closing: what is queued is written by close
+            // closing: what is still queued is dropped, the rest flushed below
+        } finally {
+            flush();
+            if (closeOut) {
+                try {
+                    out.close();
+                } catch (IOException e) {
+                    // closing
+                }
+            }
         }
     }
 
     private static final long CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** {@link #fileKey} of a path with no file. */
+    private static final Object MISSING = new Object();
 
     /**
      * Log rotation (logrotate's default moves the file and the next one is created), a removed file, or a failed
@@ -195,17 +213,20 @@ final class AccessLog implements SessionListener, Closeable {
             return;
         }
         Object now = fileKey(path);
-        if (now != null && now.equals(fileKey) && failedLines == 0) {
-            return;
+        if (failedLines == 0 && (now == null || now.equals(fileKey))) {
+            return; // the same file (or a file system that cannot tell: then only a failure reopens)
         }
         try {
-            Writer next = append(path);
-            try {
-                out.close();
-            } catch (IOException e) {
-                // the old file: what it holds is written already
+            OutputStream next = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
+                    StandardOpenOption.WRITE);
+            if (failedLines > 0) {
+                rawOut.close(); // what failed to go out is dropped (and counted), not tried again
+                endLineCutShort(path, next);
+            } else {
+                out.close(); // a batch ends flushed: nothing is lost
             }
-            out = next;
+            rawOut = next;
+            out = new BufferedWriter(new OutputStreamWriter(next, StandardCharsets.UTF_8));
             Object was = fileKey;
             fileKey = fileKey(path);
             if (!java.util.Objects.equals(was, fileKey)) {
@@ -216,11 +237,26 @@ final class AccessLog implements SessionListener, Closeable {
         }
     }
 
+    /** A line that a full disk cut short is ended, so that the next one starts on a line of its own. */
+    private static void endLineCutShort(Path path, OutputStream out) throws IOException {
+        try (java.nio.channels.SeekableByteChannel c = Files.newByteChannel(path, StandardOpenOption.READ)) {
+            if (c.size() == 0) {
+                return;
+            }
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+            c.position(c.size() - 1).read(last);
+            if (last.get(0) != '\n') {
+                out.write('\n');
+            }
+        }
+    }
+
     private void writeLine(String line) {
         try {
             out.write(line);
+            unflushedLines++;
         } catch (IOException e) {
-            dropFailed(e);
+            dropFailed(e, unflushedLines + 1);
         }
     }
 
@@ -228,43 +264,43 @@ final class AccessLog implements SessionListener, Closeable {
         try {
             out.flush();
         } catch (IOException e) {
-            dropFailed(e);
+            dropFailed(e, unflushedLines);
             return;
         }
+        unflushedLines = 0;
         if (failedLines > 0) {
-            LOG.info("access log{}: writing again, after {} failed writes (their lines dropped and counted)",
-                    path == null ? "" : " " + path, failedLines);
+            LOG.info("access log{}: writing again, after {} lines were dropped", path == null ? "" : " " + path,
+                    failedLines);
             failedLines = 0;
         }
     }
 
-    /** A failed write (a full disk, say): dropped and counted; the file is opened again at the next check. */
-    private void dropFailed(IOException e) {
-        if (failedLines++ == 0) {
+    /** A failed write (a full disk, say): its lines are dropped and counted; the file is opened again at the next check. */
+    private void dropFailed(IOException e, long lost) {
+        if (failedLines == 0) {
             LOG.warn("access log{}: writing failed: {}; lines are dropped (counted) until a write works again",
                     path == null ? "" : " " + path, e.toString());
         }
-        dropped.incrementAndGet();
-        metrics.accessLogDropped();
+        failedLines += Math.max(1, lost);
+        unflushedLines = 0;
+        for (long i = 0; i < Math.max(1, lost); i++) {
+            dropped.incrementAndGet();
+            metrics.accessLogDropped();
+        }
     }
 
-    /** Stops taking lines, writes what is queued (bounded: 5 s), flushes and closes the file. */
+    /** Stops taking lines, lets the writer write what is queued (bounded: 5 s), flush and close the file. */
     @Override
     public void close() {
         closed = true;
         try {
             writer.join(TimeUnit.SECONDS.toMillis(5));
+            if (writer.isAlive()) {
+                writer.interrupt(); // a write blocked on a stuck disk or pipe: what is queued is given up
+                writer.join(TimeUnit.SECONDS.toMillis(1));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-        writer.interrupt();
-        try {
-            out.flush();
-            if (closeOut) {
-                out.close();
-            }
-        } catch (IOException e) {
-            // closing
         }
     }
 

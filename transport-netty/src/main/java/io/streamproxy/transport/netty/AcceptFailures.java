@@ -34,7 +34,8 @@ final class AcceptFailures extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         FailureRunLog f = failures;
         if (f != null) {
-            f.failed(null, String.valueOf(cause.getMessage()), " (accepting again in 1 s)", "", System.nanoTime());
+            f.failed(null, cause.getMessage() != null ? cause.getMessage() : cause.toString(),
+                    " (accepting again in 1 s)", "", System.nanoTime());
         }
     }
 

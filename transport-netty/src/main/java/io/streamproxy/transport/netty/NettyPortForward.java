@@ -247,8 +247,10 @@ final class NettyPortForward implements PortForward {
             return "certificate refused: " + refused;
         }
         Throwable root = cause;
-        while (cause instanceof io.netty.channel.ChannelException && root.getCause() != null) {
-            root = root.getCause(); // "Unable to create Channel": the socket's own failure says why (EMFILE)
+        if (cause instanceof io.netty.channel.ChannelException) {
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause(); // "Unable to create Channel": the socket's own failure says why (EMFILE)
+            }
         }
         return root == cause ? String.valueOf(cause) : cause.getMessage() + ": " + root;
     }
