@@ -50,6 +50,11 @@ final class AccessLog implements SessionListener, Closeable {
     /** What {@link #out} writes to, when the log is a file: closed without a flush when a write failed. */
     private OutputStream rawOut;
     private long unflushedLines;
+    /** Lines queued; lines the writer took; lines it had handled at its last flush (guarded by progress). */
+    private final AtomicLong queued = new AtomicLong();
+    private long taken;
+    private final Object progress = new Object();
+    private long handled;
     private final boolean closeOut;
     /** The file, when the log is one: a rotation (the file moved or removed) is noticed and a new one opened. */
     private final Path path;
@@ -153,6 +158,29 @@ final class AccessLog implements SessionListener, Closeable {
         enqueue(b);
     }
 
+    /**
+     * Waits until the writer has handled (written and flushed, or dropped on a failed write) every line queued
+     * before the call: for tests.
+     *
+     * @param timeout the bound on the wait
+     * @return true if it did within the timeout
+     * @throws InterruptedException if interrupted while waiting
+     */
+    boolean awaitHandled(java.time.Duration timeout) throws InterruptedException {
+        long target = queued.get();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (progress) {
+            while (handled < target) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(progress, left);
+            }
+        }
+        return true;
+    }
+
     /** @return lines dropped because the queue was full */
     long dropped() {
         return dropped.get();
@@ -161,7 +189,9 @@ final class AccessLog implements SessionListener, Closeable {
     private void enqueue(StringBuilder b) {
         b.setLength(b.length() - 1); // the last comma
         String line = b.append("}\n").toString();
-        if (closed || !lines.offer(line)) {
+        if (!closed && lines.offer(line)) {
+            queued.incrementAndGet();
+        } else {
             dropped.incrementAndGet();
             metrics.accessLogDropped();
         }
@@ -181,9 +211,14 @@ final class AccessLog implements SessionListener, Closeable {
                     reopenIfRotated();
                 }
                 writeLine(line);
+                taken++;
                 idle = lines.isEmpty();
                 if (idle) {
                     flush();
+                    synchronized (progress) {
+                        handled = taken;
+                        progress.notifyAll();
+                    }
                 }
             }
         } catch (InterruptedException e) {
