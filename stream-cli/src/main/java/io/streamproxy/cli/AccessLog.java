@@ -5,7 +5,6 @@ import io.streamproxy.RefusalReason;
 import io.streamproxy.SessionEnd;
 import io.streamproxy.SessionInfo;
 import io.streamproxy.SessionListener;
-import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,10 +13,7 @@ import java.io.Writer;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
@@ -47,8 +43,6 @@ final class AccessLog implements SessionListener, Closeable {
     private final BlockingQueue<String> lines = new ArrayBlockingQueue<>(CAPACITY);
     /** Used by the writer thread only. */
     private Writer out;
-    /** What {@link #out} writes to, when the log is a file: closed without a flush when a write failed. */
-    private OutputStream rawOut;
     private long unflushedLines;
     /** Lines queued; lines the writer took; lines it had handled at its last flush (guarded by progress). */
     private final AtomicLong queued = new AtomicLong();
@@ -57,8 +51,7 @@ final class AccessLog implements SessionListener, Closeable {
     private long handled;
     private final boolean closeOut;
     /** The file, when the log is one: a rotation (the file moved or removed) is noticed and a new one opened. */
-    private final Path path;
-    private Object fileKey;
+    private final AppendedFile file;
     private long lastCheck;
     private long failedLines;
     private final Map<Protocol, String> transports;
@@ -68,16 +61,14 @@ final class AccessLog implements SessionListener, Closeable {
     private volatile boolean closed;
 
     AccessLog(Writer out, boolean closeOut, Map<Protocol, String> transports, Metrics metrics) {
-        this(out, null, closeOut, null, transports, metrics);
+        this(out, closeOut, null, transports, metrics);
     }
 
-    private AccessLog(Writer out, OutputStream raw, boolean closeOut, Path path, Map<Protocol, String> transports,
+    private AccessLog(Writer out, boolean closeOut, AppendedFile file, Map<Protocol, String> transports,
                       Metrics metrics) {
         this.out = out;
-        this.rawOut = raw;
         this.closeOut = closeOut;
-        this.path = path;
-        this.fileKey = path == null ? null : fileKey(path);
+        this.file = file;
         this.transports = transports;
         this.metrics = metrics;
         this.writer = new Thread(this::write, "stream-proxy-access-log");
@@ -99,23 +90,8 @@ final class AccessLog implements SessionListener, Closeable {
             return new AccessLog(new OutputStreamWriter(nonClosing(System.out), StandardCharsets.UTF_8), true,
                     transports, metrics);
         }
-        Path path = Path.of(target);
-        OutputStream raw = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                StandardOpenOption.WRITE);
-        return new AccessLog(new BufferedWriter(new OutputStreamWriter(raw, StandardCharsets.UTF_8)), raw, true, path,
-                transports, metrics);
-    }
-
-    /**
-     * @return what identifies the file now at {@code path} (device and inode), {@link #MISSING} when there is none,
-     *         null when the file system cannot tell
-     */
-    private static Object fileKey(Path path) {
-        try {
-            return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
-        } catch (IOException e) {
-            return MISSING;
-        }
+        AppendedFile file = AppendedFile.open(Path.of(target));
+        return new AccessLog(file.writer(), true, file, transports, metrics);
     }
 
     @Override
@@ -236,53 +212,11 @@ final class AccessLog implements SessionListener, Closeable {
     }
 
     private static final long CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** {@link #fileKey} of a path with no file. */
-    private static final Object MISSING = new Object();
 
-    /**
-     * Log rotation (logrotate's default moves the file and the next one is created), a removed file, or a failed
-     * write before: the lines go to a new file at the path from now on, not to the moved or deleted one.
-     */
+    /** Log rotation, a removed file or a failed write: the lines go to the file now at the path from now on. */
     private void reopenIfRotated() {
-        if (path == null) {
-            return;
-        }
-        Object now = fileKey(path);
-        if (failedLines == 0 && (now == null || now.equals(fileKey))) {
-            return; // the same file (or a file system that cannot tell: then only a failure reopens)
-        }
-        try {
-            OutputStream next = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                    StandardOpenOption.WRITE);
-            if (failedLines > 0) {
-                rawOut.close(); // what failed to go out is dropped (and counted), not tried again
-                endLineCutShort(path, next);
-            } else {
-                out.close(); // a batch ends flushed: nothing is lost
-            }
-            rawOut = next;
-            out = new BufferedWriter(new OutputStreamWriter(next, StandardCharsets.UTF_8));
-            Object was = fileKey;
-            fileKey = fileKey(path);
-            if (!java.util.Objects.equals(was, fileKey)) {
-                LOG.info("access log {}: the file was moved or removed (rotated): writing to a new one", path);
-            }
-        } catch (IOException e) {
-            // the next check tries again; failed writes are dropped and counted meanwhile
-        }
-    }
-
-    /** A line that a full disk cut short is ended, so that the next one starts on a line of its own. */
-    private static void endLineCutShort(Path path, OutputStream out) throws IOException {
-        try (java.nio.channels.SeekableByteChannel c = Files.newByteChannel(path, StandardOpenOption.READ)) {
-            if (c.size() == 0) {
-                return;
-            }
-            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
-            c.position(c.size() - 1).read(last);
-            if (last.get(0) != '\n') {
-                out.write('\n');
-            }
+        if (file != null && file.reopen(failedLines > 0)) {
+            out = file.writer();
         }
     }
 
@@ -304,8 +238,7 @@ final class AccessLog implements SessionListener, Closeable {
         }
         unflushedLines = 0;
         if (failedLines > 0) {
-            LOG.info("access log{}: writing again, after {} lines were dropped", path == null ? "" : " " + path,
-                    failedLines);
+            LOG.info("access log{}: writing again, after {} lines were dropped", where(), failedLines);
             failedLines = 0;
         }
     }
@@ -314,14 +247,16 @@ final class AccessLog implements SessionListener, Closeable {
     private void dropFailed(IOException e, long lost) {
         if (failedLines == 0) {
             LOG.warn("access log{}: writing failed: {}; lines are dropped (counted) until a write works again",
-                    path == null ? "" : " " + path, e.toString());
+                    where(), e.toString());
         }
         failedLines += Math.max(1, lost);
         unflushedLines = 0;
-        for (long i = 0; i < Math.max(1, lost); i++) {
-            dropped.incrementAndGet();
-            metrics.accessLogDropped();
-        }
+        dropped.addAndGet(Math.max(1, lost));
+        metrics.accessLogDropped(Math.max(1, lost));
+    }
+
+    private String where() {
+        return file == null ? "" : " " + file.path();
     }
 
     /** Stops taking lines, lets the writer write what is queued (bounded: 5 s), flush and close the file. */

@@ -128,6 +128,10 @@ final class Metrics implements SessionListener {
         counter("stream_proxy_access_log_dropped_total").increment();
     }
 
+    void accessLogDropped(long lines) {
+        counter("stream_proxy_access_log_dropped_total").increment(lines);
+    }
+
     /** @return the Prometheus text exposition */
     String scrape() {
         return registry.scrape();
