@@ -246,12 +246,7 @@ final class NettyPortForward implements PortForward {
         if (refused != null) {
             return "certificate refused: " + refused;
         }
-        Throwable root = cause;
-        if (cause instanceof io.netty.channel.ChannelException) {
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause(); // "Unable to create Channel": the socket's own failure says why (EMFILE)
-            }
-        }
+        Throwable root = SocketFailures.reported(cause); // "Unable to create Channel": EMFILE says why
         return root == cause ? String.valueOf(cause) : cause.getMessage() + ": " + root;
     }
 }

@@ -255,7 +255,7 @@ public final class StreamTunnelHandler extends ChannelInboundHandlerAdapter {
         connect.addListener(f -> {
             if (!f.isSuccess()) {
                 Throwable c = f.cause();
-                act(ctx, tunnel.dialFailed(c == null ? "failed" : String.valueOf(c.getMessage()), System.nanoTime()));
+                act(ctx, tunnel.dialFailed(c == null ? "failed" : SocketFailures.words(c), System.nanoTime()));
                 return;
             }
             Channel upstream = connect.channel();
