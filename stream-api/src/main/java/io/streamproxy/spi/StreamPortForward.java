@@ -132,18 +132,19 @@ final class StreamPortForward implements PortForward {
     /** Copies one direction; on end of stream half-closes the other side; the second direction to end closes. */
     private void pump(Source source, OutputStream out, HalfClose halfClose, Socket local, TcpTunnel tunnel,
                       boolean fromTunnel) {
-        byte[] buffer = new byte[64 * 1024];
+        RelayBuffer buffer = new RelayBuffer(RelayBuffer.TCP); // small while the tunnel is idle
         try {
             InputStream in = source.get();
             boolean unproven = fromTunnel; // until the tunnel's first byte shows the server relays
             int n;
-            while ((n = in.read(buffer)) >= 0) {
+            while ((n = in.read(buffer.array())) >= 0) {
                 if (unproven) {
                     unproven = false;
                     failures.succeeded(""); // a run of failures, if any, ended
                 }
-                out.write(buffer, 0, n);
+                out.write(buffer.array(), 0, n);
                 out.flush();
+                buffer.read(n);
             }
             if (unproven) {
                 failures.succeeded(""); // a clean end of a tunnel that sent nothing: it worked too

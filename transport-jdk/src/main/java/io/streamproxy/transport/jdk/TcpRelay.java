@@ -1,5 +1,6 @@
 package io.streamproxy.transport.jdk;
 
+import io.streamproxy.spi.RelayBuffer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -19,7 +20,6 @@ import org.slf4j.LoggerFactory;
  */
 final class TcpRelay {
     private static final Logger LOG = LoggerFactory.getLogger(TcpRelay.class);
-    private static final int BUFFER_SIZE = 64 * 1024;
 
     private final Socket client;
     private final Socket clientTransport;
@@ -92,15 +92,16 @@ final class TcpRelay {
     }
 
     private void pumpToDestination() {
-        byte[] buffer = new byte[BUFFER_SIZE];
+        RelayBuffer buffer = new RelayBuffer(RelayBuffer.TLS_RECORD); // small while the tunnel is idle
         try {
             InputStream in = client.getInputStream();
             OutputStream out = destination.getOutputStream();
             int n;
-            while ((n = in.read(buffer)) >= 0) {
+            while ((n = in.read(buffer.array())) >= 0) {
                 tunnel.touch(System.nanoTime());
-                out.write(buffer, 0, n);
+                out.write(buffer.array(), 0, n);
                 bytesToDestination += n;
+                buffer.read(n);
             }
             tunnel.directionEnded(io.streamproxy.protocol.TunnelSession.Direction.TO_DESTINATION, System.nanoTime());
             destination.shutdownOutput();
@@ -111,15 +112,16 @@ final class TcpRelay {
     }
 
     private void pumpFromDestination() {
-        byte[] buffer = new byte[BUFFER_SIZE];
+        RelayBuffer buffer = new RelayBuffer(RelayBuffer.TCP); // small while the tunnel is idle
         try {
             InputStream in = destination.getInputStream();
             OutputStream out = client.getOutputStream();
             int n;
-            while ((n = in.read(buffer)) >= 0) {
+            while ((n = in.read(buffer.array())) >= 0) {
                 tunnel.touch(System.nanoTime());
-                out.write(buffer, 0, n);
+                out.write(buffer.array(), 0, n);
                 bytesFromDestination += n;
+                buffer.read(n);
             }
             tunnel.directionEnded(io.streamproxy.protocol.TunnelSession.Direction.FROM_DESTINATION, System.nanoTime());
             client.shutdownOutput();
