@@ -1,6 +1,7 @@
 package io.streamproxy.cli;
 
 import io.streamproxy.TlsCredentials;
+import io.streamproxy.spi.DurationText;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
@@ -181,7 +182,7 @@ final class CertificateReloader implements Closeable {
     /** Warns again of each certificate in use that expires within the warning's window, or has. */
     private void remindOfExpiry() {
         for (String w : CertificateWarnings.expiry(inUse, Instant.now())) {
-            LOG.warn("{} (still in use; said again every {} until it is renewed)", w, reminder);
+            LOG.warn("{} (still in use; said again every {} until it is renewed)", w, DurationText.of(reminder));
         }
     }
 

@@ -4,6 +4,7 @@ import io.streamproxy.Destination;
 import io.streamproxy.DestinationPolicy;
 import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.protocol.HostSyntax;
+import io.streamproxy.spi.DurationText;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -129,12 +130,12 @@ final class RouteHealth implements Closeable {
                 }
                 return httpHead(s, scheme.equals("https"), target, path, deadline, start);
             } catch (SocketTimeoutException e) {
-                return new Result(false, "no answer within " + timeout, Duration.ofNanos(System.nanoTime() - start));
+                return new Result(false, "no answer within " + DurationText.of(timeout), Duration.ofNanos(System.nanoTime() - start));
             } catch (IOException e) {
                 last = e;
             }
         }
-        return new Result(false, last == null ? "no answer within " + timeout
+        return new Result(false, last == null ? "no answer within " + DurationText.of(timeout)
                 : String.valueOf(last.getMessage()), Duration.ofNanos(System.nanoTime() - start));
     }
 
@@ -258,7 +259,7 @@ final class RouteHealth implements Closeable {
             return new Result(false, "ICMP port unreachable from " + addressText(address, t.destination.port()),
                     Duration.ofNanos(System.nanoTime() - start));
         } catch (SocketTimeoutException e) {
-            return new Result(true, "no ICMP port unreachable within " + timeout + " (UDP cannot confirm more)",
+            return new Result(true, "no ICMP port unreachable within " + DurationText.of(timeout) + " (UDP cannot confirm more)",
                     Duration.ofNanos(System.nanoTime() - start));
         } catch (IOException e) {
             return new Result(false, String.valueOf(e.getMessage()), Duration.ofNanos(System.nanoTime() - start));

@@ -2,6 +2,7 @@ package io.streamproxy.cli;
 
 import com.google.common.net.HostAndPort;
 import com.google.common.net.InetAddresses;
+import io.streamproxy.spi.DurationText;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -95,15 +96,7 @@ final class Values {
 
     /** A duration as the options write it ({@code 500ms}, {@code 20s}, {@code 2m}, {@code 1h}): the inverse of {@link #duration}. */
     static String text(Duration d) {
-        long ms = d.toMillis();
-        if (ms % 1000 != 0) {
-            return ms + "ms";
-        }
-        long s = ms / 1000;
-        if (s % 3600 == 0 && s > 0) {
-            return s / 3600 + "h";
-        }
-        return s % 60 == 0 && s > 0 ? s / 60 + "m" : s + "s";
+        return DurationText.of(d);
     }
 
     static String text(InetSocketAddress a) {

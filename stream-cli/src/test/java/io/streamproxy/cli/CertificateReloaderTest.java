@@ -181,7 +181,7 @@ class CertificateReloaderTest {
         CertificateFiles.Files3 files = new CertificateFiles.Files3(dir.resolve("ca.pem"), dir.resolve("server.pem"),
                 dir.resolve("server-key.pem"));
         java.util.function.Predicate<RecordedLogs.Event> reminder = e -> e.message().contains("expires on")
-                && e.message().contains("said again every PT0.2S until it is renewed");
+                && e.message().contains("said again every 200ms until it is renewed");
         int mark = RecordedLogs.mark();
         reloader = new CertificateReloader(files, "server", List.of(), null, Duration.ZERO,
                 TlsCredentials.fromPem(files.ca(), files.cert(), files.key()), Duration.ofMillis(200));

@@ -1,6 +1,7 @@
 package io.streamproxy.internal;
 
 import io.streamproxy.HealthProbeException;
+import io.streamproxy.spi.DurationText;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
@@ -87,7 +88,7 @@ public final class ProbeFailures {
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof SocketTimeoutException || isTimeout(c)) {
                 return new HealthProbeException(HealthProbeException.Failure.TIMEOUT,
-                        "no answer within " + timeout + ": " + what, e);
+                        "no answer within " + DurationText.of(timeout) + ": " + what, e);
             }
             if (c instanceof ConnectException || c instanceof NoRouteToHostException
                     || c instanceof UnknownHostException) {

@@ -7,6 +7,7 @@ import io.streamproxy.Protocol;
 import io.streamproxy.RefusalReason;
 import io.streamproxy.SessionEnd;
 import io.streamproxy.SessionInfo;
+import io.streamproxy.spi.DurationText;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -237,7 +238,7 @@ public final class TunnelSession {
             return current();
         }
         if (now - headerDeadline >= 0) {
-            return refuse(RefusalReason.HEADER_TIMEOUT, "no TLS handshake within " + timeout());
+            return refuse(RefusalReason.HEADER_TIMEOUT, "no TLS handshake within " + DurationText.of(timeout()));
         }
         this.identity = identity;
         this.clientIdentity = who;
@@ -271,7 +272,7 @@ public final class TunnelSession {
             return state == State.ENDED ? Step.END : refuse(RefusalReason.INVALID_HEADER, why);
         }
         if (now - headerDeadline >= 0) {
-            return refuse(RefusalReason.HEADER_TIMEOUT, "no TLS handshake within " + timeout());
+            return refuse(RefusalReason.HEADER_TIMEOUT, "no TLS handshake within " + DurationText.of(timeout()));
         }
         return refuse(RefusalReason.HANDSHAKE_FAILED, why);
     }
@@ -324,7 +325,7 @@ public final class TunnelSession {
             return state == State.ENDED ? Step.END : current();
         }
         if (now - headerDeadline > 0) {
-            return refuse(RefusalReason.HEADER_TIMEOUT, "no header within " + timeout());
+            return refuse(RefusalReason.HEADER_TIMEOUT, "no header within " + DurationText.of(timeout()));
         }
         if (header.remaining() != StreamProtocol.HEADER_SIZE) {
             return refuse(RefusalReason.INVALID_HEADER, (core.protocol() == Protocol.UDP ? "first record is "
@@ -412,7 +413,7 @@ public final class TunnelSession {
         }
         if (now - dialDeadline >= 0) {
             return refuse(RefusalReason.DIAL_FAILED, "resolving " + destination.host() + " took longer than "
-                    + core.options().dialTimeout());
+                    + DurationText.of(core.options().dialTimeout()));
         }
         if (addresses.isEmpty()) {
             return refuse(RefusalReason.DIAL_FAILED, destination.host() + " resolved to no address");
@@ -489,7 +490,7 @@ public final class TunnelSession {
         }
         if (now - dialDeadline > 0) {
             return refuse(RefusalReason.DIAL_FAILED, "no connection to " + destination + " within "
-                    + core.options().dialTimeout());
+                    + DurationText.of(core.options().dialTimeout()));
         }
         state = State.RELAYING;
         lastActivity = now;
@@ -580,12 +581,13 @@ public final class TunnelSession {
             case HEADER:
                 if (now - headerDeadline >= 0) {
                     if (isWaiting()) {
-                        return refuse(RefusalReason.CAPACITY, "no handshake slot within " + timeout() + " (the server"
-                                + " allows " + core.options().maxHandshakes() + " handshakes, "
-                                + core.maxPerSource() + " per source)");
+                        return refuse(RefusalReason.CAPACITY, "no handshake slot within "
+                                + DurationText.of(timeout()) + " (the server allows " + core.options().maxHandshakes()
+                                + " handshakes, " + core.maxPerSource() + " per source)");
                     }
                     return refuse(RefusalReason.HEADER_TIMEOUT, "no " + (state == State.HANDSHAKE ? "TLS handshake"
-                            : "header") + " within " + timeout() + (state == State.HANDSHAKE && handshakeState != null
+                            : "header") + " within " + DurationText.of(timeout())
+                            + (state == State.HANDSHAKE && handshakeState != null
                             ? " (" + handshakeState.get() + ")" : ""));
                 }
                 return Step.WAIT;
@@ -593,13 +595,13 @@ public final class TunnelSession {
             case DIALING:
                 if (now - dialDeadline >= 0) {
                     return refuse(RefusalReason.DIAL_FAILED, "no connection to " + destination + " within "
-                            + core.options().dialTimeout() + failures());
+                            + DurationText.of(core.options().dialTimeout()) + failures());
                 }
                 return Step.WAIT;
             case RELAYING:
                 if (core.protocol() == Protocol.UDP) {
                     if (now - lastActivity >= core.options().udpIdleTimeout().toNanos()) {
-                        return close("idle for " + core.options().udpIdleTimeout(), now);
+                        return close("idle for " + DurationText.of(core.options().udpIdleTimeout()), now);
                     }
                     return Step.WAIT;
                 }
@@ -820,14 +822,14 @@ public final class TunnelSession {
     private String tcpBoundReached(long now) {
         io.streamproxy.StreamServerOptions o = core.options();
         if (!o.maxTunnelLifetime().isZero() && now - openedAt >= o.maxTunnelLifetime().toNanos()) {
-            return "reached the maximum lifetime of " + o.maxTunnelLifetime();
+            return "reached the maximum lifetime of " + DurationText.of(o.maxTunnelLifetime());
         }
         if (!o.halfCloseTimeout().isZero() && endedFirst != null
                 && now - halfClosedAt >= o.halfCloseTimeout().toNanos()) {
-            return "half-closed for " + o.halfCloseTimeout();
+            return "half-closed for " + DurationText.of(o.halfCloseTimeout());
         }
         if (!o.tcpIdleTimeout().isZero() && now - lastTouch >= o.tcpIdleTimeout().toNanos()) {
-            return "idle for " + o.tcpIdleTimeout();
+            return "idle for " + DurationText.of(o.tcpIdleTimeout());
         }
         return null;
     }
@@ -855,7 +857,7 @@ public final class TunnelSession {
     private Step nextDial(long now) {
         if (now - dialDeadline >= 0) {
             return refuse(RefusalReason.DIAL_FAILED, "no connection to " + destination + " within "
-                    + core.options().dialTimeout() + failures());
+                    + DurationText.of(core.options().dialTimeout()) + failures());
         }
         if (nextCandidate >= candidates.size()) {
             return refuse(RefusalReason.DIAL_FAILED, "dialling " + destination + failures());

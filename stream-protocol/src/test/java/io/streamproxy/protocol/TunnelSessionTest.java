@@ -340,7 +340,7 @@ class TunnelSessionTest {
         assertThat(t.nextDeadline()).isEqualTo(now + 10 * SECOND); // not restarted by the handshake
         assertThat(t.tick(now + 10 * SECOND)).isEqualTo(Step.REFUSE);
         assertThat(t.refusalReason()).isEqualTo(RefusalReason.HEADER_TIMEOUT);
-        assertThat(t.detail()).isEqualTo("no header within PT10S");
+        assertThat(t.detail()).isEqualTo("no header within 10s");
     }
 
     @Test
@@ -354,7 +354,7 @@ class TunnelSessionTest {
     void handshakeNotDoneByTheDeadline_isTimeout() {
         TunnelSession t = core().tryAccept(CLIENT, now);
         assertThat(t.tick(now + 10 * SECOND)).isEqualTo(Step.REFUSE);
-        assertThat(t.detail()).isEqualTo("no TLS handshake within PT10S");
+        assertThat(t.detail()).isEqualTo("no TLS handshake within 10s");
         assertThat(t.handshakeFailed("socket closed", now + 10 * SECOND)).isEqualTo(Step.END);
         assertThat(events).hasSize(1);
     }
@@ -580,7 +580,7 @@ class TunnelSessionTest {
         assertThat(t.isEnded()).as("ended only when the relay reports its bytes").isFalse();
         assertThat(t.nextDeadline()).isEqualTo(Long.MAX_VALUE);
         t.relayEnded("failed", 5, 6, now + 30 * SECOND);
-        assertThat(t.detail()).isEqualTo("reached the maximum lifetime of PT30S");
+        assertThat(t.detail()).isEqualTo("reached the maximum lifetime of 30s");
         assertThat(events).last().isEqualTo("closed 5/6");
 
         SessionCore idle = core(Protocol.TCP, b -> b.tcpIdleTimeout(Duration.ofSeconds(10)));
@@ -591,7 +591,7 @@ class TunnelSessionTest {
         assertThat(quiet.nextDeadline()).isEqualTo(now + 18 * SECOND);
         assertThat(quiet.tick(now + 18 * SECOND)).isEqualTo(Step.END);
         quiet.relayEnded("closed", 0, 0, now + 18 * SECOND);
-        assertThat(quiet.detail()).isEqualTo("idle for PT10S");
+        assertThat(quiet.detail()).isEqualTo("idle for 10s");
 
         SessionCore half = core(Protocol.TCP, b -> b.halfCloseTimeout(Duration.ofSeconds(5)));
         TunnelSession open = relaying(half);
@@ -601,7 +601,7 @@ class TunnelSessionTest {
         assertThat(open.tick(now + 104 * SECOND)).isEqualTo(Step.WAIT);
         assertThat(open.tick(now + 105 * SECOND)).isEqualTo(Step.END);
         open.relayEnded("closed", 1, 0, now + 105 * SECOND);
-        assertThat(open.detail()).isEqualTo("half-closed for PT5S");
+        assertThat(open.detail()).isEqualTo("half-closed for 5s");
     }
 
     @Test

@@ -217,7 +217,7 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
             assertClosedByServer(t.input());
         }
         RecordingListener.Closed closed = events.awaitClosed(WAIT);
-        assertThat(closed.end().reason()).isEqualTo("reached the maximum lifetime of PT0.7S");
+        assertThat(closed.end().reason()).isEqualTo("reached the maximum lifetime of 700ms");
         assertThat(closed.bytesToDestination()).isEqualTo(4);
         assertThat(closed.end().duration()).isGreaterThanOrEqualTo(Duration.ofMillis(700));
     }
@@ -234,7 +234,7 @@ public abstract class TcpLifecycleKit extends TcpKitBase {
             assertThat(events.pollClosed(Duration.ZERO)).as("busy tunnels are not idle").isNull();
             assertClosedByServer(t.input());
         }
-        assertThat(events.awaitClosed(WAIT).end().reason()).isEqualTo("idle for PT0.8S");
+        assertThat(events.awaitClosed(WAIT).end().reason()).isEqualTo("idle for 800ms");
     }
 
     private void roundTrip(StreamClient client, String text) throws IOException {

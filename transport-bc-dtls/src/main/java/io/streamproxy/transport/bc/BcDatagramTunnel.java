@@ -3,6 +3,7 @@ package io.streamproxy.transport.bc;
 import io.streamproxy.DatagramTunnel;
 import io.streamproxy.Destination;
 import io.streamproxy.internal.UdpClientTemplate;
+import io.streamproxy.spi.DurationText;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
@@ -71,7 +72,7 @@ final class BcDatagramTunnel implements UdpClientTemplate.Handshaken {
                 }
                 long left = (deadline - System.nanoTime()) / 1_000_000;
                 if (left <= 0) {
-                    throw new SocketTimeoutException("no datagram within " + timeout);
+                    throw new SocketTimeoutException("no datagram within " + DurationText.of(timeout));
                 }
                 int n;
                 try {

@@ -5,6 +5,7 @@ import io.streamproxy.StreamClientOptions;
 import io.streamproxy.internal.ClientSupport;
 import io.streamproxy.internal.ProbeFailures;
 import io.streamproxy.internal.UdpClientTemplate;
+import io.streamproxy.spi.DurationText;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
@@ -59,7 +60,7 @@ final class BcUdpClient extends UdpClientTemplate {
         } catch (TlsTimeoutException e) {
             transport.close();
             SocketTimeoutException t = new SocketTimeoutException("DTLS handshake with " + server
-                    + " took longer than " + timeout);
+                    + " took longer than " + DurationText.of(timeout));
             t.initCause(e);
             throw t;
         } catch (IOException | RuntimeException e) {

@@ -5,6 +5,7 @@ import io.streamproxy.Destination;
 import io.streamproxy.internal.UdpClientTemplate;
 import io.streamproxy.protocol.dtls.DtlsDriver;
 import io.streamproxy.protocol.dtls.DtlsScratch;
+import io.streamproxy.spi.DurationText;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.DatagramPacket;
@@ -59,7 +60,7 @@ final class JdkDatagramTunnel implements UdpClientTemplate.Handshaken, DtlsDrive
                 if (now >= deadline) {
                     // where it stood, so that a stalled handshake can be told from a lost server
                     throw new JdkTcpClient.HandshakeTimeoutException("DTLS handshake with "
-                            + channel.getRemoteAddress() + " took longer than " + timeout + " ("
+                            + channel.getRemoteAddress() + " took longer than " + DurationText.of(timeout) + " ("
                             + driver.handshakeState() + ")");
                 }
                 long wake = Math.min(deadline, driver.timerDeadline());
@@ -153,7 +154,7 @@ final class JdkDatagramTunnel implements UdpClientTemplate.Handshaken, DtlsDrive
                     }
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
-                        throw new SocketTimeoutException("no datagram within " + timeout);
+                        throw new SocketTimeoutException("no datagram within " + DurationText.of(timeout));
                     }
                     ByteBuffer in = receivePacket(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
                     driver.receive(in, receiveScratch, System.nanoTime());

@@ -9,6 +9,7 @@ import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.protocol.StreamProtocol;
 import io.streamproxy.internal.ClientSupport;
 import io.streamproxy.internal.ProbeFailures;
+import io.streamproxy.spi.DurationText;
 import io.streamproxy.spi.TcpClientTransport;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -89,7 +90,7 @@ final class JdkTcpClient implements TcpClientTransport {
             socket.getOutputStream().flush();
             int left = remainingMillis(deadline);
             if (left <= 0) {
-                throw new SocketTimeoutException("probe timeout " + timeout + " passed");
+                throw new SocketTimeoutException("probe timeout " + DurationText.of(timeout) + " passed");
             }
             socket.setSoTimeout(left);
             int b;
@@ -134,12 +135,12 @@ final class JdkTcpClient implements TcpClientTransport {
             raw.setTcpNoDelay(true);
             int connectMillis = (int) Math.min(options.connectTimeout().toMillis(), remainingMillis(deadline));
             if (connectMillis <= 0) {
-                throw new SocketTimeoutException("timeout " + what + " passed before connecting");
+                throw new SocketTimeoutException("timeout " + DurationText.of(what) + " passed before connecting");
             }
             raw.connect(server, connectMillis);
             long handshakeNanos = Math.min(options.handshakeTimeout().toNanos(), deadline - System.nanoTime());
             if (handshakeNanos <= 0) {
-                throw new SocketTimeoutException("timeout " + what + " passed before the handshake");
+                throw new SocketTimeoutException("timeout " + DurationText.of(what) + " passed before the handshake");
             }
             timeout = timer.schedule(() -> {
                 expired.set(true);
@@ -157,7 +158,7 @@ final class JdkTcpClient implements TcpClientTransport {
                 throw new SSLHandshakeException("server negotiated ALPN '" + alpn + "', not " + StreamProtocol.ALPN);
             }
             if (!timeout.cancel(false) || expired.get()) {
-                throw new HandshakeTimeoutException("TLS handshake took longer than " + options.handshakeTimeout());
+                throw new HandshakeTimeoutException("TLS handshake took longer than " + DurationText.of(options.handshakeTimeout()));
             }
             return socket;
         } catch (IOException | RuntimeException e) {

@@ -12,6 +12,7 @@ import io.streamproxy.Destination;
 import io.streamproxy.internal.UdpClientTemplate;
 import io.streamproxy.protocol.dtls.DtlsDriver;
 import io.streamproxy.protocol.dtls.DtlsScratch;
+import io.streamproxy.spi.DurationText;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
@@ -98,7 +99,7 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
                 state = "state unknown: " + e2;
             }
             throw new SocketTimeoutException("DTLS handshake with " + channel.remoteAddress() + " took longer than "
-                    + timeout + " (" + state + ")");
+                    + DurationText.of(timeout) + " (" + state + ")");
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             throw c instanceof IOException ? (IOException) c : new IOException(String.valueOf(c.getMessage()), c);
@@ -313,7 +314,7 @@ final class NettyDatagramTunnel extends SimpleChannelInboundHandler<Object> impl
             throw new InterruptedIOException("interrupted");
         }
         if (o == null) {
-            throw new SocketTimeoutException("no datagram within " + timeout);
+            throw new SocketTimeoutException("no datagram within " + DurationText.of(timeout));
         }
         if (o == CLOSED) {
             records.add(CLOSED);

@@ -9,6 +9,7 @@ import io.streamproxy.HealthProbeException;
 import io.streamproxy.PortForward;
 import io.streamproxy.StreamClientOptions;
 import io.streamproxy.TcpTunnel;
+import io.streamproxy.spi.DurationText;
 import io.streamproxy.spi.TcpClientTransport;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -58,7 +59,7 @@ final class NettyTcpClient implements TcpClientTransport {
         try {
             if (!f.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 f.cancel(false);
-                throw new SocketTimeoutException("connect and TLS handshake took longer than " + timeout);
+                throw new SocketTimeoutException("connect and TLS handshake took longer than " + DurationText.of(timeout));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -102,7 +103,7 @@ final class NettyTcpClient implements TcpClientTransport {
             t = connect(null, timeout);
             long left = timeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             if (left <= 0) {
-                throw new SocketTimeoutException("probe timeout " + timeout + " passed");
+                throw new SocketTimeoutException("probe timeout " + DurationText.of(timeout) + " passed");
             }
             t.setReadTimeout(Duration.ofMillis(left));
             int b;
