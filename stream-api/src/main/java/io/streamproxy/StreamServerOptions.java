@@ -1,5 +1,6 @@
 package io.streamproxy;
 
+import io.streamproxy.spi.DurationText;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -620,7 +621,7 @@ public final class StreamServerOptions {
     static Duration positive(Duration d, String name) {
         Objects.requireNonNull(d, name);
         if (d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException(name + " must be positive, was " + d);
+            throw new IllegalArgumentException(name + " must be positive, was " + DurationText.of(d));
         }
         return d;
     }

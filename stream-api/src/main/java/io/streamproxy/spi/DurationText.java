@@ -6,7 +6,8 @@ import java.time.Duration;
  * A duration in the words of the command line's options ({@code 500ms}, {@code 20s}, {@code 2m}, {@code 1h}), for
  * every message an operator reads: log lines, the reasons of the access log and of refusals, and the errors of
  * timeouts, which would otherwise say {@code PT0.5S}. Whole hours, minutes and seconds are written in the largest of
- * them that is exact; anything finer in milliseconds. A shared internal of the modules that word durations.
+ * them that is exact, anything finer in milliseconds, and a duration finer than that in microseconds or nanoseconds,
+ * so that no duration is rounded. For transports and forwards to word their own timeouts the same way.
  */
 public final class DurationText {
     private DurationText() {
@@ -16,15 +17,16 @@ public final class DurationText {
      * Words a duration.
      *
      * @param d the duration
-     * @return for example {@code 1500ms}, {@code 10s}, {@code 5m} or {@code 2h}; a negative one as
-     *         {@link Duration#toString()}
+     * @return for example {@code 1500ms}, {@code 10s}, {@code 5m}, {@code 2h} or {@code 1500us}; a negative one
+     *         as {@link Duration#toString()}
      */
     public static String of(Duration d) {
         if (d.isNegative()) {
             return d.toString();
         }
-        if (!d.isZero() && d.compareTo(Duration.ofMillis(1)) < 0) {
-            return d.toNanos() / 1000 + "us";
+        int finer = d.getNano() % 1_000_000;
+        if (finer != 0) {
+            return finer % 1000 == 0 ? d.toNanos() / 1000 + "us" : d.toNanos() + "ns";
         }
         long ms = d.toMillis();
         if (ms % 1000 != 0) {

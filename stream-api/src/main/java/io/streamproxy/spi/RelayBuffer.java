@@ -4,8 +4,8 @@ package io.streamproxy.spi;
  * The buffer of a blocking relay pump, which holds it for as long as the tunnel is open, idle or not: it starts at
  * {@value #FIRST} bytes and doubles, up to its maximum, each time a read fills it, so that an idle or interactive
  * tunnel holds a few KiB while a bulk transfer reads in large chunks after its first few reads. It only grows, so a
- * pump allocates at most a handful of arrays in its life, none per read. A shared internal of the blocking
- * transports (the jdk server's relay and {@link StreamPortForward}); not thread-safe, one per pump.
+ * pump allocates at most a handful of arrays in its life, none per read. For the pumps of blocking transports and
+ * forwards (the jdk server's relay, {@link StreamPortForward}); not thread-safe, one per pump.
  */
 public final class RelayBuffer {
     /** The size of a new buffer. */

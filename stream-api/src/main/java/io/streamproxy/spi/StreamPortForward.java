@@ -132,7 +132,8 @@ final class StreamPortForward implements PortForward {
     /** Copies one direction; on end of stream half-closes the other side; the second direction to end closes. */
     private void pump(Source source, OutputStream out, HalfClose halfClose, Socket local, TcpTunnel tunnel,
                       boolean fromTunnel) {
-        RelayBuffer buffer = new RelayBuffer(RelayBuffer.TCP); // small while the tunnel is idle
+        RelayBuffer buffer = new RelayBuffer(fromTunnel ? RelayBuffer.TLS_RECORD // a TLS record at most per read
+                : RelayBuffer.TCP); // small while the tunnel is idle
         try {
             InputStream in = source.get();
             boolean unproven = fromTunnel; // until the tunnel's first byte shows the server relays

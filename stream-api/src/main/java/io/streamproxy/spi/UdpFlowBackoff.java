@@ -1,6 +1,7 @@
 package io.streamproxy.spi;
 
 import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 
@@ -67,9 +68,9 @@ public final class UdpFlowBackoff {
         long backoff = Math.min(FIRST_BACKOFF_NANOS << Math.min(inARow - 1, 20),
                 TimeUnit.MILLISECONDS.toNanos(MAX_BACKOFF_MILLIS));
         openAfter = now + backoff;
-        failures.failed(source, reason, "; new flows wait " + TimeUnit.NANOSECONDS.toMillis(backoff) + " ms, up to "
-                + MAX_BACKOFF_MILLIS + " ms while it fails", ", " + dropped + " datagrams of new flows dropped meanwhile",
-                now);
+        failures.failed(source, reason, "; new flows wait " + DurationText.of(Duration.ofNanos(backoff)) + ", up to "
+                + DurationText.of(Duration.ofMillis(MAX_BACKOFF_MILLIS)) + " while it fails",
+                ", " + dropped + " datagrams of new flows dropped meanwhile", now);
     }
 
     /**

@@ -18,8 +18,11 @@ class DurationTextTest {
     }
 
     @Test
-    void lessThanAMillisecond_isInMicroseconds_andANegativeOneAsTheJdkWritesIt() {
+    void whatIsFinerThanAMillisecond_isNeverRounded_andANegativeOneIsAsTheJdkWritesIt() {
         assertThat(DurationText.of(Duration.ofNanos(250_000))).isEqualTo("250us");
+        assertThat(DurationText.of(Duration.ofNanos(1_500_000))).isEqualTo("1500us");
+        assertThat(DurationText.of(Duration.ofNanos(999))).isEqualTo("999ns");
+        assertThat(DurationText.of(Duration.ofSeconds(10, 1))).isEqualTo("10000000001ns");
         assertThat(DurationText.of(Duration.ofSeconds(-1))).isEqualTo("PT-1S");
     }
 }

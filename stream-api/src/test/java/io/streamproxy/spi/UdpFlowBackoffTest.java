@@ -56,7 +56,7 @@ class UdpFlowBackoffTest {
         }
         assertThat(at(Level.WARN)).hasSize(1);
         assertThat(at(Level.WARN).get(0)).contains("flow from /127.0.0.1:40000 failed: certificate refused")
-                .contains("new flows wait 200 ms");
+                .contains("new flows wait 200ms, up to 5s while it fails");
         backoff.failed(SOURCE, "server UDP port unreachable", t);
         assertThat(at(Level.WARN)).as("a new reason").hasSize(2);
         backoff.failed(SOURCE, "server UDP port unreachable", t + TimeUnit.MINUTES.toNanos(1));

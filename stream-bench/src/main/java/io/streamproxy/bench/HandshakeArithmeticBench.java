@@ -36,7 +36,10 @@ public final class HandshakeArithmeticBench {
     public static void main(String[] args) throws Exception {
         int rounds = 5;
         int ops = 2000;
-        for (int i = 0; i + 1 < args.length; i += 2) {
+        if (args.length % 2 != 0) {
+            throw new IllegalArgumentException("expected --name value pairs, got " + String.join(" ", args));
+        }
+        for (int i = 0; i < args.length; i += 2) {
             switch (args[i]) {
                 case "--rounds":
                     rounds = Integer.parseInt(args[i + 1]);
@@ -47,6 +50,9 @@ public final class HandshakeArithmeticBench {
                 default:
                     throw new IllegalArgumentException("expected --rounds N or --ops N, got " + args[i]);
             }
+        }
+        if (rounds < 1 || ops < 1) {
+            throw new IllegalArgumentException("--rounds and --ops must be at least 1");
         }
         System.out.printf(Locale.ROOT, "handshake arithmetic, %s %s, %d cores, median of %d rounds of %d operations%n",
                 System.getProperty("java.vm.name"), Runtime.version(), Runtime.getRuntime().availableProcessors(),

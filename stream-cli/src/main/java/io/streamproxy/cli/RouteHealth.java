@@ -130,7 +130,8 @@ final class RouteHealth implements Closeable {
                 }
                 return httpHead(s, scheme.equals("https"), target, path, deadline, start);
             } catch (SocketTimeoutException e) {
-                return new Result(false, "no answer within " + DurationText.of(timeout), Duration.ofNanos(System.nanoTime() - start));
+                return new Result(false, "no answer within " + DurationText.of(timeout),
+                        Duration.ofNanos(System.nanoTime() - start));
             } catch (IOException e) {
                 last = e;
             }
@@ -259,7 +260,8 @@ final class RouteHealth implements Closeable {
             return new Result(false, "ICMP port unreachable from " + addressText(address, t.destination.port()),
                     Duration.ofNanos(System.nanoTime() - start));
         } catch (SocketTimeoutException e) {
-            return new Result(true, "no ICMP port unreachable within " + DurationText.of(timeout) + " (UDP cannot confirm more)",
+            return new Result(true, "no ICMP port unreachable within " + DurationText.of(timeout)
+                    + " (UDP cannot confirm more)",
                     Duration.ofNanos(System.nanoTime() - start));
         } catch (IOException e) {
             return new Result(false, String.valueOf(e.getMessage()), Duration.ofNanos(System.nanoTime() - start));

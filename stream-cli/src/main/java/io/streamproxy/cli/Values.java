@@ -94,7 +94,10 @@ final class Values {
         }
     }
 
-    /** A duration as the options write it ({@code 500ms}, {@code 20s}, {@code 2m}, {@code 1h}): the inverse of {@link #duration}. */
+    /**
+     * A duration as the options write it ({@code 500ms}, {@code 20s}, {@code 2m}, {@code 1h}): for a duration the
+     * options can give, the inverse of {@link #duration}.
+     */
     static String text(Duration d) {
         return DurationText.of(d);
     }

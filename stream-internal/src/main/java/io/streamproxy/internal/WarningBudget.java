@@ -1,6 +1,7 @@
 package io.streamproxy.internal;
 
-import java.util.concurrent.TimeUnit;
+import io.streamproxy.spi.DurationText;
+import java.time.Duration;
 
 /**
  * How many lines of one kind of warning a log takes: {@code burst} per window, the rest logged at debug and counted,
@@ -64,9 +65,9 @@ public final class WarningBudget {
     /**
      * The window in words.
      *
-     * @return for example "10 s"
+     * @return for example "10s"
      */
     public String window() {
-        return TimeUnit.NANOSECONDS.toSeconds(windowNanos) + " s";
+        return DurationText.of(Duration.ofNanos(windowNanos));
     }
 }

@@ -22,6 +22,6 @@ class WarningBudgetTest {
         assertThat(budget.spend(t + 10_000 * MS)).as("a new window, with the count of the debug ones")
                 .isEqualTo(new WarningBudget.Spent(true, false, 1000));
         assertThat(budget.spend(t + 10_001 * MS).debugSince()).isZero();
-        assertThat(budget.window()).isEqualTo("10 s");
+        assertThat(budget.window()).isEqualTo("10s");
     }
 }

@@ -158,7 +158,8 @@ final class JdkTcpClient implements TcpClientTransport {
                 throw new SSLHandshakeException("server negotiated ALPN '" + alpn + "', not " + StreamProtocol.ALPN);
             }
             if (!timeout.cancel(false) || expired.get()) {
-                throw new HandshakeTimeoutException("TLS handshake took longer than " + DurationText.of(options.handshakeTimeout()));
+                throw new HandshakeTimeoutException("TLS handshake took longer than "
+                        + DurationText.of(options.handshakeTimeout()));
             }
             return socket;
         } catch (IOException | RuntimeException e) {
@@ -172,7 +173,7 @@ final class JdkTcpClient implements TcpClientTransport {
             }
             if (expired.get()) {
                 throw new HandshakeTimeoutException("TLS handshake with " + server + " took longer than "
-                        + options.handshakeTimeout());
+                        + DurationText.of(options.handshakeTimeout()));
             }
             throw e;
         }

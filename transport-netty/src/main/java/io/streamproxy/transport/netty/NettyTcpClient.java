@@ -59,7 +59,8 @@ final class NettyTcpClient implements TcpClientTransport {
         try {
             if (!f.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 f.cancel(false);
-                throw new SocketTimeoutException("connect and TLS handshake took longer than " + DurationText.of(timeout));
+                throw new SocketTimeoutException("connect and TLS handshake took longer than "
+                        + DurationText.of(timeout));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

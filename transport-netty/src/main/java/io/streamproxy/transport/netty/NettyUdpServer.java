@@ -199,7 +199,7 @@ final class NettyUdpServer implements ServerEndpoint {
                     .connect(address).addListener(f -> {
                         io.netty.channel.ChannelFuture cf = (io.netty.channel.ChannelFuture) f;
                         if (!f.isSuccess()) {
-                            logic.destinationFailed(String.valueOf(f.cause().getMessage()));
+                            logic.destinationFailed(SocketFailures.words(f.cause()));
                         } else if (logic.isEnded()) {
                             cf.channel().close();
                         } else {

@@ -5,14 +5,17 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.netty.channel.ChannelException;
 import io.netty.channel.ReflectiveChannelFactory;
-import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.IOException;
 import java.net.ConnectException;
 import org.junit.jupiter.api.Test;
 
 class SocketFailuresTest {
-    /** Fails as EpollSocketChannel's constructor does when the process has no descriptor left. */
-    public static final class NoDescriptorLeft extends NioSocketChannel {
+    /**
+     * Fails as EpollSocketChannel's constructor does when the process has no descriptor left (an embedded channel, so
+     * that the constructor before the throw opens no socket).
+     */
+    public static final class NoDescriptorLeft extends EmbeddedChannel {
         public NoDescriptorLeft() {
             // what Socket.newSocketStream throws (a NativeIoException, whose class needs the natives loaded)
             throw new ChannelException(new IOException("newSocketStream(..) failed: Too many open files"));

@@ -6,6 +6,7 @@ import io.streamproxy.StreamClientOptions;
 import io.streamproxy.TcpTunnel;
 import io.streamproxy.protocol.HeaderCodec;
 import io.streamproxy.protocol.StreamProtocol;
+import io.streamproxy.spi.DurationText;
 import io.streamproxy.spi.TcpClientTransport;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -97,7 +98,7 @@ final class NioTcpClient implements TcpClientTransport {
             channel.write(ByteBuffer.wrap(HeaderCodec.healthProbe()));
             long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             if (left <= 0) {
-                throw new SocketTimeoutException("probe timeout " + timeout + " passed");
+                throw new SocketTimeoutException("probe timeout " + DurationText.of(timeout) + " passed");
             }
             channel.setReadTimeout((int) Math.min(Integer.MAX_VALUE, left));
             int n;
@@ -171,7 +172,8 @@ final class NioTcpClient implements TcpClientTransport {
                 throw new SSLHandshakeException("server negotiated ALPN '" + alpn + "', not " + StreamProtocol.ALPN);
             }
             if (!timeout.cancel(false) || expired.get()) {
-                throw new SocketTimeoutException("TLS handshake took longer than " + options.handshakeTimeout());
+                throw new SocketTimeoutException("TLS handshake took longer than "
+                        + DurationText.of(options.handshakeTimeout()));
             }
             return channel;
         } catch (IOException | RuntimeException e) {
@@ -185,7 +187,7 @@ final class NioTcpClient implements TcpClientTransport {
             }
             if (expired.get()) {
                 throw new SocketTimeoutException("TLS handshake with " + server + " took longer than "
-                        + options.handshakeTimeout());
+                        + DurationText.of(options.handshakeTimeout()));
             }
             throw e;
         }
@@ -197,7 +199,7 @@ final class NioTcpClient implements TcpClientTransport {
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof SocketTimeoutException) {
                 return new HealthProbeException(HealthProbeException.Failure.TIMEOUT,
-                        "no answer within " + timeout + ": " + what, e);
+                        "no answer within " + DurationText.of(timeout) + ": " + what, e);
             }
             if (c instanceof ConnectException || c instanceof NoRouteToHostException
                     || c instanceof UnknownHostException) {
