@@ -98,12 +98,14 @@ public final class StreamClient implements Closeable {
      *
      * @param destination where the server sends every flow's datagrams
      * @param listen      the local address (port 0 picks one)
-     * @param idleTimeout how long a flow may be quiet both ways
+     * @param idleTimeout how long a flow may be quiet both ways, positive
      * @return the running forward
      * @throws IOException if the address cannot be bound or no transport offers UDP
+     * @throws IllegalArgumentException if idleTimeout is zero or negative (it would end every flow at once)
      */
     public PortForward forwardUdp(Destination destination, InetSocketAddress listen, Duration idleTimeout)
             throws IOException {
+        StreamServerOptions.positive(idleTimeout, "the UDP idle timeout");
         return track(udp().forward(destination, listen, idleTimeout));
     }
 

@@ -64,7 +64,7 @@ final class ForwardCommand implements Callable<Integer> {
     Map<String, String> transportOptions = new LinkedHashMap<>();
 
     @Option(names = "--udp-idle-timeout", paramLabel = "DURATION", defaultValue = "5m",
-            converter = Values.DurationValue.class, description = "Close idle UDP flows (${DEFAULT-VALUE}).")
+            converter = Values.PositiveDurationValue.class, description = "Close idle UDP flows (${DEFAULT-VALUE}).")
     Duration udpIdle;
 
     @Option(names = "--reload-interval", paramLabel = "DURATION", defaultValue = "5m",

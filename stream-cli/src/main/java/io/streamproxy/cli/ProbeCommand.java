@@ -32,8 +32,8 @@ final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--udp", description = "Probe the UDP/DTLS side.")
     boolean udp;
 
-    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10s", converter = Values.DurationValue.class,
-            description = "Bound on the whole probe (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10s",
+            converter = Values.PositiveDurationValue.class, description = "Bound on the whole probe (default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
     @Option(names = "--server-name", paramLabel = "NAME", description = "Name in the server certificate.")

@@ -73,15 +73,15 @@ final class ServerCommand implements Callable<Integer> {
     boolean noHttp;
 
     @Option(names = "--header-timeout", paramLabel = "DURATION", defaultValue = "10s",
-            converter = Values.DurationValue.class, description = "Bound on handshake plus header (${DEFAULT-VALUE}).")
+            converter = Values.PositiveDurationValue.class, description = "Bound on handshake plus header (${DEFAULT-VALUE}).")
     Duration headerTimeout;
 
     @Option(names = "--dial-timeout", paramLabel = "DURATION", defaultValue = "10s",
-            converter = Values.DurationValue.class, description = "Bound on dialling (${DEFAULT-VALUE}).")
+            converter = Values.PositiveDurationValue.class, description = "Bound on dialling (${DEFAULT-VALUE}).")
     Duration dialTimeout;
 
     @Option(names = "--udp-idle-timeout", paramLabel = "DURATION", defaultValue = "5m",
-            converter = Values.DurationValue.class, description = "Reap idle UDP sessions (${DEFAULT-VALUE}).")
+            converter = Values.PositiveDurationValue.class, description = "Reap idle UDP sessions (${DEFAULT-VALUE}).")
     Duration udpIdleTimeout;
 
     @Option(names = "--max-sessions", paramLabel = "N", defaultValue = "4096", description = "Sessions relaying at "

@@ -76,6 +76,19 @@ final class Values {
         }
     }
 
+    /** Durations that must be more than zero: a bound or an idle timeout of 0 would end everything at once. */
+    static final class PositiveDurationValue implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            Duration d = duration(value);
+            if (d.isZero()) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a positive duration such as "
+                        + "500ms, 5s, 2m");
+            }
+            return d;
+        }
+    }
+
     static Duration duration(String value) {
         Matcher m = DURATION.matcher(value.trim().toLowerCase(Locale.ROOT));
         if (!m.matches()) {

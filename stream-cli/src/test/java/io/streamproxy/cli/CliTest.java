@@ -116,6 +116,13 @@ class CliTest {
         assertOneLineError(run("probe", "--server", "127.0.0.1:1", "--certs", dir.toString(), "--timeout", "5 y"),
                 "duration");
         run("certs", "--out", dir.toString());
+        // a bound or an idle timeout of 0 would end everything at once: refused, naming the option
+        assertOneLineError(run("probe", "--server", "127.0.0.1:1", "--certs", dir.toString(), "--timeout", "0s"),
+                "'--timeout': '0s' is not a positive duration");
+        assertOneLineError(run("server", "--certs", dir.toString(), "--header-timeout", "0ms"),
+                "'--header-timeout': '0ms' is not a positive duration");
+        assertOneLineError(run("forward", "--certs", dir.toString(), "--server", "127.0.0.1:1", "--to",
+                "127.0.0.1:53", "--udp", "--udp-idle-timeout", "0s"), "'--udp-idle-timeout': '0s' is not a positive");
         assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",
                 "127.0.0.1:0", "--allow", "10.0.0.0/33"), "prefix length");
         assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",
