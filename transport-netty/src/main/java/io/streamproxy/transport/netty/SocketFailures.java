@@ -5,7 +5,8 @@ import io.netty.channel.ChannelException;
 /**
  * Names a socket that could not be made by the socket's own failure. Netty reports a channel it could not construct
  * as "Unable to create Channel from class ...", with what the system said (out of file descriptors, EMFILE or
- * ENFILE) at the root of its causes; the server's dial and the forward's tunnel both report that root.
+ * ENFILE) at the root of its causes; the servers' dials (a TCP destination, a UDP destination socket) and the
+ * forward's tunnel report that root.
  */
 final class SocketFailures {
     private SocketFailures() {
