@@ -34,6 +34,30 @@ public final class NamedThreads implements ThreadFactory {
         this.constructor = constructor;
     }
 
+    /**
+     * Creates the factory of threads that each block on one connection's sockets for the connection's life (the jdk
+     * transport's handshake and relay threads): virtual threads where the JDK no longer pins a virtual thread to its
+     * carrier while it waits in a {@code synchronized} block (Java 24 and later, JEP 491), so that ten thousand idle
+     * tunnels hold no platform thread and no native stack each; plain daemon threads on an older JDK, or when the
+     * system property {@code io.streamproxy.virtualThreads} is {@code false}.
+     *
+     * @param prefix the name of the threads, before {@code -N}
+     * @return the factory
+     */
+    public static ThreadFactory perConnection(String prefix) {
+        if (Runtime.version().feature() >= 24 && !"false".equals(System.getProperty("io.streamproxy.virtualThreads"))) {
+            try {
+                Class<?> builder = Class.forName("java.lang.Thread$Builder");
+                Object virtual = Thread.class.getMethod("ofVirtual").invoke(null);
+                Object named = builder.getMethod("name", String.class, long.class).invoke(virtual, prefix + "-", 1L);
+                return (ThreadFactory) builder.getMethod("factory").invoke(named);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                // not a JDK with virtual threads after all: plain threads
+            }
+        }
+        return new NamedThreads(prefix);
+    }
+
     @Override
     public Thread newThread(Runnable r) {
         Thread t = constructor.apply(r, prefix + "-" + counter.incrementAndGet());

@@ -54,7 +54,7 @@ final class TcpSessions {
         this.core = new SessionCore(Protocol.TCP, options, SessionEvents.reporting(options.listener()));
         this.resolver = new Resolver(threadPrefix + "-resolve");
         this.workers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
-                new NamedThreads(threadPrefix + "-session"));
+                NamedThreads.perConnection(threadPrefix + "-session"));
         this.timer = new ScheduledThreadPoolExecutor(1, new NamedThreads(threadPrefix + "-timer"));
         this.timer.setRemoveOnCancelPolicy(true);
     }
