@@ -11,24 +11,25 @@ class NamedThreadsTest {
     }
 
     @Test
-    void perConnectionThreads_areVirtualFromJava24_plainBefore_namedAndDaemonEither_way() throws Exception {
+    void perConnectionThreads_arePlain_namedAndDaemon() throws Exception {
         ThreadFactory factory = NamedThreads.perConnection("test-session");
         Thread first = factory.newThread(() -> { });
         Thread second = factory.newThread(() -> { });
         assertThat(first.getName()).isEqualTo("test-session-1");
         assertThat(second.getName()).isEqualTo("test-session-2");
         assertThat(first.isDaemon()).isTrue();
-        assertThat(isVirtual(first)).isEqualTo(Runtime.version().feature() >= 24);
+        assertThat(isVirtual(first)).isFalse();
     }
 
     @Test
-    void perConnectionThreads_arePlain_whenTheOperatorSaysSo() throws Exception {
+    void perConnectionThreads_areVirtual_whenTheOperatorAsks_fromJava24() throws Exception {
         String before = System.getProperty("io.streamproxy.virtualThreads");
-        System.setProperty("io.streamproxy.virtualThreads", "false");
+        System.setProperty("io.streamproxy.virtualThreads", "true");
         try {
-            Thread t = NamedThreads.perConnection("test-plain").newThread(() -> { });
-            assertThat(isVirtual(t)).isFalse();
-            assertThat(t.getName()).isEqualTo("test-plain-1");
+            Thread t = NamedThreads.perConnection("test-virtual").newThread(() -> { });
+            assertThat(isVirtual(t)).isEqualTo(Runtime.version().feature() >= 24);
+            assertThat(t.getName()).isEqualTo("test-virtual-1");
+            assertThat(t.isDaemon()).isTrue();
         } finally {
             if (before == null) {
                 System.clearProperty("io.streamproxy.virtualThreads");
