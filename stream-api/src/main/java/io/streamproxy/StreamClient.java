@@ -105,7 +105,7 @@ public final class StreamClient implements Closeable {
      */
     public PortForward forwardUdp(Destination destination, InetSocketAddress listen, Duration idleTimeout)
             throws IOException {
-        StreamServerOptions.positive(idleTimeout, "the UDP idle timeout");
+        UdpClientTransport.checkIdleTimeout(idleTimeout); // before any transport's own forward
         return track(udp().forward(destination, listen, idleTimeout));
     }
 

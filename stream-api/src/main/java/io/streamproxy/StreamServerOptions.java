@@ -525,7 +525,7 @@ public final class StreamServerOptions {
         private static Duration notNegative(Duration d, String what) {
             Objects.requireNonNull(d, what);
             if (d.isNegative()) {
-                throw new IllegalArgumentException(what + " must not be negative, not " + d);
+                throw new IllegalArgumentException(what + " must not be negative, not " + DurationText.of(d));
             }
             return d;
         }

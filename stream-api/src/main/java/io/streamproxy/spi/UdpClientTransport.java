@@ -40,13 +40,27 @@ public interface UdpClientTransport extends Closeable {
      *
      * @param destination where the server sends every flow's datagrams
      * @param listen      the local address to listen on (port 0 picks one)
-     * @param idleTimeout how long a flow may be quiet both ways
+     * @param idleTimeout how long a flow may be quiet both ways, positive ({@link #checkIdleTimeout})
      * @return the running forward
      * @throws IOException if the address cannot be bound
      */
     default PortForward forward(Destination destination, InetSocketAddress listen, Duration idleTimeout)
             throws IOException {
-        return new DatagramPortForward(this, destination, listen, idleTimeout);
+        return new DatagramPortForward(this, destination, listen, checkIdleTimeout(idleTimeout));
+    }
+
+    /**
+     * Checks the idle timeout of a UDP forward; an implementation of {@link #forward} of its own calls it first.
+     *
+     * @param idleTimeout the timeout asked for
+     * @return idleTimeout
+     * @throws IllegalArgumentException if it is zero or negative: every flow would end at its first idle check
+     */
+    static Duration checkIdleTimeout(Duration idleTimeout) {
+        if (idleTimeout.isZero() || idleTimeout.isNegative()) {
+            throw new IllegalArgumentException("idleTimeout must be positive, was " + DurationText.of(idleTimeout));
+        }
+        return idleTimeout;
     }
 
     /**

@@ -94,17 +94,27 @@ final class Values {
         if (!m.matches()) {
             throw new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 500ms, 5s, 2m");
         }
-        long n = Long.parseLong(m.group(1));
-        switch (m.group(2)) {
-            case "ms":
-                return Duration.ofMillis(n);
-            case "s":
-                return Duration.ofSeconds(n);
-            case "m":
-                return Duration.ofMinutes(n);
-            default:
-                return Duration.ofHours(n);
+        Duration d;
+        try {
+            long n = Long.parseLong(m.group(1));
+            switch (m.group(2)) {
+                case "ms":
+                    d = Duration.ofMillis(n);
+                    break;
+                case "s":
+                    d = Duration.ofSeconds(n);
+                    break;
+                case "m":
+                    d = Duration.ofMinutes(n);
+                    break;
+                default:
+                    d = Duration.ofHours(n);
+            }
+            d.toNanos(); // every timer counts in nanoseconds: past about 292 years it overflows
+        } catch (ArithmeticException | NumberFormatException e) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is too long a duration");
         }
+        return d;
     }
 
     /**

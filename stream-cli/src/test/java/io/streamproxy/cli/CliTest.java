@@ -121,6 +121,10 @@ class CliTest {
                 "'--timeout': '0s' is not a positive duration");
         assertOneLineError(run("server", "--certs", dir.toString(), "--header-timeout", "0ms"),
                 "'--header-timeout': '0ms' is not a positive duration");
+        assertOneLineError(run("server", "--certs", dir.toString(), "--tcp-idle-timeout", "3000000h"),
+                "'3000000h' is too long a duration");
+        assertOneLineError(run("server", "--certs", dir.toString(), "--tcp-idle-timeout", "99999999999999999999h"),
+                "is too long a duration");
         assertOneLineError(run("forward", "--certs", dir.toString(), "--server", "127.0.0.1:1", "--to",
                 "127.0.0.1:53", "--udp", "--udp-idle-timeout", "0s"), "'--udp-idle-timeout': '0s' is not a positive");
         assertOneLineError(run("server", "--certs", dir.toString(), "--tcp", "127.0.0.1:0", "--udp",

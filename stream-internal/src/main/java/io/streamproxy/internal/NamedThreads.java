@@ -3,12 +3,15 @@ package io.streamproxy.internal;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Daemon threads named {@code prefix-N}, so that tests and thread dumps can tell whose they are. The one thread
  * factory of every transport. Internal: not API.
  */
 public final class NamedThreads implements ThreadFactory {
+    private static final Logger LOG = LoggerFactory.getLogger(NamedThreads.class);
     private final String prefix;
     private final BiFunction<Runnable, String, Thread> constructor;
     private final AtomicInteger counter = new AtomicInteger();
@@ -47,17 +50,23 @@ public final class NamedThreads implements ThreadFactory {
      * @return the factory
      */
     public static ThreadFactory perConnection(String prefix) {
-        if (Runtime.version().feature() >= 24 && Boolean.getBoolean("io.streamproxy.virtualThreads")) {
-            try {
-                Class<?> builder = Class.forName("java.lang.Thread$Builder");
-                Object virtual = Thread.class.getMethod("ofVirtual").invoke(null);
-                Object named = builder.getMethod("name", String.class, long.class).invoke(virtual, prefix + "-", 1L);
-                return (ThreadFactory) builder.getMethod("factory").invoke(named);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                // not a JDK with virtual threads after all: plain threads
-            }
+        if (!Boolean.getBoolean("io.streamproxy.virtualThreads")) {
+            return new NamedThreads(prefix);
         }
-        return new NamedThreads(prefix);
+        if (Runtime.version().feature() < 24) {
+            LOG.warn("io.streamproxy.virtualThreads=true needs Java 24 or later (this is {}): {} threads are platform "
+                    + "threads", Runtime.version().feature(), prefix);
+            return new NamedThreads(prefix);
+        }
+        try {
+            Class<?> builder = Class.forName("java.lang.Thread$Builder");
+            Object virtual = Thread.class.getMethod("ofVirtual").invoke(null);
+            Object named = builder.getMethod("name", String.class, long.class).invoke(virtual, prefix + "-", 1L);
+            return (ThreadFactory) builder.getMethod("factory").invoke(named);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOG.warn("virtual threads could not be made ({}): {} threads are platform threads", e, prefix);
+            return new NamedThreads(prefix);
+        }
     }
 
     @Override

@@ -19,7 +19,7 @@ class StreamClientArgumentsTest {
             assertThatThrownBy(() -> client.forwardUdp(Destination.of("127.0.0.1", 53),
                     new InetSocketAddress("127.0.0.1", 0), Duration.ZERO))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("the UDP idle timeout must be positive, was 0s");
+                    .hasMessage("idleTimeout must be positive, was 0s");
         }
     }
 }

@@ -10,6 +10,7 @@ import io.streamproxy.protocol.dtls.DtlsEngines;
 import io.streamproxy.internal.ClientSupport;
 import io.streamproxy.internal.ProbeFailures;
 import io.streamproxy.internal.UdpClientTemplate;
+import io.streamproxy.spi.UdpClientTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -97,6 +98,7 @@ final class NettyUdpClient extends UdpClientTemplate {
     @Override
     public PortForward forward(Destination destination, InetSocketAddress listen, Duration idleTimeout)
             throws IOException {
+        UdpClientTransport.checkIdleTimeout(idleTimeout);
         if (closed) {
             throw new IOException("client is closed");
         }
