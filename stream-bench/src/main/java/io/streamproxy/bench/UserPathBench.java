@@ -59,7 +59,8 @@ import java.util.regex.Pattern;
  *       against socat's DTLS tunnel, after half of {@code --warmup} of the same load on each path, and the CPU
  *       each echoed datagram cost the tunnel's two processes (forward and server, or socat's two) and this
  *       program's client and echo: how much of the machine the tunnel itself takes, beside how fast it went;</li>
- *   <li>idle heap: the server's heap after a full GC with {@code --idle} tunnels open and idle, per tunnel.</li>
+ *   <li>idle memory: the growth of the server's heap (after a full GC) and of its resident memory with
+ *       {@code --idle} tunnels open and idle, per tunnel.</li>
  * </ul>
  * Missing peers (socat, stunnel, Go) are installed with apt-get when run as root. {@code --jfr DIR} records every
  * stream-proxy process with JFR's profile settings; {@code --jvm-options} adds JVM options to every stream-proxy
@@ -292,8 +293,9 @@ public final class UserPathBench {
         }
         if (figures.contains("idle")) {
             for (Map.Entry<String, BenchProcess> e : servers.entrySet()) {
-                record(results, "heap per idle tunnel KiB|" + e.getKey(),
-                        idleHeap(e.getValue(), rateTargets.get(e.getKey()), echo, idle));
+                double[] perTunnel = idleMemory(e.getValue(), rateTargets.get(e.getKey()), echo, idle);
+                record(results, "heap per idle tunnel KiB|" + e.getKey(), perTunnel[0]);
+                record(results, "resident memory per idle tunnel KiB|" + e.getKey(), perTunnel[1]);
             }
         }
         print(results);
@@ -574,12 +576,14 @@ public final class UserPathBench {
     }
 
     /**
-     * Opens {@code count} idle tunnels straight to the server and returns the growth of its heap after a full GC,
-     * in KiB per tunnel.
+     * Opens {@code count} idle tunnels straight to the server and returns the growth of its heap after a full GC and
+     * of its resident memory (which also holds what is not heap: thread stacks, direct buffers, the engines' native
+     * state), in KiB per tunnel.
      */
-    private double idleHeap(BenchProcess server, InetSocketAddress address, InetSocketAddress echo, int count)
+    private double[] idleMemory(BenchProcess server, InetSocketAddress address, InetSocketAddress echo, int count)
             throws IOException, InterruptedException {
         long before = heapAfterGc(server.pid());
+        long residentBefore = residentKib(server.pid());
         List<String> cmd = new ArrayList<>(List.of(tunnelPeer.toString(), "idle", "-server", text(address), "-to",
                 text(echo), "-count", String.valueOf(count)));
         cmd.addAll(clientCertificates());
@@ -587,10 +591,22 @@ public final class UserPathBench {
             Matcher m = p.awaitLine(Pattern.compile("open (\\d+) failed (\\d+)"), 600);
             int open = Integer.parseInt(m.group(1));
             long after = heapAfterGc(server.pid());
-            System.out.printf(Locale.ROOT, "  idle: %d tunnels open (%s failed), heap %d -> %d KiB%n", open,
-                    m.group(2), before >> 10, after >> 10);
-            return open == 0 ? Double.NaN : (after - before) / 1024.0 / open;
+            long residentAfter = residentKib(server.pid());
+            System.out.printf(Locale.ROOT, "  idle: %d tunnels open (%s failed), heap %d -> %d KiB, resident %d -> %d"
+                    + " KiB%n", open, m.group(2), before >> 10, after >> 10, residentBefore, residentAfter);
+            return open == 0 ? new double[] {Double.NaN, Double.NaN}
+                    : new double[] {(after - before) / 1024.0 / open, (residentAfter - residentBefore) / (double) open};
         }
+    }
+
+    /** The resident memory of a process, in KiB ({@code VmRSS} of {@code /proc/PID/status}). */
+    private static long residentKib(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IOException("no VmRSS in /proc/" + pid + "/status");
     }
 
     /** The used heap of a JVM after a full GC, from jcmd. */
