@@ -26,6 +26,8 @@ import org.slf4j.LoggerFactory;
  * directions end. At most 512 connections are relayed at once; one past that is reset at once.
  */
 final class StreamPortForward implements PortForward {
+    /** How long the listener waits after a failed accept (out of descriptors) before it tries again. */
+    private static final java.time.Duration ACCEPT_BACKOFF = java.time.Duration.ofMillis(100);
     private static final Logger LOG = LoggerFactory.getLogger(StreamPortForward.class);
     private static final int MAX_CONNECTIONS = 512;
 
@@ -83,7 +85,8 @@ final class StreamPortForward implements PortForward {
                     return;
                 }
                 // out of descriptors (EMFILE) or the like: said once per run, backed off, no spinning
-                acceptFailures.failed(null, e.toString(), " (trying again every 100 ms)", "", System.nanoTime());
+                acceptFailures.failed(null, e.toString(),
+                        " (trying again every " + DurationText.of(ACCEPT_BACKOFF) + ")", "", System.nanoTime());
                 parkAfterFailure();
                 continue;
             }
@@ -97,7 +100,7 @@ final class StreamPortForward implements PortForward {
     }
 
     private static void parkAfterFailure() {
-        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+        java.util.concurrent.locks.LockSupport.parkNanos(ACCEPT_BACKOFF.toNanos());
     }
 
     private void serve(Socket local) {

@@ -4,6 +4,7 @@ import io.streamproxy.StreamServerOptions;
 import io.streamproxy.TlsCredentials;
 import io.streamproxy.internal.NamedThreads;
 import io.streamproxy.protocol.TunnelSession;
+import io.streamproxy.spi.DurationText;
 import io.streamproxy.spi.FailureRunLog;
 import io.streamproxy.spi.ServerEndpoint;
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -107,8 +109,8 @@ final class JdkTcpServer implements ServerEndpoint {
                         return;
                     }
                     // out of descriptors (EMFILE) or the like: said once per run, backed off, no spinning
-                    failures.failed(null, e.toString(), " (trying again every " + BACKOFF_MILLIS + " ms)", "",
-                            System.nanoTime());
+                    failures.failed(null, e.toString(), " (trying again every "
+                            + DurationText.of(Duration.ofMillis(BACKOFF_MILLIS)) + ")", "", System.nanoTime());
                     backOff();
                     continue;
                 }

@@ -35,7 +35,7 @@ final class AcceptFailures extends ChannelInboundHandlerAdapter {
         FailureRunLog f = failures;
         if (f != null) {
             f.failed(null, cause.getMessage() != null ? cause.getMessage() : cause.toString(),
-                    " (accepting again in 1 s)", "", System.nanoTime());
+                    " (accepting again in 1s)", "", System.nanoTime());
         }
     }
 

@@ -28,7 +28,7 @@ class AcceptFailuresTest {
                 .filter(e -> e.logger().equals(AcceptFailures.class.getName())).toList();
         assertThat(logged).extracting(RecordedLogs.Event::level).containsExactly(Level.WARN, Level.INFO);
         assertThat(logged.get(0).message()).contains("TCP stream server on ").endsWith("accept failed: accept(..) "
-                + "failed with error(-24): Too many open files (accepting again in 1 s)");
+                + "failed with error(-24): Too many open files (accepting again in 1s)");
         assertThat(logged.get(1).message()).endsWith("accepts work again after 8 failed attempts");
         listener.finishAndReleaseAll();
     }
